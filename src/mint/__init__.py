@@ -1,0 +1,18 @@
+"""Mint: a small deep-learning framework whose back-propagation is readable Numba loops."""
+
+from mint import functional
+from mint.runtime import get_num_threads, manual_seed, set_num_threads
+from mint.strategy import STRATEGIES, get_strategy, set_strategy, use_strategy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "STRATEGIES",
+    "functional",
+    "get_num_threads",
+    "get_strategy",
+    "manual_seed",
+    "set_num_threads",
+    "set_strategy",
+    "use_strategy",
+]

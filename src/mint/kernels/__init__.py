@@ -1,0 +1,30 @@
+"""Numba loop kernels: the ``loop`` strategy, one module per op.
+
+Shape notation, used by every kernel docstring here and in :mod:`mint.vectorized`:
+
+==========================  ==================================================
+``N``                       batch size
+``C_in``, ``C_out``         input and output channels (features for ``linear``)
+``H_in``, ``W_in``          input height and width
+``H_out``, ``W_out``        output height and width
+``KH``, ``KW``              kernel (window) height and width
+``(SH, SW)``                stride
+``(PH, PW)``                zero padding (``-inf`` padding for max-pooling)
+``(DH, DW)``                dilation: distance between kernel taps
+==========================  ==================================================
+
+Output size, with floor division as in PyTorch (``ceil_mode`` of max-pooling rounds up
+instead, keeping only windows that start inside the input or the left padding)::
+
+    H_out = (H_in + 2 * PH - DH * (KH - 1) - 1) // SH + 1
+    W_out = (W_in + 2 * PW - DW * (KW - 1) - 1) // SW + 1
+
+Kernels are pure: they take C-contiguous float arrays (float32 or float64) and Python ints or
+int tuples, allocate and return their outputs, and check nothing. :mod:`mint.functional` is the
+only caller; it validates every argument before a kernel runs, because a Numba kernel reads out of
+bounds silently. Equation numbers refer to ``docs/backprop.md``.
+"""
+
+from mint.kernels import activation, conv2d, cross_entropy, linear, max_pool2d
+
+__all__ = ["activation", "conv2d", "cross_entropy", "linear", "max_pool2d"]

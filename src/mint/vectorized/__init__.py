@@ -1,0 +1,11 @@
+"""NumPy twins of the loop kernels: the ``vectorized`` strategy.
+
+Each module mirrors the module of the same name in :mod:`mint.kernels`: same function names,
+same signatures, same shape notation (see :mod:`mint.kernels`), same results. They use only
+NumPy array expressions: windows through ``sliding_window_view`` (im2col), one BLAS matmul per
+direction, and no Python loop over pixels.
+"""
+
+from mint.vectorized import activation, conv2d, cross_entropy, linear, max_pool2d
+
+__all__ = ["activation", "conv2d", "cross_entropy", "linear", "max_pool2d"]
