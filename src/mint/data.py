@@ -1,0 +1,313 @@
+"""Data sets and batching: MNIST from IDX files, the bundled 8x8 digits, a batch iterator.
+
+MNIST lives in a data directory: the ``root`` argument, else the ``MINT_DATA`` environment
+variable, else ``~/.cache/mint/mnist``. Each of its four files may be gzip-compressed
+(``train-images-idx3-ubyte.gz``) or not (``train-images-idx3-ubyte``). A missing file is
+downloaded from :data:`MNIST_MIRRORS`, written atomically and verified before it is kept.
+Files are verified by the SHA-256 of their *decompressed* bytes, so any faithful
+re-compression of the standard files is accepted too.
+
+Every failure a user can fix (no file and no network, a truncated download, a corrupt file)
+raises :class:`DataError` with a message that says what to do.
+"""
+
+import gzip
+import hashlib
+import http.client
+import os
+import sys
+import tempfile
+import urllib.request
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+MNIST_MIRRORS = (
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+)
+
+MNIST_SPLITS = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+# SHA-256 of each standard file's decompressed IDX bytes (the published .gz digests differ
+# between re-compressions of the same data, these do not).
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+DOWNLOAD_TIMEOUT = 30.0  # seconds without progress before a mirror is given up
+
+# The IDX type byte -> big-endian numpy dtype (yann.lecun.com/exdb/mnist, "THE IDX FILE FORMAT").
+_IDX_DTYPES = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class DataError(RuntimeError):
+    """A data set could not be found, downloaded, verified or parsed; the message says why."""
+
+
+def _progress_disabled():
+    """tqdm's ``disable``: off in CI, else only on a terminal (``None`` asks tqdm to check)."""
+    return True if os.environ.get("CI") else None
+
+
+# ------------------------------------------------------------------------------------- IDX files
+
+
+def parse_idx(data: bytes, name: str = "IDX data") -> np.ndarray:
+    """The array stored in IDX bytes (already decompressed); ``name`` appears in errors."""
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
+        raise DataError(
+            f"{name} is not an IDX file (it starts with {data[:4].hex() or 'nothing'}, "
+            f"expected 0000 then a type byte and a dimension count)"
+        )
+    dtype, ndim = _IDX_DTYPES[data[2]], data[3]
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataError(f"{name} is truncated: {len(data)} bytes, less than its header")
+    shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(data) != expected:
+        state = "truncated" if len(data) < expected else "longer than its header says"
+        raise DataError(
+            f"{name} is {state}: {len(data)} bytes, but shape {shape} of {dtype} needs "
+            f"{expected}"
+        )
+    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))
+
+
+def _decompressed(raw: bytes, name: str) -> bytes:
+    if not raw.startswith(_GZIP_MAGIC):
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (EOFError, OSError, zlib.error) as error:
+        raise DataError(f"{name} is a damaged gzip file ({error})") from error
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file, gzip-compressed or not (detected from its first bytes)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"cannot read {path}: {error.strerror or error}") from error
+    return parse_idx(_decompressed(raw, str(path)), str(path))
+
+
+# ----------------------------------------------------------------------------------------- MNIST
+
+
+def mnist_dir(root=None) -> Path:
+    """The MNIST directory: ``root``, else ``$MINT_DATA``, else ``~/.cache/mint/mnist``."""
+    if root is not None:
+        return Path(root).expanduser()
+    if os.environ.get("MINT_DATA"):
+        return Path(os.environ["MINT_DATA"]).expanduser()
+    return Path.home() / ".cache" / "mint" / "mnist"
+
+
+def _find(directory: Path, stem: str):
+    for candidate in (directory / f"{stem}.gz", directory / stem):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _verified_bytes(raw: bytes, stem: str, source: str) -> bytes:
+    """Decompressed bytes of an MNIST file whose SHA-256 is the standard one, else DataError."""
+    data = _decompressed(raw, source)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != MNIST_SHA256[stem]:
+        raise DataError(
+            f"{source} is not the standard {stem} (SHA-256 of its contents is {digest[:12]}..., "
+            f"expected {MNIST_SHA256[stem][:12]}...); delete it so that it is downloaded again"
+        )
+    return data
+
+
+def _fetch(url: str, timeout: float) -> bytes:
+    """All bytes at ``url``, with a progress bar; raises DataError on any failure or truncation."""
+    from tqdm import tqdm
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            chunks = []
+            with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1],
+                      leave=False, disable=_progress_disabled(), file=sys.stderr) as bar:
+                while chunk := response.read(1 << 16):
+                    chunks.append(chunk)
+                    bar.update(len(chunk))
+    # URLError, HTTPError, timeouts, bad URLs, and IncompleteRead when a connection drops.
+    except (OSError, ValueError, http.client.HTTPException) as error:
+        raise DataError(f"{url}: {getattr(error, 'reason', None) or error}") from error
+    data = b"".join(chunks)
+    if total is not None and len(data) != total:
+        raise DataError(f"{url}: download truncated at {len(data)} of {total} bytes")
+    return data
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename: all or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def download_mnist_file(stem: str, directory: Path, mirrors=None, timeout=None) -> Path:
+    """Download ``<stem>.gz`` from the first mirror that serves it intact, into ``directory``."""
+    mirrors = MNIST_MIRRORS if mirrors is None else tuple(mirrors)
+    timeout = DOWNLOAD_TIMEOUT if timeout is None else timeout
+    failures = []
+    for mirror in mirrors:
+        url = mirror.rstrip("/") + f"/{stem}.gz"
+        try:
+            raw = _fetch(url, timeout)
+            _verified_bytes(raw, stem, url)
+        except DataError as error:
+            failures.append(str(error))
+            continue
+        destination = directory / f"{stem}.gz"
+        try:
+            _write_atomically(destination, raw)
+        except OSError as error:
+            raise DataError(
+                f"cannot write {destination}: {error.strerror or error}; pass a writable "
+                f"data directory (root=... or the MINT_DATA environment variable)"
+            ) from error
+        return destination
+    raise DataError(
+        f"could not download {stem}.gz ({'; '.join(failures) or 'no mirror given'}). Put the "
+        f"four MNIST files (gzip or not) in {directory} by hand, or point MINT_DATA at a "
+        f"folder that holds them"
+    )
+
+
+def load_mnist(root=None, split="train", download=True, *, mirrors=None, timeout=None):
+    """MNIST ``split`` ("train" or "test") as ``(images, labels)``.
+
+    images: float32 (N, 1, 28, 28) scaled to [0, 1]; labels: int64 (N,) in 0..9. Files missing
+    from :func:`mnist_dir` ``(root)`` are downloaded when ``download`` is true (from ``mirrors``,
+    default :data:`MNIST_MIRRORS`, giving up on a mirror after ``timeout`` seconds of silence).
+    """
+    if split not in MNIST_SPLITS:
+        raise ValueError(f"load_mnist: split must be 'train' or 'test', got {split!r}")
+    directory = mnist_dir(root)
+    arrays = []
+    for stem in MNIST_SPLITS[split]:
+        path = _find(directory, stem)
+        if path is None:
+            if not download:
+                raise DataError(
+                    f"MNIST file {stem}(.gz) not found in {directory}; pass download=True, or "
+                    f"point MINT_DATA at a folder that holds the four MNIST files"
+                )
+            path = download_mnist_file(stem, directory, mirrors, timeout)
+        try:
+            raw = path.read_bytes()
+        except OSError as error:
+            raise DataError(f"cannot read {path}: {error.strerror or error}") from error
+        arrays.append(parse_idx(_verified_bytes(raw, stem, str(path)), str(path)))
+    images, labels = arrays
+    if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
+        raise DataError(
+            f"MNIST files in {directory} do not match: images {images.shape}, labels "
+            f"{labels.shape}"
+        )
+    return _as_images(images, 255.0), labels.astype(np.int64)
+
+
+def _as_images(pixels: np.ndarray, peak: float) -> np.ndarray:
+    """(N, H, W) pixel values in [0, peak] -> float32 (N, 1, H, W) in [0, 1]."""
+    return (pixels.astype(np.float32) / np.float32(peak))[:, None, :, :]
+
+
+# ---------------------------------------------------------------------------------------- digits
+
+DIGITS_TEST_FRACTION = 0.2
+_DIGITS_SPLIT_SEED = 0
+
+
+def load_digits(split="train"):
+    """scikit-learn's bundled 8x8 digits (1797 images) as ``(images, labels)``, offline.
+
+    images: float32 (N, 1, 8, 8) in [0, 1]; labels: int64 (N,). The ``"train"`` and ``"test"``
+    splits are a fixed, seeded 80/20 partition; ``"all"`` returns every image in sklearn's order.
+    """
+    if split not in ("train", "test", "all"):
+        raise ValueError(f"load_digits: split must be 'train', 'test' or 'all', got {split!r}")
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    bunch = sklearn_digits()
+    images, labels = _as_images(bunch.images, 16.0), bunch.target.astype(np.int64)
+    if split == "all":
+        return images, labels
+    order = np.random.default_rng(_DIGITS_SPLIT_SEED).permutation(len(labels))
+    n_test = int(round(DIGITS_TEST_FRACTION * len(labels)))
+    chosen = order[:n_test] if split == "test" else order[n_test:]
+    chosen.sort()
+    return images[chosen], labels[chosen]
+
+
+# -------------------------------------------------------------------------------------- batching
+
+
+class Batches:
+    """Iterate over ``(images[i:j], labels[i:j])`` batches, reshuffled on every pass.
+
+    ``seed`` is an int, ``None`` (fresh entropy) or a ``numpy.random.Generator``, which is used
+    as it is (so a caller that owns the generator can save and restore its state). With
+    ``drop_last`` a final batch smaller than ``batch_size`` is skipped.
+    """
+
+    def __init__(self, images, labels, batch_size, shuffle=False, seed=None, drop_last=False):
+        if len(images) != len(labels):
+            raise ValueError(
+                f"Batches: images and labels must have the same length, got {len(images)} "
+                f"and {len(labels)}"
+            )
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"Batches: batch_size must be a positive int, got {batch_size!r}")
+        self.images, self.labels = images, labels
+        self.batch_size, self.shuffle, self.drop_last = batch_size, bool(shuffle), bool(drop_last)
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self):
+        full, rest = divmod(len(self.labels), self.batch_size)
+        return full + (1 if rest and not self.drop_last else 0)
+
+    def __iter__(self):
+        n = len(self.labels)
+        order = self.rng.permutation(n) if self.shuffle else None
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            stop = min(start + self.batch_size, n)
+            if order is None:
+                yield self.images[start:stop], self.labels[start:stop]
+            else:
+                index = order[start:stop]
+                yield self.images[index], self.labels[index]
