@@ -1,0 +1,309 @@
+"""conv2d: forward and gradients against torch and finite differences, both strategies, errors."""
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from helpers import (
+    DTYPES,
+    STRATEGY_NAMES,
+    STRATEGY_TOLERANCES,
+    assert_close,
+    assert_gradient_matches_finite_differences,
+    random_array,
+    requires_torch,
+    to_torch,
+    torch,
+)
+from mint import functional as F
+
+# ------------------------------------------------------------------------------------- helpers
+
+
+def _as_pair(value):
+    return tuple(value) if isinstance(value, tuple | list) else (value, value)
+
+
+def _make_case(rng, dtype, x_shape, weight_shape, stride=1, padding=0, dilation=1, bias=True):
+    """Seeded arrays for one convolution: x, weight, bias (or None), grad_out, hyper-params."""
+    x = random_array(rng, x_shape, dtype)
+    weight = random_array(rng, weight_shape, dtype)
+    b = random_array(rng, (weight_shape[0],), dtype) if bias else None
+    params = {"stride": stride, "padding": padding, "dilation": dilation}
+    pairs = [_as_pair(params[k]) for k in ("stride", "padding", "dilation")]
+    out_shape = F.conv2d_output_shape(x_shape, weight_shape, *pairs)
+    grad_out = random_array(rng, out_shape, dtype)
+    return x, weight, b, grad_out, params
+
+
+def _mint_conv2d(strategy, x, weight, b, grad_out, params):
+    """(out, grad_x, grad_weight, grad_bias) from mint."""
+    out = F.conv2d(x, weight, b, **params, strategy=strategy)
+    return (out, *F.conv2d_backward(grad_out, x, weight, **params, strategy=strategy))
+
+
+def _torch_conv2d(x, weight, b, grad_out, params):
+    """(out, grad_x, grad_weight, grad_bias) from torch autograd; grad_bias is the sum of
+    grad_out over (N, H_out, W_out) whether or not the layer has a bias."""
+    xt, wt = to_torch(x, requires_grad=True), to_torch(weight, requires_grad=True)
+    bt = to_torch(b if b is not None else np.zeros(weight.shape[0], x.dtype), requires_grad=True)
+    out = torch.nn.functional.conv2d(xt, wt, bt, **params)
+    out.backward(to_torch(grad_out))
+    return out.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
+
+
+def check_conv2d_against_torch(strategy, dtype, x_shape, weight_shape, seed=0, **kwargs):
+    """The forward and all three gradients of mint equal torch's, to helpers.TOLERANCES."""
+    rng = np.random.default_rng(seed)
+    case = _make_case(rng, dtype, x_shape, weight_shape, **kwargs)
+    names = ("forward", "grad_x", "grad_weight", "grad_bias")
+    for name, actual, expected in zip(
+        names, _mint_conv2d(strategy, *case), _torch_conv2d(*case), strict=True
+    ):
+        assert actual.dtype == np.dtype(dtype), (name, actual.dtype)
+        assert_close(actual, expected, err_msg=f"{name} {strategy} {x_shape} {weight_shape} "
+                                                f"{kwargs}")
+
+
+@st.composite
+def conv_configs(draw, max_batch=3):
+    """Random shapes and hyper-parameters (ints or (h, w) pairs) whose window fits."""
+    def int_or_pair(low, high):
+        values = st.integers(low, high)
+        return draw(st.one_of(values, st.tuples(values, values)))
+
+    stride, padding, dilation = int_or_pair(1, 3), int_or_pair(0, 2), int_or_pair(1, 2)
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    spatial = []
+    for k, p, d in zip(kernel, _as_pair(padding), _as_pair(dilation), strict=True):
+        smallest = max(1, d * (k - 1) + 1 - 2 * p)
+        spatial.append(draw(st.integers(smallest, smallest + 6)))
+    c_in, c_out = draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    return {
+        "x_shape": (draw(st.integers(1, max_batch)), c_in, *spatial),
+        "weight_shape": (c_out, c_in, *kernel),
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+        "bias": draw(st.booleans()),
+        "seed": draw(st.integers(0, 2**16)),
+    }
+
+
+# Hand-picked configurations that have broken convolution code before.
+AWKWARD_CASES = {
+    "stride_not_dividing": dict(x_shape=(2, 3, 8, 9), weight_shape=(4, 3, 3, 3), stride=3),
+    "stride_not_dividing_with_padding": dict(
+        x_shape=(2, 2, 7, 10), weight_shape=(3, 2, 2, 3), stride=(2, 4), padding=(1, 0)
+    ),
+    "padding_is_kernel_minus_one": dict(x_shape=(2, 2, 5, 4), weight_shape=(3, 2, 3, 4),
+                                        padding=(2, 3)),
+    "one_by_one_kernel": dict(x_shape=(2, 5, 6, 7), weight_shape=(3, 5, 1, 1)),
+    "one_by_one_kernel_strided_and_padded": dict(
+        x_shape=(2, 3, 6, 7), weight_shape=(4, 3, 1, 1), stride=2, padding=1
+    ),
+    "kernel_equals_input": dict(x_shape=(3, 2, 4, 5), weight_shape=(3, 2, 4, 5)),
+    "kernel_equals_padded_input": dict(x_shape=(2, 2, 3, 2), weight_shape=(3, 2, 5, 6),
+                                       padding=(1, 2)),
+    "dilated_kernel_equals_padded_input": dict(
+        x_shape=(2, 1, 5, 4), weight_shape=(2, 1, 3, 2), padding=(0, 1), dilation=(2, 5)
+    ),
+    "batch_of_one": dict(x_shape=(1, 3, 9, 6), weight_shape=(5, 3, 3, 2), stride=(1, 2),
+                         padding=1, dilation=(2, 1)),
+    "no_bias": dict(x_shape=(2, 3, 6, 6), weight_shape=(2, 3, 3, 3), padding=1, bias=False),
+    "more_channels_than_a_block": dict(x_shape=(2, 9, 5, 6), weight_shape=(11, 9, 3, 3),
+                                       padding=1),
+    "empty_batch": dict(x_shape=(0, 3, 6, 5), weight_shape=(4, 3, 3, 3), stride=2, padding=1),
+}
+
+# ------------------------------------------------------------------------------- against torch
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+@given(config=conv_configs())
+def test_conv2d_forward_and_gradients_match_torch_on_random_configs(strategy, dtype, config):
+    check_conv2d_against_torch(strategy, dtype, **config)
+
+
+@requires_torch
+@pytest.mark.parametrize("case", sorted(AWKWARD_CASES))
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+def test_conv2d_forward_and_gradients_match_torch_on_awkward_cases(strategy, dtype, case):
+    check_conv2d_against_torch(strategy, dtype, **AWKWARD_CASES[case])
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+def test_conv2d_matches_torch_on_a_lenet_sized_layer(strategy, dtype):
+    check_conv2d_against_torch(strategy, dtype, (8, 6, 14, 14), (16, 6, 5, 5), padding=2)
+
+
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+def test_conv2d_empty_batch_gives_empty_outputs_and_zero_parameter_gradients(strategy):
+    rng = np.random.default_rng(1)
+    x, weight, b, grad_out, params = _make_case(
+        rng, np.float64, (0, 2, 5, 5), (3, 2, 3, 3), stride=2, padding=1
+    )
+    out, grad_x, grad_weight, grad_bias = _mint_conv2d(strategy, x, weight, b, grad_out, params)
+    assert out.shape == (0, 3, 3, 3)
+    assert grad_x.shape == (0, 2, 5, 5)
+    np.testing.assert_array_equal(grad_weight, np.zeros_like(weight))
+    np.testing.assert_array_equal(grad_bias, np.zeros(3))
+
+
+# --------------------------------------------------------------------------- finite differences
+
+FD_CASES = {
+    "plain": dict(x_shape=(2, 2, 5, 4), weight_shape=(3, 2, 3, 2)),
+    "stride_not_dividing": dict(x_shape=(1, 2, 6, 5), weight_shape=(2, 2, 2, 2), stride=(3, 2)),
+    "padding": dict(x_shape=(2, 1, 4, 4), weight_shape=(2, 1, 3, 3), padding=(1, 2)),
+    "dilation": dict(x_shape=(1, 2, 6, 5), weight_shape=(2, 2, 2, 3), dilation=(2, 1)),
+    "all_three": dict(x_shape=(2, 2, 5, 6), weight_shape=(3, 2, 2, 2), stride=2, padding=1,
+                      dilation=2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FD_CASES))
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+def test_conv2d_gradients_match_finite_differences(strategy, case):
+    rng = np.random.default_rng(2)
+    x, weight, b, grad_out, params = _make_case(rng, np.float64, **FD_CASES[case])
+    _, grad_x, grad_weight, grad_bias = _mint_conv2d(strategy, x, weight, b, grad_out, params)
+
+    def conv(x_, weight_, b_):
+        return F.conv2d(x_, weight_, b_, **params, strategy=strategy)
+
+    assert_gradient_matches_finite_differences(
+        lambda x_: conv(x_, weight, b), x, grad_x, grad_out)
+    assert_gradient_matches_finite_differences(
+        lambda w_: conv(x, w_, b), weight, grad_weight, grad_out)
+    assert_gradient_matches_finite_differences(
+        lambda b_: conv(x, weight, b_), b, grad_bias, grad_out)
+
+
+# --------------------------------------------------------------------------- strategy agreement
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(config=conv_configs(max_batch=4))
+def test_conv2d_loop_and_vectorized_strategies_agree(dtype, config):
+    config = dict(config)
+    seed = config.pop("seed")
+    case = _make_case(np.random.default_rng(seed), dtype, **config)
+    loop = _mint_conv2d("loop", *case)
+    vectorized = _mint_conv2d("vectorized", *case)
+    for name, a, b in zip(("forward", "grad_x", "grad_weight", "grad_bias"), loop, vectorized,
+                          strict=True):
+        assert_close(a, b, STRATEGY_TOLERANCES, err_msg=name)
+
+
+# ------------------------------------------------------------------------------ memory layouts
+
+
+@pytest.mark.parametrize("layout", ["strided", "fortran", "transposed"])
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+def test_conv2d_non_contiguous_inputs_give_the_contiguous_results(strategy, layout):
+    rng = np.random.default_rng(3)
+    x, weight, b, grad_out, params = _make_case(
+        rng, np.float64, (2, 3, 7, 6), (4, 3, 3, 2), stride=(2, 1), padding=1
+    )
+    if layout == "strided":
+        def relayout(a):
+            doubled = np.zeros(tuple(2 * s for s in a.shape), a.dtype)
+            doubled[(slice(None, None, 2),) * a.ndim] = a
+            return doubled[(slice(None, None, 2),) * a.ndim]
+    elif layout == "fortran":
+        relayout = np.asfortranarray
+    else:
+        def relayout(a):
+            return np.ascontiguousarray(a.T).T
+
+    expected = _mint_conv2d(strategy, x, weight, b, grad_out, params)
+    relaid = [relayout(a) for a in (x, weight, b, grad_out)]
+    assert not relaid[0].flags.c_contiguous
+    actual = _mint_conv2d(strategy, *relaid, params)
+    for a, e in zip(actual, expected, strict=True):
+        np.testing.assert_array_equal(a, e)
+
+
+# ---------------------------------------------------------------------------------- bad inputs
+
+X_SHAPE, W_SHAPE = (2, 3, 6, 6), (4, 3, 3, 3)
+
+
+def _good_args():
+    rng = np.random.default_rng(4)
+    return {
+        "x": random_array(rng, X_SHAPE), "weight": random_array(rng, W_SHAPE),
+        "bias": random_array(rng, (4,)), "stride": 1, "padding": 0, "dilation": 1,
+    }
+
+
+BAD_FORWARD = {
+    "input_3d": ({"x": np.zeros((3, 6, 6))}, ValueError, "input must have 4 dimensions"),
+    "weight_5d": ({"weight": np.zeros((4, 3, 3, 3, 1))}, ValueError,
+                  "weight must have 4 dimensions"),
+    "input_not_array": ({"x": [[[[1.0]]]]}, TypeError, "numpy.ndarray"),
+    "channel_mismatch": ({"x": np.zeros((2, 5, 6, 6))}, ValueError,
+                         re.escape("3 channels (weight is (4, 3, 3, 3)), got shape (2, 5, 6, 6)")),
+    "kernel_larger_than_padded_input": ({"x": np.zeros((2, 3, 2, 6)), "padding": (0, 1)},
+                                        ValueError, r"kernel height 3 .* padded input height"),
+    "dilated_kernel_larger_than_input": ({"dilation": (1, 3)}, ValueError,
+                                         r"kernel width 3 with dilation 3 spans 7"),
+    "stride_zero": ({"stride": 0}, ValueError, "stride must be >= 1"),
+    "stride_pair_zero": ({"stride": (1, 0)}, ValueError, "stride must be >= 1"),
+    "stride_triple": ({"stride": (1, 1, 1)}, ValueError, "stride must be an int or a pair"),
+    "stride_float": ({"stride": 1.5}, TypeError, "stride must be an int"),
+    "dilation_zero": ({"dilation": 0}, ValueError, "dilation must be >= 1"),
+    "negative_padding": ({"padding": -1}, ValueError, "padding must be >= 0"),
+    "integer_input": ({"x": np.zeros(X_SHAPE, dtype=np.int64)}, TypeError,
+                      "input must have dtype float32 or float64"),
+    "complex_weight": ({"weight": np.zeros(W_SHAPE, dtype=np.complex128)}, TypeError,
+                       "weight must have dtype float32 or float64"),
+    "mismatched_dtypes": ({"weight": np.zeros(W_SHAPE, dtype=np.float32)}, TypeError,
+                          "arrays must share one dtype"),
+    "bias_wrong_shape": ({"bias": np.zeros(3)}, ValueError,
+                         re.escape("bias must have shape (4,)")),
+    "bias_2d": ({"bias": np.zeros((4, 1))}, ValueError, "bias must have 1 dimensions"),
+    "empty_weight": ({"weight": np.zeros((0, 3, 3, 3))}, ValueError, "no empty dimension"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FORWARD))
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+def test_conv2d_rejects_bad_input_with_a_clear_error(strategy, case):
+    changes, error, message = BAD_FORWARD[case]
+    args = {**_good_args(), **changes}
+    with pytest.raises(error, match=message):
+        F.conv2d(args.pop("x"), args.pop("weight"), **args, strategy=strategy)
+
+
+BAD_BACKWARD = {
+    **{k: v for k, v in BAD_FORWARD.items() if not k.startswith("bias")},
+    "grad_out_wrong_shape": ({"grad_out": np.zeros((2, 4, 4, 3))}, ValueError,
+                             re.escape("grad_out must have shape (2, 4, 4, 4)")),
+    "grad_out_3d": ({"grad_out": np.zeros((4, 4, 4))}, ValueError,
+                    "grad_out must have 4 dimensions"),
+    "grad_out_other_dtype": ({"grad_out": np.zeros((2, 4, 4, 4), dtype=np.float32)}, TypeError,
+                             "arrays must share one dtype"),
+    "grad_out_integer": ({"grad_out": np.zeros((2, 4, 4, 4), dtype=np.int32)}, TypeError,
+                         "grad_out must have dtype float32 or float64"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_BACKWARD))
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+def test_conv2d_backward_rejects_bad_input_with_a_clear_error(strategy, case):
+    changes, error, message = BAD_BACKWARD[case]
+    args = {**_good_args(), "grad_out": np.zeros((2, 4, 4, 4)), **changes}
+    del args["bias"]
+    with pytest.raises(error, match=message):
+        F.conv2d_backward(args.pop("grad_out"), args.pop("x"), args.pop("weight"), **args,
+                          strategy=strategy)
