@@ -1,0 +1,52 @@
+"""Elementwise activations and their gradients with NumPy ufuncs.
+
+Same functions, equations and PyTorch conventions as :mod:`mint.kernels.activation`: 1-D arrays
+of one length L in, a new array of length L and the same dtype out.
+"""
+
+import numpy as np
+
+
+def relu_forward(x):
+    """out (L,) = max(x, 0), NaN kept (``np.maximum`` propagates NaN)."""
+    return np.maximum(x, 0)
+
+
+def relu_backward(grad_out, x):
+    """grad_x (L,) = grad_out where x > 0 (or NaN), else 0; x is the forward's input."""
+    return np.where(x <= 0, 0, grad_out).astype(grad_out.dtype, copy=False)
+
+
+def leaky_relu_forward(x, slope):
+    """out (L,) = x if x > 0 else slope * x."""
+    return np.where(x > 0, x, x * slope)
+
+
+def leaky_relu_backward(grad_out, x, slope):
+    """grad_x (L,) = grad_out if x > 0 else slope * grad_out; x is the forward's input."""
+    return np.where(x > 0, grad_out, grad_out * slope)
+
+
+def sigmoid_forward(x):
+    """out (L,) = 1 / (1 + exp(-x)), computed without overflow.
+
+    ``e = exp(-|x|)`` lies in (0, 1]; then sigmoid(x) is 1 / (1 + e) for x >= 0 and
+    e / (1 + e) for x < 0.
+    """
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, e) / (1 + e)
+
+
+def sigmoid_backward(grad_out, out):
+    """grad_x (L,) = grad_out * out * (1 - out); out is the forward's output."""
+    return grad_out * out * (1 - out)
+
+
+def tanh_forward(x):
+    """out (L,) = tanh(x)."""
+    return np.tanh(x)
+
+
+def tanh_backward(grad_out, out):
+    """grad_x (L,) = grad_out * (1 - out^2); out is the forward's output."""
+    return grad_out * (1 - out * out)
