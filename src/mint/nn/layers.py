@@ -1,0 +1,170 @@
+"""Layers with parameters or spatial hyper-parameters: Linear, Conv2d, MaxPool2d, Flatten.
+
+Each forward calls :mod:`mint.functional` and keeps what backward needs; each backward calls the
+matching ``*_backward`` function and adds the parameter gradients into ``Parameter.grad``.
+"""
+
+import math
+
+import numpy as np
+
+from mint import functional as F
+from mint.functional import _int, _pair
+from mint.nn.module import (
+    Module,
+    check_bool,
+    check_float_dtype,
+    check_strategy,
+    repr_arguments,
+)
+from mint.nn.parameter import Parameter
+from mint.runtime import default_generator
+
+
+def _uniform_parameter(shape, fan_in, dtype):
+    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's default for weights and biases alike.
+
+    For the weight this is ``kaiming_uniform_(a=sqrt(5))``, whose bound
+    ``sqrt(2 / (1 + a**2)) * sqrt(3 / fan_in)`` simplifies to ``1 / sqrt(fan_in)``.
+    """
+    bound = 1.0 / math.sqrt(fan_in)
+    return Parameter(default_generator().uniform(-bound, bound, size=shape).astype(dtype))
+
+
+class Linear(Module):
+    """``y = x @ weight.T + bias``: x (N, in_features) -> (N, out_features)."""
+
+    def __init__(self, in_features, out_features, bias=True, *, dtype=np.float32, strategy=None):
+        self.in_features = _int("Linear", "in_features", in_features, 1)
+        self.out_features = _int("Linear", "out_features", out_features, 1)
+        has_bias = check_bool("Linear", "bias", bias)
+        dtype = check_float_dtype("Linear", dtype)
+        self.strategy = check_strategy("Linear", strategy)
+        fan_in = self.in_features
+        self.weight = _uniform_parameter((self.out_features, self.in_features), fan_in, dtype)
+        self.bias = _uniform_parameter((self.out_features,), fan_in, dtype) if has_bias else None
+
+    def forward(self, x):
+        bias = None if self.bias is None else self.bias.data
+        out = F.linear(x, self.weight.data, bias, strategy=self.strategy)
+        self.save_for_backward(out.shape, x)
+        return out
+
+    def backward(self, grad_out):
+        (x,) = self.saved_for_backward(grad_out)
+        grad_x, grad_weight, grad_bias = F.linear_backward(
+            grad_out, x, self.weight.data, strategy=self.strategy
+        )
+        self.weight.grad += grad_weight
+        if self.bias is not None:
+            self.bias.grad += grad_bias
+        return grad_x
+
+    def extra_repr(self):
+        return repr_arguments(f"in_features={self.in_features}",
+                              f"out_features={self.out_features}",
+                              f"bias={self.bias is not None}", strategy=self.strategy)
+
+
+class Conv2d(Module):
+    """2-D cross-correlation over NCHW input; weight (out_channels, in_channels, KH, KW)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 bias=True, *, dtype=np.float32, strategy=None):
+        self.in_channels = _int("Conv2d", "in_channels", in_channels, 1)
+        self.out_channels = _int("Conv2d", "out_channels", out_channels, 1)
+        self.kernel_size = _pair("Conv2d", "kernel_size", kernel_size, 1)
+        self.stride = _pair("Conv2d", "stride", stride, 1)
+        self.padding = _pair("Conv2d", "padding", padding, 0)
+        self.dilation = _pair("Conv2d", "dilation", dilation, 1)
+        has_bias = check_bool("Conv2d", "bias", bias)
+        dtype = check_float_dtype("Conv2d", dtype)
+        self.strategy = check_strategy("Conv2d", strategy)
+        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        self.weight = _uniform_parameter(
+            (self.out_channels, self.in_channels, *self.kernel_size), fan_in, dtype
+        )
+        self.bias = _uniform_parameter((self.out_channels,), fan_in, dtype) if has_bias else None
+
+    def forward(self, x):
+        bias = None if self.bias is None else self.bias.data
+        out = F.conv2d(x, self.weight.data, bias, self.stride, self.padding, self.dilation,
+                       strategy=self.strategy)
+        self.save_for_backward(out.shape, x)
+        return out
+
+    def backward(self, grad_out):
+        (x,) = self.saved_for_backward(grad_out)
+        grad_x, grad_weight, grad_bias = F.conv2d_backward(
+            grad_out, x, self.weight.data, self.stride, self.padding, self.dilation,
+            strategy=self.strategy,
+        )
+        self.weight.grad += grad_weight
+        if self.bias is not None:
+            self.bias.grad += grad_bias
+        return grad_x
+
+    def extra_repr(self):
+        # Like PyTorch, show padding, dilation and bias only when they differ from the default.
+        return repr_arguments(
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}",
+            f"stride={self.stride}",
+            f"padding={self.padding}" if self.padding != (0, 0) else "",
+            f"dilation={self.dilation}" if self.dilation != (1, 1) else "",
+            "bias=False" if self.bias is None else "",
+            strategy=self.strategy,
+        )
+
+
+class MaxPool2d(Module):
+    """Max over each window; keeps the argmax mask (not the input) for backward."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *,
+                 strategy=None):
+        self.kernel_size = _pair("MaxPool2d", "kernel_size", kernel_size, 1)
+        stride = self.kernel_size if stride is None else stride
+        self.stride = _pair("MaxPool2d", "stride", stride, 1)
+        self.padding = _pair("MaxPool2d", "padding", padding, 0)
+        if any(p > k // 2 for p, k in zip(self.padding, self.kernel_size, strict=True)):
+            raise ValueError(
+                f"MaxPool2d: padding must be at most half the kernel size {self.kernel_size}, "
+                f"got {self.padding}"
+            )
+        self.dilation = _pair("MaxPool2d", "dilation", dilation, 1)
+        self.ceil_mode = check_bool("MaxPool2d", "ceil_mode", ceil_mode)
+        self.strategy = check_strategy("MaxPool2d", strategy)
+
+    def forward(self, x):
+        out, argmax = F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                                   self.ceil_mode, strategy=self.strategy)
+        self.save_for_backward(out.shape, argmax, x.shape)
+        return out
+
+    def backward(self, grad_out):
+        argmax, input_shape = self.saved_for_backward(grad_out)
+        return F.max_pool2d_backward(grad_out, argmax, input_shape, strategy=self.strategy)
+
+    def extra_repr(self):
+        return repr_arguments(f"kernel_size={self.kernel_size}", f"stride={self.stride}",
+                              f"padding={self.padding}", f"dilation={self.dilation}",
+                              f"ceil_mode={self.ceil_mode}", strategy=self.strategy)
+
+
+class Flatten(Module):
+    """Merge the dimensions from ``start_dim`` on: (N, C, H, W) -> (N, C * H * W)."""
+
+    def __init__(self, start_dim=1, *, strategy=None):
+        self.start_dim = _int("Flatten", "start_dim", start_dim, 0)
+        self.strategy = check_strategy("Flatten", strategy)
+
+    def forward(self, x):
+        out = F.flatten(x, self.start_dim, strategy=self.strategy)
+        self.save_for_backward(out.shape, x.shape)
+        return out
+
+    def backward(self, grad_out):
+        (input_shape,) = self.saved_for_backward(grad_out)
+        return F.flatten_backward(grad_out, input_shape, strategy=self.strategy)
+
+    def extra_repr(self):
+        return repr_arguments(f"start_dim={self.start_dim}", strategy=self.strategy)

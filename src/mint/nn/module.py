@@ -1,0 +1,255 @@
+"""The base class of every layer, and ``Sequential``.
+
+A module's parameters and sub-modules are plain attributes, found by walking ``vars(self)`` in
+definition order (micrograd's ``parameters()``); their dotted names ("fc.weight", "0.bias") are
+the ones PyTorch gives the same architecture, so state dicts copy across.
+
+Back-propagation is explicit: ``forward`` keeps what ``backward`` needs through
+:meth:`Module.save_for_backward` (nothing in eval mode), and ``backward(grad_out)`` adds into
+the parameters' ``grad`` and returns dL/d(input).
+"""
+
+import numpy as np
+
+from mint.functional import FLOAT_DTYPES
+from mint.nn.parameter import Parameter
+from mint.strategy import STRATEGIES
+
+
+def check_strategy(layer, strategy):
+    """``strategy`` if it is ``None`` (the default at call time) or a registered name."""
+    if strategy is not None and strategy not in STRATEGIES:
+        raise ValueError(
+            f"{layer}: strategy must be None or one of {sorted(STRATEGIES)}, got {strategy!r}"
+        )
+    return strategy
+
+
+def check_float_dtype(layer, dtype):
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{layer}: dtype must be float32 or float64, got {dtype!r}") from None
+    if dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{layer}: dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+def check_bool(layer, name, value):
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{layer}: {name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def repr_arguments(*parts, strategy=None):
+    """The non-empty ``parts`` joined by commas, then ``strategy=...`` if one was chosen."""
+    if strategy is not None:
+        parts = (*parts, f"strategy={strategy!r}")
+    return ", ".join(part for part in parts if part)
+
+
+class Module:
+    """Subclasses set parameters and sub-modules as attributes, and define forward/backward."""
+
+    training = True
+    _saved = None  # what backward needs, from the last forward in train mode
+    _output_shape = None  # shape of that forward's output, which grad_out must have
+
+    def __call__(self, *args):
+        self._saved = None  # a forward that raises must not leave stale activations behind
+        return self.forward(*args)
+
+    def forward(self, x):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward")
+
+    def backward(self, grad_out):
+        raise NotImplementedError(f"{type(self).__name__} does not define backward")
+
+    # ------------------------------------------------------------------ activations for backward
+
+    def save_for_backward(self, output_shape, *values):
+        """Keep ``values`` for :meth:`backward`; in eval mode keep nothing."""
+        if self.training:
+            self._saved = values
+            self._output_shape = tuple(output_shape)
+
+    def saved_for_backward(self, grad_out=None):
+        """The values of the last forward, once ``grad_out`` is checked against its output."""
+        name = type(self).__name__
+        if not self.training:
+            raise RuntimeError(
+                f"{name}.backward: the module is in eval mode, which keeps no activations; "
+                "call .train() and run forward again before backward"
+            )
+        if self._saved is None:
+            raise RuntimeError(f"{name}.backward called before forward: run forward first")
+        if grad_out is not None:
+            if not isinstance(grad_out, np.ndarray):
+                raise TypeError(
+                    f"{name}.backward: grad_out must be a numpy.ndarray, got "
+                    f"{type(grad_out).__name__}"
+                )
+            if grad_out.shape != self._output_shape:
+                raise ValueError(
+                    f"{name}.backward: grad_out has shape {grad_out.shape}, but the last "
+                    f"forward output has shape {self._output_shape}"
+                )
+        return self._saved
+
+    # ----------------------------------------------------------------------- walking the tree
+
+    def named_children(self):
+        """``(name, module)`` for each direct sub-module, in definition order."""
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def children(self):
+        for _, module in self.named_children():
+            yield module
+
+    def modules(self):
+        """This module and every module below it, depth first."""
+        yield self
+        for child in self.children():
+            yield from child.modules()
+
+    def named_parameters(self, prefix=""):
+        """``(dotted name, Parameter)`` in definition order, each shared parameter once."""
+        seen = set()
+        for name, parameter in self._walk_parameters(prefix):
+            if id(parameter) not in seen:
+                seen.add(id(parameter))
+                yield name, parameter
+
+    def _walk_parameters(self, prefix):
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child._walk_parameters(f"{prefix}{name}.")
+
+    def parameters(self):
+        for _, parameter in self.named_parameters():
+            yield parameter
+
+    # ------------------------------------------------------------------------ state and modes
+
+    def zero_grad(self):
+        for parameter in self.parameters():
+            parameter.zero_grad()
+
+    def train(self, mode=True):
+        """Set train mode (or eval mode, ``mode=False``) here and below; returns ``self``.
+
+        Eval mode keeps no activations, and drops those kept so far.
+        """
+        mode = check_bool(type(self).__name__ + ".train", "mode", mode)
+        for module in self.modules():
+            module.training = mode
+            if not mode:
+                module._saved = None
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def to(self, dtype):
+        """Convert every parameter (and its grad) to float32 or float64; returns ``self``."""
+        dtype = check_float_dtype(type(self).__name__ + ".to", dtype)
+        for parameter in self.parameters():
+            parameter.data = parameter.data.astype(dtype)
+            parameter.grad = parameter.grad.astype(dtype)
+        for module in self.modules():
+            module._saved = None  # activations of the old dtype would not match
+        return self
+
+    def state_dict(self):
+        """``{dotted name: copy of the parameter's data}``, keyed as PyTorch keys it."""
+        return {name: parameter.data.copy() for name, parameter in self.named_parameters()}
+
+    def load_state_dict(self, state_dict):
+        """Copy every array of ``state_dict`` into the matching parameter, keeping its dtype.
+
+        The keys must be exactly those of :meth:`state_dict` and the shapes must match; the
+        values may be any arrays NumPy can read (a PyTorch state dict works). Nothing is copied
+        unless everything matches.
+        """
+        name = type(self).__name__
+        parameters = dict(self.named_parameters())
+        missing = [key for key in parameters if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in parameters]
+        if missing or unexpected:
+            raise ValueError(
+                f"{name}.load_state_dict: missing keys {missing}, unexpected keys {unexpected}"
+            )
+        values = {}
+        for key, parameter in parameters.items():
+            value = np.asarray(state_dict[key])
+            if value.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"{name}.load_state_dict: {key!r} must hold real numbers, got {value.dtype}"
+                )
+            if value.shape != parameter.shape:
+                raise ValueError(
+                    f"{name}.load_state_dict: {key!r} has shape {value.shape}, but the "
+                    f"parameter has shape {parameter.shape}"
+                )
+            values[key] = value
+        for key, parameter in parameters.items():
+            np.copyto(parameter.data, values[key], casting="unsafe")
+
+    # ------------------------------------------------------------------------------------ repr
+
+    def extra_repr(self):
+        """The arguments shown inside ``Name(...)``."""
+        return ""
+
+    def __repr__(self):
+        children = list(self.named_children())
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"{type(self).__name__}("]
+        for name, child in children:
+            lines.append(f"  ({name}): " + repr(child).replace("\n", "\n  "))
+        lines.append(")")
+        return "\n".join(lines)
+
+
+class Sequential(Module):
+    """Modules run in order; ``backward`` runs them in reverse. Indexable, sliceable, iterable."""
+
+    def __init__(self, *modules):
+        for index, module in enumerate(modules):
+            if not isinstance(module, Module):
+                raise TypeError(
+                    f"Sequential: argument {index} must be a Module, got {type(module).__name__}"
+                )
+        self.layers = tuple(modules)
+
+    def named_children(self):
+        for index, module in enumerate(self.layers):
+            yield str(index), module
+
+    def forward(self, x):
+        for module in self.layers:
+            x = module(x)
+        self.save_for_backward(np.shape(x))
+        return x
+
+    def backward(self, grad_out):
+        self.saved_for_backward(grad_out)
+        for module in reversed(self.layers):
+            grad_out = module.backward(grad_out)
+        return grad_out
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])
+        return self.layers[index]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)

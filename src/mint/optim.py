@@ -1,0 +1,230 @@
+"""SGD and Adam with PyTorch's exact update rules, updating ``Parameter.data`` in place.
+
+An optimizer holds a list of parameters and, per parameter, the arrays its rule needs (momentum
+buffers, Adam's moments), allocated once. :meth:`Optimizer.state_dict` is a flat
+``{str: numpy.ndarray}`` (scalars as 0-d arrays: ``"lr"``, ``"step"``, ``"0.momentum_buffer"``)
+so a checkpoint fits in an ``.npz`` read with ``allow_pickle=False``.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from mint.nn.parameter import Parameter
+
+
+def _real(optimizer, name, value, minimum=0.0, below=None):
+    """``value`` as a float in ``[minimum, below)`` (or ``[minimum, inf)``), else a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{optimizer}: {name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value < minimum or (below is not None and value >= below):
+        interval = f"[{minimum}, {below})" if below is not None else f">= {minimum}"
+        raise ValueError(f"{optimizer}: {name} must be a finite number {interval}, got {value}")
+    return value
+
+
+def _parameters(optimizer, params):
+    params = list(params)
+    if not params:
+        raise ValueError(f"{optimizer}: got an empty parameter list")
+    for index, parameter in enumerate(params):
+        if not isinstance(parameter, Parameter):
+            raise TypeError(
+                f"{optimizer}: params[{index}] must be a mint.Parameter, got "
+                f"{type(parameter).__name__}"
+            )
+    if len({id(p) for p in params}) != len(params):
+        raise ValueError(f"{optimizer}: a parameter appears more than once in params")
+    return params
+
+
+class Optimizer:
+    """Parameters, a step counter and a learning rate; subclasses define the update rule."""
+
+    def __init__(self, params):
+        self.params = _parameters(type(self).__name__, params)
+        self.steps = 0
+
+    @property
+    def lr(self):
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        # Learning-rate schedules set this between steps.
+        self._lr = _real(type(self).__name__, "lr", value)
+
+    def zero_grad(self):
+        for parameter in self.params:
+            parameter.zero_grad()
+
+    def step(self):
+        for index, parameter in enumerate(self.params):
+            self._update(index, parameter)
+        self.steps += 1
+
+    def _update(self, index, parameter):
+        raise NotImplementedError
+
+    def hyperparameters(self):
+        """``{name: value}`` of the hyper-parameters, as :meth:`_configure` takes them."""
+        raise NotImplementedError
+
+    def _configure(self, **hyperparameters):
+        """Check all hyper-parameters, then set them (used by ``__init__`` and loading)."""
+        raise NotImplementedError
+
+    def _buffers(self):
+        """``{kind: [one array per parameter]}``: the state the update rule carries."""
+        raise NotImplementedError
+
+    def state_dict(self):
+        """Hyper-parameters, ``"step"`` and ``"<index>.<kind>"`` buffers, all as ndarrays."""
+        state = {name: np.array(value) for name, value in self.hyperparameters().items()}
+        state["step"] = np.array(self.steps, dtype=np.int64)
+        for kind, arrays in self._buffers().items():
+            for index, array in enumerate(arrays):
+                state[f"{index}.{kind}"] = array.copy()
+        return state
+
+    def load_state_dict(self, state_dict):
+        """Restore a :meth:`state_dict`; nothing changes unless every key, shape and value fits."""
+        name = type(self).__name__
+        expected = self.state_dict()
+        missing = [key for key in expected if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in expected]
+        if missing or unexpected:
+            raise ValueError(
+                f"{name}.load_state_dict: missing keys {missing}, unexpected keys {unexpected}"
+            )
+        values = {key: np.asarray(state_dict[key]) for key in expected}
+        for key, reference in expected.items():
+            if values[key].dtype.kind not in "biuf":
+                raise TypeError(
+                    f"{name}.load_state_dict: {key!r} must hold real numbers, got "
+                    f"{values[key].dtype}"
+                )
+            if values[key].shape != reference.shape:
+                raise ValueError(
+                    f"{name}.load_state_dict: {key!r} has shape {values[key].shape}, "
+                    f"expected {reference.shape}"
+                )
+        steps = values["step"]
+        if steps.dtype.kind not in "iu" or steps < 0:
+            raise ValueError(f"{name}.load_state_dict: 'step' must be an int >= 0, got {steps}")
+        self._configure(**{key: values[key].tolist() for key in self.hyperparameters()})
+        self.steps = int(steps)
+        for kind, arrays in self._buffers().items():
+            for index, array in enumerate(arrays):
+                np.copyto(array, values[f"{index}.{kind}"], casting="unsafe")
+
+    def __repr__(self):
+        arguments = ", ".join(f"{k}={v}" for k, v in self.hyperparameters().items())
+        return f"{type(self).__name__}({len(self.params)} parameters, {arguments})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum, dampening, Nesterov and L2 decay.
+
+    As ``torch.optim.SGD``: ``g = grad + weight_decay * p``; with momentum,
+    ``buf = g`` on the first step, then ``buf = momentum * buf + (1 - dampening) * g``, and
+    ``g = g + momentum * buf`` (Nesterov) or ``g = buf``; finally ``p -= lr * g``.
+    """
+
+    def __init__(self, params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False):
+        super().__init__(params)
+        self._configure(lr=lr, momentum=momentum, dampening=dampening,
+                       weight_decay=weight_decay, nesterov=nesterov)
+        self.momentum_buffers = (
+            [np.zeros_like(p.data) for p in self.params] if self.momentum != 0 else []
+        )
+
+    def _configure(self, lr, momentum, dampening, weight_decay, nesterov):
+        momentum = _real("SGD", "momentum", momentum)
+        dampening = _real("SGD", "dampening", dampening)
+        if dampening > 1:
+            raise ValueError(f"SGD: dampening must be in [0, 1], got {dampening}")
+        weight_decay = _real("SGD", "weight_decay", weight_decay)
+        if not isinstance(nesterov, bool | np.bool_):
+            raise TypeError(f"SGD: nesterov must be a bool, got {nesterov!r}")
+        if nesterov and (momentum == 0 or dampening != 0):
+            raise ValueError(
+                "SGD: nesterov requires momentum > 0 and dampening = 0, got "
+                f"momentum={momentum}, dampening={dampening}"
+            )
+        self.lr = lr
+        self.momentum = momentum
+        self.dampening = dampening
+        self.weight_decay = weight_decay
+        self.nesterov = bool(nesterov)
+
+    def hyperparameters(self):
+        return {"lr": self.lr, "momentum": self.momentum, "dampening": self.dampening,
+                "weight_decay": self.weight_decay, "nesterov": self.nesterov}
+
+    def _buffers(self):
+        return {"momentum_buffer": self.momentum_buffers} if self.momentum != 0 else {}
+
+    def _update(self, index, parameter):
+        grad = parameter.grad
+        if self.weight_decay != 0:
+            grad = grad + self.weight_decay * parameter.data
+        if self.momentum != 0:
+            buffer = self.momentum_buffers[index]
+            if self.steps == 0:
+                buffer[...] = grad
+            else:
+                buffer *= self.momentum
+                buffer += (1 - self.dampening) * grad
+            grad = grad + self.momentum * buffer if self.nesterov else buffer
+        parameter.data -= self.lr * grad
+
+
+class Adam(Optimizer):
+    """Adam with bias correction, and L2 ``weight_decay`` added to the gradient (not AdamW).
+
+    As ``torch.optim.Adam``: ``g = grad + weight_decay * p``,
+    ``m += (1 - beta1) * (g - m)``, ``v = beta2 * v + (1 - beta2) * g * g``, and at step ``t``
+    ``p -= lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)``.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0):
+        super().__init__(params)
+        self._configure(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        self.exp_avgs = [np.zeros_like(p.data) for p in self.params]
+        self.exp_avg_sqs = [np.zeros_like(p.data) for p in self.params]
+
+    def _configure(self, lr, betas, eps, weight_decay):
+        if not isinstance(betas, tuple | list) or len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+        betas = tuple(_real("Adam", f"betas[{i}]", beta, 0.0, 1.0) for i, beta in enumerate(betas))
+        eps = _real("Adam", "eps", eps)
+        weight_decay = _real("Adam", "weight_decay", weight_decay)
+        self.lr = lr
+        self.betas = betas
+        self.eps = eps
+        self.weight_decay = weight_decay
+
+    def hyperparameters(self):
+        return {"lr": self.lr, "betas": self.betas, "eps": self.eps,
+                "weight_decay": self.weight_decay}
+
+    def _buffers(self):
+        return {"exp_avg": self.exp_avgs, "exp_avg_sq": self.exp_avg_sqs}
+
+    def _update(self, index, parameter):
+        beta1, beta2 = self.betas
+        step = self.steps + 1
+        grad = parameter.grad
+        if self.weight_decay != 0:
+            grad = grad + self.weight_decay * parameter.data
+        exp_avg, exp_avg_sq = self.exp_avgs[index], self.exp_avg_sqs[index]
+        # torch's lerp form of beta1 * m + (1 - beta1) * g, kept for bit-level agreement.
+        exp_avg += (1 - beta1) * (grad - exp_avg)
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1 - beta2) * grad * grad
+        step_size = self.lr / (1 - beta1**step)
+        denominator = np.sqrt(exp_avg_sq) / math.sqrt(1 - beta2**step) + self.eps
+        parameter.data -= step_size * (exp_avg / denominator)
