@@ -129,6 +129,13 @@ def _find(directory: Path, stem: str):
     return None
 
 
+def missing_mnist_files(root=None, split=None):
+    """Names of the MNIST files (of ``split``, default both) absent from :func:`mnist_dir`."""
+    directory = mnist_dir(root)
+    splits = MNIST_SPLITS if split is None else {split: MNIST_SPLITS[split]}
+    return [stem for stems in splits.values() for stem in stems if _find(directory, stem) is None]
+
+
 def _verified_bytes(raw: bytes, stem: str, source: str) -> bytes:
     """Decompressed bytes of an MNIST file whose SHA-256 is the standard one, else DataError."""
     data = _decompressed(raw, source)

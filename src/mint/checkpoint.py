@@ -1,0 +1,175 @@
+"""Checkpoints: one ``.npz`` (no pickle) that is enough to evaluate a model or resume training.
+
+Layout of the archive:
+
+- ``model/<dotted name>``: each parameter (``Module.state_dict``);
+- ``optimizer/<key>``: the optimizer's flat ``state_dict``, when one was saved;
+- ``meta``: a 0-d unicode array holding JSON: the format version, the architecture (see
+  :mod:`mint.models`), the optimizer's class name, the number of finished epochs, the state of
+  the shuffling generator (``bit_generator.state``), the per-epoch history and the run's
+  configuration.
+
+:func:`save_checkpoint` writes a temporary file in the same folder, flushes it to disk and
+renames it over the target, so a crash at any moment leaves the previous checkpoint intact.
+"""
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mint.models import build
+
+FORMAT = "mint-checkpoint"
+VERSION = 1
+_MODEL, _OPTIMIZER, _META = "model/", "optimizer/", "meta"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, truncated, corrupted or does not match what it is loaded into."""
+
+
+def save_checkpoint(path, model, architecture, *, optimizer=None, epoch=0, rng=None,
+                    history=(), config=None):
+    """Write ``model`` (and ``optimizer``, ``rng``, ...) to ``path`` atomically; returns the path.
+
+    ``architecture`` is the dict :func:`mint.models.build` rebuilds the model from; ``history``
+    and ``config`` must be JSON-able.
+    """
+    path = Path(path)
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "architecture": architecture,
+        "optimizer": None if optimizer is None else type(optimizer).__name__,
+        "epoch": int(epoch),
+        "rng_state": None if rng is None else rng.bit_generator.state,
+        "history": list(history),
+        "config": config or {},
+    }
+    arrays = {_MODEL + name: value for name, value in model.state_dict().items()}
+    if optimizer is not None:
+        for key, value in optimizer.state_dict().items():
+            arrays[_OPTIMIZER + key] = np.asarray(value)
+    arrays[_META] = np.array(json.dumps(meta))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    _sync_directory(path.parent)
+    return path
+
+
+def _sync_directory(directory):
+    """Make the rename itself durable (POSIX); harmless where directories cannot be opened."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+@dataclass
+class Checkpoint:
+    """What :func:`load_checkpoint` read; :meth:`build_model` and :meth:`generator` restore it."""
+
+    path: Path
+    architecture: dict
+    model_state: dict
+    optimizer_name: str | None = None
+    optimizer_state: dict = field(default_factory=dict)
+    epoch: int = 0
+    rng_state: dict | None = None
+    history: list = field(default_factory=list)
+    config: dict = field(default_factory=dict)
+
+    def build_model(self, strategy=None):
+        """The saved model: built from its architecture, then given the saved parameters."""
+        try:
+            model = build(self.architecture, strategy=strategy)
+            model.load_state_dict(self.model_state)
+        except (TypeError, ValueError) as error:
+            raise CheckpointError(
+                f"{self.path}: its parameters do not match its architecture ({error})"
+            ) from None
+        return model
+
+    def restore_optimizer(self, optimizer):
+        """Give ``optimizer`` (of the saved class, over the saved model) the saved state."""
+        if self.optimizer_name != type(optimizer).__name__:
+            raise CheckpointError(
+                f"{self.path}: holds the state of optimizer {self.optimizer_name}, "
+                f"not {type(optimizer).__name__}"
+            )
+        try:
+            optimizer.load_state_dict(self.optimizer_state)
+        except (KeyError, TypeError, ValueError) as error:
+            raise CheckpointError(
+                f"{self.path}: its optimizer state does not fit the model ({error})"
+            ) from None
+
+    def generator(self):
+        """A ``numpy.random.Generator`` in the saved state (a fresh one if none was saved)."""
+        if self.rng_state is None:
+            return np.random.default_rng()
+        try:
+            bit_generator = getattr(np.random, self.rng_state["bit_generator"])()
+            bit_generator.state = self.rng_state
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            raise CheckpointError(f"{self.path}: unreadable generator state ({error})") from None
+        return np.random.Generator(bit_generator)
+
+
+def load_checkpoint(path):
+    """Read a checkpoint written by :func:`save_checkpoint`, or raise :class:`CheckpointError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}  # reading checks CRCs
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
+        raise CheckpointError(
+            f"{path} is truncated or corrupted and cannot be read ({error}); use an earlier "
+            f"checkpoint or train again"
+        ) from None
+    try:
+        meta = json.loads(str(arrays.pop(_META)))
+    except (KeyError, ValueError):
+        meta = None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a Mint checkpoint (no valid 'meta' entry)")
+    if meta.get("version") != VERSION:
+        raise CheckpointError(
+            f"{path} has checkpoint format version {meta.get('version')}; this Mint reads "
+            f"version {VERSION}"
+        )
+    return Checkpoint(
+        path=path,
+        architecture=meta["architecture"],
+        model_state={k[len(_MODEL):]: v for k, v in arrays.items() if k.startswith(_MODEL)},
+        optimizer_name=meta.get("optimizer"),
+        optimizer_state={
+            k[len(_OPTIMIZER):]: v for k, v in arrays.items() if k.startswith(_OPTIMIZER)
+        },
+        epoch=int(meta.get("epoch", 0)),
+        rng_state=meta.get("rng_state"),
+        history=list(meta.get("history", [])),
+        config=dict(meta.get("config", {})),
+    )

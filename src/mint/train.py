@@ -1,0 +1,272 @@
+"""The training loop: :func:`fit`, :func:`evaluate`, learning-rate schedules, the NaN stop.
+
+Data sets are ``(images, labels)`` pairs of arrays. A schedule is a function from the training
+time in epochs (a float: 2.5 is half-way through the third epoch) to a learning rate, so a run
+resumed at any epoch boundary follows exactly the schedule of an uninterrupted one.
+"""
+
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mint.checkpoint import save_checkpoint
+from mint.data import Batches
+
+HISTORY_FIELDS = (
+    "epoch", "loss", "train_accuracy", "test_loss", "test_accuracy", "seconds",
+    "images_per_second", "lr",
+)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss (or a parameter) became NaN or infinite; ``history`` holds the good epochs."""
+
+    def __init__(self, message, history):
+        super().__init__(message)
+        self.history = history
+
+
+# ------------------------------------------------------------------------------------ schedules
+
+
+def constant_schedule(lr):
+    """The same learning rate throughout."""
+    return lambda t: lr
+
+
+def step_schedule(lr, step_size, gamma=0.1):
+    """``lr * gamma ** floor(t / step_size)``: multiply by ``gamma`` every ``step_size`` epochs."""
+    if step_size <= 0:
+        raise ValueError(f"step_schedule: step_size must be > 0, got {step_size}")
+    return lambda t: lr * gamma ** math.floor(t / step_size)
+
+
+def cosine_schedule(lr, epochs, min_lr=0.0):
+    """Half a cosine from ``lr`` at t = 0 down to ``min_lr`` at t = ``epochs``, per batch."""
+    if epochs <= 0:
+        raise ValueError(f"cosine_schedule: epochs must be > 0, got {epochs}")
+    return lambda t: min_lr + 0.5 * (lr - min_lr) * (1.0 + math.cos(math.pi * min(t / epochs, 1)))
+
+
+SCHEDULES = ("constant", "step", "cosine")
+
+
+def make_schedule(name, lr, epochs, step_size=None, gamma=0.1):
+    """One of :data:`SCHEDULES` by name; "step" decays by ``gamma`` every ``step_size`` epochs
+    (default: a third of the run, at least 1)."""
+    if name == "constant":
+        return constant_schedule(lr)
+    if name == "step":
+        return step_schedule(lr, step_size or max(1, epochs // 3), gamma)
+    if name == "cosine":
+        return cosine_schedule(lr, epochs)
+    raise ValueError(f"schedule must be one of {SCHEDULES}, got {name!r}")
+
+
+# ------------------------------------------------------------------------------------ evaluation
+
+
+def evaluate(model, data, loss_fn=None, batch_size=500):
+    """Accuracy (and mean loss, given ``loss_fn``) of ``model`` on ``data = (images, labels)``.
+
+    Runs in eval mode (no activations kept) and restores the model's mode. Returns a dict with
+    ``accuracy``, ``loss`` (``None`` without ``loss_fn``) and ``predictions`` (int64 (N,)).
+    """
+    images, labels = data
+    if len(labels) == 0:
+        raise ValueError("evaluate: the data set is empty")
+    was_training = model.training
+    model.eval()
+    predictions, total_loss = [], 0.0
+    try:
+        for x, y in Batches(images, labels, batch_size):
+            logits = model(x)
+            predictions.append(np.argmax(logits, axis=1))
+            if loss_fn is not None:
+                loss = loss_fn(logits, y)
+                total_loss += loss * len(y) if getattr(loss_fn, "reduction", "mean") == "mean" \
+                    else loss
+    finally:
+        model.train(was_training)
+    predictions = np.concatenate(predictions).astype(np.int64)
+    return {
+        "accuracy": float(np.mean(predictions == labels)),
+        "loss": None if loss_fn is None else total_loss / len(labels),
+        "predictions": predictions,
+    }
+
+
+# -------------------------------------------------------------------------------------- training
+
+
+def _progress_disabled(progress):
+    """tqdm's ``disable``: never in CI, else only on a terminal (``None`` lets tqdm check)."""
+    return True if not progress or os.environ.get("CI") else None
+
+
+def _parameters_finite(model):
+    return all(np.isfinite(p.data).all() for p in model.parameters())
+
+
+def fit(model, loss_fn, optimizer, train, epochs, batch_size, val=None, *, schedule=None,
+        seed=0, start_epoch=0, history=(), checkpoint=None, architecture=None, config=None,
+        on_epoch=None, progress=True):
+    """Train ``model`` on ``train = (images, labels)`` up to epoch ``epochs``; returns the history.
+
+    Each epoch shuffles ``train`` with ``seed`` (an int, or a ``numpy.random.Generator`` whose
+    state a resumed run restores), takes an optimizer step per batch of ``batch_size``, then
+    evaluates on ``val`` if given. ``schedule(t)`` sets ``optimizer.lr`` before every step.
+    ``start_epoch`` and ``history`` continue a run that finished that many epochs.
+
+    After each epoch, ``history`` (a list of dicts with :data:`HISTORY_FIELDS`) gains a row,
+    ``on_epoch(history)`` is called, and, given a ``checkpoint`` path and the ``architecture``
+    dict, a checkpoint is written there. If the loss or a parameter becomes NaN or infinite,
+    training stops with :class:`TrainingDiverged`; the last checkpoint written stays as it was.
+    """
+    # Overflow on the way to a NaN is what the NaN stop reports, in one clear message.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, seed,
+                    start_epoch, history, checkpoint, architecture, config, on_epoch, progress)
+
+
+def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, seed,
+         start_epoch, history, checkpoint, architecture, config, on_epoch, progress):
+    from tqdm import tqdm
+
+    if checkpoint is not None and architecture is None:
+        raise ValueError("fit: saving a checkpoint needs the model's architecture dict")
+    rng = np.random.default_rng(seed)
+    batches = Batches(*train, batch_size, shuffle=True, seed=rng)
+    history = list(history)
+    saved = None  # (epoch, path) of the last checkpoint this call wrote
+    model.train()
+    for epoch in range(start_epoch, epochs):
+        running_loss, correct, seen = 0.0, 0, 0
+        start = time.perf_counter()
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", leave=True,
+                   disable=_progress_disabled(progress), file=sys.stderr, dynamic_ncols=True)
+        for index, (x, y) in enumerate(bar):
+            if schedule is not None:
+                optimizer.lr = schedule(epoch + index / len(batches))
+            logits = model(x)
+            loss = loss_fn(logits, y)
+            if not math.isfinite(loss):
+                bar.close()
+                raise _diverged(f"the loss became {loss} at epoch {epoch + 1}, batch "
+                                f"{index + 1}", history, saved)
+            optimizer.zero_grad()
+            model.backward(loss_fn.backward())
+            optimizer.step()
+            running_loss += loss * len(y)
+            correct += int(np.sum(np.argmax(logits, axis=1) == y))
+            seen += len(y)
+            elapsed = time.perf_counter() - start
+            bar.set_postfix(loss=f"{running_loss / seen:.4f}", acc=f"{correct / seen:.4f}",
+                            img_s=f"{seen / max(elapsed, 1e-9):.0f}", refresh=False)
+        bar.close()
+        seconds = time.perf_counter() - start
+        if not _parameters_finite(model):
+            raise _diverged(f"a parameter became NaN or infinite in epoch {epoch + 1}", history,
+                            saved)
+        row = {
+            "epoch": epoch + 1,
+            "loss": running_loss / max(seen, 1),
+            "train_accuracy": correct / max(seen, 1),
+            "test_loss": None,
+            "test_accuracy": None,
+            "seconds": seconds,
+            "images_per_second": seen / max(seconds, 1e-9),
+            "lr": optimizer.lr,
+        }
+        if val is not None:
+            result = evaluate(model, val, loss_fn)
+            row["test_loss"], row["test_accuracy"] = result["loss"], result["accuracy"]
+        history.append(row)
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, model, architecture, optimizer=optimizer,
+                            epoch=epoch + 1, rng=rng, history=history, config=config)
+            saved = (epoch + 1, checkpoint)
+        if on_epoch is not None:
+            on_epoch(history)
+    return history
+
+
+def _diverged(what, history, saved):
+    if saved is None:
+        kept = "this run wrote no checkpoint"
+    else:
+        kept = f"the checkpoint of epoch {saved[0]} is kept at {saved[1]}"
+    return TrainingDiverged(f"training stopped: {what}; {kept}. Try a smaller learning rate.",
+                            history)
+
+
+# ------------------------------------------------------------------------------------- reporting
+
+
+def write_metrics(history, path):
+    """Write ``history`` as CSV, one row per epoch with :data:`HISTORY_FIELDS` as columns."""
+    lines = [",".join(HISTORY_FIELDS)]
+    for row in history:
+        cells = ("" if row.get(key) is None else f"{row[key]:.6g}" for key in HISTORY_FIELDS)
+        lines.append(",".join(cells))
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
+def _pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (imported only when plotting)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_curves(history, path):
+    """Plot loss and accuracy per epoch (training and test) side by side into ``path``."""
+    plt = _pyplot()
+    epochs = [row["epoch"] for row in history]
+    figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+    for axes, key, label in ((loss_axes, "loss", "loss"), (accuracy_axes, "accuracy", "accuracy")):
+        train_key = "loss" if key == "loss" else "train_accuracy"
+        axes.plot(epochs, [row[train_key] for row in history], "o-", label=f"training {label}")
+        tested = [row for row in history if row[f"test_{key}"] is not None]
+        if tested:
+            axes.plot([row["epoch"] for row in tested], [row[f"test_{key}"] for row in tested],
+                      "s-", label=f"test {label}")
+        axes.set_xlabel("epoch")
+        axes.set_ylabel("cross-entropy loss" if key == "loss" else "accuracy")
+        axes.set_title(f"{label} per epoch")
+        axes.xaxis.get_major_locator().set_params(integer=True)
+        axes.grid(alpha=0.3)
+        axes.legend()
+    loss_axes.set_yscale("log")
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def save_confusion(matrix, path, title):
+    """Draw a confusion matrix (rows: true class, columns: predicted) with counts into ``path``."""
+    plt = _pyplot()
+    matrix = np.asarray(matrix)
+    classes = range(matrix.shape[0])
+    figure, axes = plt.subplots(figsize=(6, 5.4), layout="constrained")
+    image = axes.imshow(matrix, cmap="Blues")
+    figure.colorbar(image, ax=axes, label="images")
+    threshold = matrix.max() / 2
+    for true in classes:
+        for predicted in classes:
+            count = matrix[true, predicted]
+            axes.text(predicted, true, str(count), ha="center", va="center", fontsize=8,
+                      color="white" if count > threshold else "black")
+    axes.set_xticks(list(classes))
+    axes.set_yticks(list(classes))
+    axes.set_xlabel("predicted class")
+    axes.set_ylabel("true class")
+    axes.set_title(title)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
