@@ -83,7 +83,8 @@ def _output_size(size, kernel, stride, padding, dilation, ceil_mode=False):
 
 
 def _check_window_fits(op, x_shape, kernel, padding, dilation):
-    for axis, size, k, p, d in zip(("height", "width"), x_shape[2:], kernel, padding, dilation):
+    for axis, size, k, p, d in zip(("height", "width"), x_shape[2:], kernel, padding, dilation,
+                                   strict=True):
         extent = d * (k - 1) + 1
         if extent > size + 2 * p:
             raise ValueError(
@@ -224,7 +225,7 @@ def _check_max_pool2d(op, x, kernel_size, stride, padding, dilation, ceil_mode):
     kernel_size = _pair(op, "kernel_size", kernel_size, 1)
     stride = kernel_size if stride is None else stride
     stride, padding, dilation = _spatial_params(op, stride, padding, dilation)
-    for k, p in zip(kernel_size, padding):
+    for k, p in zip(kernel_size, padding, strict=True):
         if p > k // 2:
             raise ValueError(
                 f"{op}: padding must be at most half the kernel size {kernel_size}, "
@@ -238,7 +239,30 @@ def _check_max_pool2d(op, x, kernel_size, stride, padding, dilation, ceil_mode):
                      bool(ceil_mode))
         for a in (0, 1)
     )
+    _check_windows_see_input(op, x.shape, kernel_size, stride, padding, dilation, out_hw)
     return x, kernel_size, stride, padding, dilation, out_hw
+
+
+def _check_windows_see_input(op, x_shape, kernel, stride, padding, dilation, out_hw):
+    """Reject a pooling window whose dilated taps all fall in the padding.
+
+    Its max would be -inf with no input pixel to be the argmax (PyTorch returns an index outside
+    the input plane there). Only windows starting in the left/top padding can miss the input: a
+    ceil_mode window starts inside the input or the left padding.
+    """
+    for axis, size, k, s, p, d, out in zip(("height", "width"), x_shape[2:], kernel, stride,
+                                           padding, dilation, out_hw, strict=True):
+        for i in range(out):
+            start = i * s - p
+            if start >= 0:
+                break
+            first_inside = -(start // d)  # the first tap at or after pixel 0: ceil(-start / d)
+            if first_inside >= k or start + first_inside * d >= size:
+                raise ValueError(
+                    f"{op}: with kernel {axis} {k}, dilation {d} and padding {p}, pooling window "
+                    f"{i} along the {axis} holds only padding, no pixel of the input {axis} "
+                    f"{size} (input shape {x_shape})"
+                )
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *,
@@ -291,13 +315,13 @@ def max_pool2d_backward(grad_out, argmax, input_shape, *, strategy=None):
 def _elementwise(op, kernel_name, strategy, *arrays, **scalars):
     """Run an elementwise kernel on the flattened arrays and give the result their shape."""
     names = ("grad_out", "input") if len(arrays) == 2 else ("input",)
-    checked = [_float_array(op, n, a) for n, a in zip(names, arrays)]
+    checked = [_float_array(op, n, a) for n, a in zip(names, arrays, strict=True)]
     if len(checked) == 2 and checked[0].shape != checked[1].shape:
         raise ValueError(
             f"{op}: grad_out shape {checked[0].shape} must equal the input shape "
             f"{checked[1].shape}"
         )
-    _same_dtype(op, **dict(zip(names, checked)))
+    _same_dtype(op, **dict(zip(names, checked, strict=True)))
     kernel = getattr(resolve(strategy).activation, kernel_name)
     flat = kernel(*(a.reshape(-1) for a in checked), *scalars.values())
     return flat.reshape(checked[0].shape)
