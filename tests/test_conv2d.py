@@ -81,7 +81,8 @@ def conv_configs(draw, max_batch=3):
     for k, p, d in zip(kernel, _as_pair(padding), _as_pair(dilation), strict=True):
         smallest = max(1, d * (k - 1) + 1 - 2 * p)
         spatial.append(draw(st.integers(smallest, smallest + 6)))
-    c_in, c_out = draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    # C_in up to 10 so that both loop forward paths (short and long C_in * KH * KW) are drawn.
+    c_in, c_out = draw(st.integers(1, 10)), draw(st.integers(1, 5))
     return {
         "x_shape": (draw(st.integers(1, max_batch)), c_in, *spatial),
         "weight_shape": (c_out, c_in, *kernel),
@@ -116,6 +117,13 @@ AWKWARD_CASES = {
     "no_bias": dict(x_shape=(2, 3, 6, 6), weight_shape=(2, 3, 3, 3), padding=1, bias=False),
     "more_channels_than_a_block": dict(x_shape=(2, 9, 5, 6), weight_shape=(11, 9, 3, 3),
                                        padding=1),
+    "long_receptive_field_strided_dilated_padded": dict(
+        x_shape=(2, 8, 9, 10), weight_shape=(5, 8, 3, 3), stride=(2, 1), padding=(1, 2),
+        dilation=(1, 2)
+    ),
+    "long_receptive_field_stride_not_dividing": dict(
+        x_shape=(1, 7, 8, 11), weight_shape=(6, 7, 3, 4), stride=(3, 2)
+    ),
     "empty_batch": dict(x_shape=(0, 3, 6, 5), weight_shape=(4, 3, 3, 3), stride=2, padding=1),
 }
 

@@ -21,6 +21,9 @@ from numba import njit, prange
 # The weight gradient sums over the batch in this many independent chunks, reduced at the end: a
 # constant rather than the thread count, so results do not depend on the number of threads.
 _BATCH_CHUNKS = 8
+# Below this receptive-field length K = C_in * KH * KW, the forward takes a whole image per step
+# through _accumulate_outer: dot products of length K are too short to vectorise well.
+_SHORT_K = 64
 
 # --------------------------------------------------------------------------------- inner helpers
 
@@ -62,6 +65,34 @@ def _accumulate_dots(a, b, out):
             for k in range(K):
                 total += a[m, k] * b[j, k]
             out[j, m] = total
+
+
+@njit(cache=True, fastmath=True)
+def _accumulate_outer(b, columns, out):
+    """``out[j, p] += sum_k b[j, k] * columns[k, p]``: b (J, K), columns (K, P), out (J, P) with
+    contiguous rows.
+
+    The transposed twin of :func:`_accumulate_dots`, for short ``K`` (a first layer's ``C_in = 1``
+    gives ``K = KH * KW``), where dot products of length ``K`` vectorise badly: the inner loop
+    runs along the long pixel axis instead, updating 4 output rows per load of ``columns``.
+    """
+    J, K = b.shape
+    P = columns.shape[1]
+    J_blocked = J - J % 4
+    for j in range(0, J_blocked, 4):
+        for k in range(K):
+            b0, b1, b2, b3 = b[j, k], b[j + 1, k], b[j + 2, k], b[j + 3, k]
+            for p in range(P):
+                value = columns[k, p]
+                out[j, p] += b0 * value
+                out[j + 1, p] += b1 * value
+                out[j + 2, p] += b2 * value
+                out[j + 3, p] += b3 * value
+    for j in range(J_blocked, J):
+        for k in range(K):
+            b0 = b[j, k]
+            for p in range(P):
+                out[j, p] += b0 * columns[k, p]
 
 
 @njit(cache=True)
@@ -127,27 +158,42 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation):
     """Direct convolution, the equation in the module docstring.
 
     x (N, C_in, H_in, W_in), weight (C_out, C_in, KH, KW), bias (C_out,) -> (N, C_out, H_out,
-    W_out). x is first copied, padded, to channels-last ``x_last`` (N, H_in + 2 * PH, W_in + 2 *
-    PW, C_in), and the weight to rows ``weight_rows[co, (kh, kw, ci)]``.
+    W_out). For a long receptive field ``K = C_in * KH * KW``, x is first copied, padded, to
+    channels-last ``x_last`` (N, H_in + 2 * PH, W_in + 2 * PW, C_in), the weight to rows
+    ``weight_rows[co, (kh, kw, ci)]``, and each output row is a patch matrix times their
+    transpose. For a short one, each image is ``weight.reshape(C_out, K) @ columns``.
     """
     N, C_in, H_in, W_in = x.shape
     C_out, _, KH, KW = weight.shape
-    (PH, PW), (DH, DW) = padding, dilation
-    H_out = (H_in + 2 * PH - DH * (KH - 1) - 1) // stride[0] + 1
-    W_out = (W_in + 2 * PW - DW * (KW - 1) - 1) // stride[1] + 1
-    weight_rows = np.ascontiguousarray(weight.transpose(0, 2, 3, 1)).reshape(C_out, KH * KW * C_in)
+    PH, PW = padding
+    H_out = (H_in + 2 * PH - dilation[0] * (KH - 1) - 1) // stride[0] + 1
+    W_out = (W_in + 2 * PW - dilation[1] * (KW - 1) - 1) // stride[1] + 1
+    K = C_in * KH * KW
+    out = np.empty((N, C_out, H_out, W_out), dtype=x.dtype)
+    if K < _SHORT_K:
+        # Race-free: iteration n writes only out[n] and its own buffers.
+        for n in prange(N):
+            x_pad = np.zeros((1, C_in, H_in + 2 * PH, W_in + 2 * PW), dtype=x.dtype)
+            x_pad[0, :, PH:PH + H_in, PW:PW + W_in] = x[n]
+            columns = np.empty((K, H_out * W_out), dtype=x.dtype)
+            _gather_columns(x_pad, 0, (KH, KW), stride, dilation, columns)
+            out_image = out[n].reshape(C_out, H_out * W_out)
+            for co in range(C_out):
+                out_image[co, :] = bias[co]
+            _accumulate_outer(weight.reshape(C_out, K), columns, out_image)
+        return out
+    weight_rows = np.ascontiguousarray(weight.transpose(0, 2, 3, 1)).reshape(C_out, K)
     x_last = np.zeros((N, H_in + 2 * PH, W_in + 2 * PW, C_in), dtype=x.dtype)
     # Race-free: iteration n writes only x_last[n].
     for n in prange(N):
         _spread_channels_last(x, n, (PH, PW), (1, 1), x_last)
-    out = np.empty((N, C_out, H_out, W_out), dtype=x.dtype)
     # Race-free: iteration (n, oh) writes only out[n, :, oh, :] and its own patch buffer.
     for row in prange(N * H_out):
         n, oh = row // H_out, row % H_out
         out_row = out[n, :, oh, :]
         for co in range(C_out):
             out_row[co, :] = bias[co]
-        patches = np.empty((W_out, KH * KW * C_in), dtype=x.dtype)
+        patches = np.empty((W_out, K), dtype=x.dtype)
         _correlate_row(x_last, n, oh, (0, 0), (KH, KW), stride, dilation, weight_rows, patches,
                        out_row)
     return out
