@@ -32,10 +32,14 @@ from mint.train import (
 
 DATASETS = ("auto", "mnist", "digits")
 OPTIMIZERS = ("sgd", "adam")
-# Defaults that differ per data set, used for each option the user does not give.
+# Defaults that differ per data set, used for each option the user does not give. The digits
+# train in seconds, less than compiling the Numba loops takes on a first run, so they default
+# to the vectorized strategy.
 DATASET_DEFAULTS = {
-    "mnist": {"epochs": 1, "batch_size": 64, "lr": {"adam": 2e-3, "sgd": 0.05}},
-    "digits": {"epochs": 10, "batch_size": 32, "lr": {"adam": 3e-3, "sgd": 0.05}},
+    "mnist": {"epochs": 1, "batch_size": 64, "lr": {"adam": 2e-3, "sgd": 0.05},
+              "strategy": "loop"},
+    "digits": {"epochs": 10, "batch_size": 32, "lr": {"adam": 3e-3, "sgd": 0.05},
+               "strategy": "vectorized"},
 }
 AUTO_DOWNLOAD_TIMEOUT = 5.0  # seconds: `mint train` offline must fall back to digits quickly
 RESULT_FILES = ("model.npz", "metrics.csv", "curves.png")
@@ -95,7 +99,7 @@ def _threads(text):
 # ---------------------------------------------------------------------------------- data sets
 
 
-def _add_data_options(parser, dataset_help):
+def _add_data_options(parser, dataset_help, limit_help):
     parser.add_argument("--dataset", choices=DATASETS, default="auto", help=dataset_help)
     parser.add_argument(
         "--data-dir", metavar="DIR", type=Path,
@@ -103,10 +107,11 @@ def _add_data_options(parser, dataset_help):
     )
     parser.add_argument(
         "--limit", metavar="N", type=positive_int,
-        help="use only the first N training and N test images (for quick checks)",
+        help=limit_help,
     )
-    parser.add_argument("--strategy", choices=sorted(mint.STRATEGIES), default="loop",
-                        help="how ops compute: Numba loops or NumPy/BLAS (default: loop)")
+    parser.add_argument("--strategy", choices=sorted(mint.STRATEGIES),
+                        help="how ops compute: Numba loops or NumPy/BLAS (default: loop on "
+                             "MNIST, vectorized on the digits)")
     parser.add_argument("--threads", metavar="N", type=_threads,
                         help="threads for the kernels and BLAS (default: all cores)")
 
@@ -164,7 +169,7 @@ def _add_train_parser(subparsers):
             "checkpoint), metrics.csv (one row per epoch) and curves.png to --out, and prints "
             "the final test accuracy. Options left out take per-data-set defaults: "
             + "; ".join(
-                f"{name}: {d['epochs']} epochs, batch {d['batch_size']}, lr "
+                f"{name}: {_count(d['epochs'], 'epoch')}, batch {d['batch_size']}, lr "
                 f"{d['lr']['adam']} (adam) / {d['lr']['sgd']} (sgd)"
                 for name, d in DATASET_DEFAULTS.items()
             )
@@ -172,14 +177,18 @@ def _add_train_parser(subparsers):
         ),
     )
     _add_data_options(parser, "auto (default): MNIST when found in the data folder or "
-                              "downloadable, else the bundled digits")
+                              "downloadable, else the bundled digits",
+                      "use only the first N training and N test images (for quick checks)")
     parser.add_argument("--model", choices=sorted(models.MODELS), help="default: lenet")
     parser.add_argument("--epochs", metavar="N", type=positive_int,
-                        help="total number of epochs (with --resume: train up to this one)")
-    parser.add_argument("--batch-size", metavar="N", type=positive_int)
+                        help="total number of epochs (default: per data set, above; with "
+                             "--resume: train up to this one)")
+    parser.add_argument("--batch-size", metavar="N", type=positive_int,
+                        help="images per optimizer step (default: per data set, above)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, help="default: adam")
     parser.add_argument("--lr", metavar="X", type=positive_float,
-                        help="initial learning rate")
+                        help="initial learning rate (default: per data set and optimizer, "
+                             "above)")
     parser.add_argument("--momentum", metavar="X", type=_momentum,
                         help="SGD momentum (default: 0.9; sgd only)")
     parser.add_argument("--weight-decay", metavar="X", type=nonnegative_float,
@@ -261,14 +270,15 @@ def run_train(args):
     else:
         settings = _resumed_settings(args, checkpoint)
     out = args.out or (checkpoint.path.parent if checkpoint else _default_out_dir())
+    strategy = args.strategy or DATASET_DEFAULTS[settings["dataset"]]["strategy"]
     train = _load(settings["dataset"], "train", args.data_dir, settings["limit"])
     test = _load(settings["dataset"], "test", args.data_dir, settings["limit"])
     print(f"{settings['dataset']}: {len(train[1])} training and {len(test[1])} test images; "
           f"{settings['model']}, {settings['optimizer']} lr {settings['lr']:g}, batch "
           f"{settings['batch_size']}, {_count(settings['epochs'], 'epoch')}, "
-          f"{args.strategy} strategy")
+          f"{strategy} strategy")
 
-    with _compute_settings(args.strategy, args.threads):
+    with _compute_settings(strategy, args.threads):
         if checkpoint is None:
             mint.manual_seed(settings["seed"])
             architecture = models.architecture(settings["model"], in_shape=train[0].shape[1:],
@@ -291,7 +301,7 @@ def run_train(args):
                 settings["batch_size"], val=test, schedule=schedule, seed=rng,
                 start_epoch=start, history=history, checkpoint=out / "model.npz",
                 architecture=architecture, config=settings,
-                on_epoch=lambda rows: write_metrics(rows, out / "metrics.csv"),
+                on_epoch=lambda rows: _report_epoch(rows, settings["epochs"], out),
             )
         except TrainingDiverged as error:
             if error.history:
@@ -305,6 +315,15 @@ def run_train(args):
           f"{last['images_per_second']:.0f} images/s)")
     print(f"wrote {', '.join(str(out / name) for name in RESULT_FILES)}")
     return 0
+
+
+def _report_epoch(history, epochs, out):
+    """After each epoch: rewrite metrics.csv and print one line of results."""
+    write_metrics(history, out / "metrics.csv")
+    row = history[-1]
+    print(f"epoch {row['epoch']}/{epochs}: loss {row['loss']:.4f}, train accuracy "
+          f"{100 * row['train_accuracy']:.2f}%, test accuracy {100 * row['test_accuracy']:.2f}%, "
+          f"{row['seconds']:.1f} s, {row['images_per_second']:.0f} images/s", flush=True)
 
 
 def _count(n, noun):
@@ -332,7 +351,8 @@ def _add_evaluate_parser(subparsers):
         ),
     )
     parser.add_argument("file", metavar="FILE", type=Path, help="checkpoint (model.npz)")
-    _add_data_options(parser, "auto (default): the data set the model was trained on")
+    _add_data_options(parser, "auto (default): the data set the model was trained on",
+                      "use only the first N images of the split")
     parser.add_argument("--split", choices=("test", "train"), default="test",
                         help="which part of the data set (default: test)")
     parser.add_argument("--out", metavar="PNG", type=Path,
@@ -349,7 +369,8 @@ def run_evaluate(args):
                                                        else "mnist")
     images, labels = _load(dataset, args.split, args.data_dir, args.limit)
     _check_input_shape(checkpoint, images)
-    with _compute_settings(args.strategy, args.threads):
+    strategy = args.strategy or DATASET_DEFAULTS[dataset]["strategy"]
+    with _compute_settings(strategy, args.threads):
         model = checkpoint.build_model()
         result = evaluate(model, (images, labels))
     num_classes = int(checkpoint.architecture.get("num_classes", 10))
