@@ -306,12 +306,25 @@ BAD_BACKWARD = {
 }
 
 
+@pytest.mark.parametrize("function", [F.conv2d_backward, F.conv2d_backward_parameters])
 @pytest.mark.parametrize("case", sorted(BAD_BACKWARD))
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
-def test_conv2d_backward_rejects_bad_input_with_a_clear_error(strategy, case):
+def test_conv2d_backward_rejects_bad_input_with_a_clear_error(strategy, case, function):
     changes, error, message = BAD_BACKWARD[case]
     args = {**_good_args(), "grad_out": np.zeros((2, 4, 4, 4)), **changes}
     del args["bias"]
     with pytest.raises(error, match=message):
-        F.conv2d_backward(args.pop("grad_out"), args.pop("x"), args.pop("weight"), **args,
-                          strategy=strategy)
+        function(args.pop("grad_out"), args.pop("x"), args.pop("weight"), **args,
+                 strategy=strategy)
+
+
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+def test_conv2d_backward_parameters_equals_the_parameter_part_of_conv2d_backward(strategy):
+    rng = np.random.default_rng(11)
+    x, weight = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 2))
+    grad_out = rng.standard_normal((2, 4, 4, 6))
+    params = {"stride": (2, 1), "padding": 1, "dilation": (1, 2)}
+    _, *expected = F.conv2d_backward(grad_out, x, weight, **params, strategy=strategy)
+    actual = F.conv2d_backward_parameters(grad_out, x, weight, **params, strategy=strategy)
+    for a, e in zip(actual, expected, strict=True):
+        np.testing.assert_array_equal(a, e)

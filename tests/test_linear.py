@@ -141,14 +141,24 @@ def test_linear_rejects_bad_input(strategy, mutate, error, match):
         F.linear(x, weight, bias, strategy=strategy)
 
 
+@pytest.mark.parametrize("backward", [F.linear_backward, F.linear_backward_parameters])
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
-def test_linear_backward_rejects_grad_out_of_the_wrong_shape_or_dtype(strategy):
+def test_linear_backward_rejects_grad_out_of_the_wrong_shape_or_dtype(strategy, backward):
     x, weight, _, grad_out = _good_args()
     with pytest.raises(ValueError, match="grad_out must have shape"):
-        F.linear_backward(grad_out[:, :1], x, weight, strategy=strategy)
+        backward(grad_out[:, :1], x, weight, strategy=strategy)
     with pytest.raises(ValueError, match="grad_out must have 2 dimensions"):
-        F.linear_backward(grad_out[0], x, weight, strategy=strategy)
+        backward(grad_out[0], x, weight, strategy=strategy)
     with pytest.raises(TypeError, match="share one dtype"):
-        F.linear_backward(grad_out.astype(np.float32), x, weight, strategy=strategy)
+        backward(grad_out.astype(np.float32), x, weight, strategy=strategy)
     with pytest.raises(TypeError, match="grad_out must have dtype"):
-        F.linear_backward(grad_out.astype(np.complex64), x, weight, strategy=strategy)
+        backward(grad_out.astype(np.complex64), x, weight, strategy=strategy)
+
+
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+def test_linear_backward_parameters_equals_the_parameter_part_of_linear_backward(strategy):
+    x, weight, _, grad_out = _good_args()
+    _, *expected = F.linear_backward(grad_out, x, weight, strategy=strategy)
+    actual = F.linear_backward_parameters(grad_out, x, weight, strategy=strategy)
+    for a, e in zip(actual, expected, strict=True):
+        np.testing.assert_array_equal(a, e)

@@ -479,6 +479,64 @@ def test_sequential_backward_runs_the_modules_in_reverse(strategy):
     np.testing.assert_array_equal(grad_x, expected)
 
 
+def _count_calls(monkeypatch, module, name):
+    """Wrap ``module.name`` so that calls are counted; returns the list of call records."""
+    calls, original = [], getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(name)
+        return original(*args, **kwargs)
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+def test_backward_parameters_gives_backwards_parameter_grads_without_the_input_gradient(
+        strategy, monkeypatch):
+    model = lenet(strategy=strategy)
+    x = np.random.default_rng(5).standard_normal((3, 1, 28, 28)).astype(np.float32)
+    grad_out = np.random.default_rng(6).standard_normal((3, 10)).astype(np.float32)
+    model(x)
+    assert model.backward(grad_out).shape == x.shape
+    expected = [p.grad.copy() for p in model.parameters()]
+
+    calls = _count_calls(monkeypatch, mint.STRATEGIES[strategy].conv2d, "conv2d_backward_input")
+    model.zero_grad()
+    model(x)
+    assert model.backward_parameters(grad_out) is None
+    assert calls == ["conv2d_backward_input"]  # the second convolution's, not the first's
+    for (name, parameter), grad in zip(model.named_parameters(), expected, strict=True):
+        np.testing.assert_array_equal(parameter.grad, grad, err_msg=name)
+
+
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+def test_backward_parameters_skips_the_modules_before_the_first_with_parameters(
+        strategy, monkeypatch):
+    model = nn.Sequential(nn.Flatten(strategy=strategy), nn.Linear(12, 5, strategy=strategy),
+                          nn.Tanh(strategy=strategy), nn.Linear(5, 3, strategy=strategy))
+    x = np.random.default_rng(7).standard_normal((4, 3, 2, 2)).astype(np.float32)
+    grad_out = np.ones((4, 3), dtype=np.float32)
+    model(x)
+    model.backward(grad_out)
+    expected = [p.grad.copy() for p in model.parameters()]
+
+    flatten_calls = _count_calls(monkeypatch, model[0], "backward")
+    input_calls = _count_calls(monkeypatch, mint.STRATEGIES[strategy].linear,
+                               "linear_backward_input")
+    model.zero_grad()
+    model(x)
+    model.backward_parameters(grad_out)
+    assert flatten_calls == [] and input_calls == ["linear_backward_input"]
+    for parameter, grad in zip(model.parameters(), expected, strict=True):
+        np.testing.assert_array_equal(parameter.grad, grad)
+
+
+def test_backward_parameters_of_a_module_without_parameters_does_nothing():
+    layer = nn.ReLU()
+    layer(np.ones((2, 3), dtype=np.float32))
+    assert layer.backward_parameters(np.ones((2, 3), dtype=np.float32)) is None
+
+
 def test_repr_reads_like_pytorch():
     model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2, bias=False), nn.LeakyReLU(0.1),
                           nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4, 3, strategy="loop"))

@@ -46,7 +46,7 @@ def train(model, x, target, steps, strategy=None, lr=0.1, momentum=0.9):
     for _ in range(steps):
         optimizer.zero_grad()
         losses.append(loss_fn(model(x), target))
-        model.backward(loss_fn.backward())
+        model.backward_parameters(loss_fn.backward())  # as a training loop does
         optimizer.step()
     return losses
 

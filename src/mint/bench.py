@@ -280,7 +280,8 @@ def make_mint_train_step(strategy, batch=TRAIN_BATCH, seed=0):
         with mint.use_strategy(strategy):
             optimizer.zero_grad()
             loss = loss_fn(model(images), labels)
-            model.backward(loss_fn.backward())
+            # The images need no gradient (as in the torch step, where they do not require grad).
+            model.backward_parameters(loss_fn.backward())
             optimizer.step()
         return loss
 

@@ -132,19 +132,32 @@ def linear(x, weight, bias=None, *, strategy=None):
     return resolve(strategy).linear.linear_forward(x, weight, bias)
 
 
-def linear_backward(grad_out, x, weight, *, strategy=None):
-    """Gradients of :func:`linear`: returns ``(grad_x, grad_weight, grad_bias)``."""
-    op = "linear_backward"
+def _check_linear_backward(op, grad_out, x, weight):
     x, weight, _ = _check_linear(op, x, weight, None)
     grad_out = _float_array(op, "grad_out", grad_out, ndim=2)
     _same_dtype(op, grad_out=grad_out, input=x)
     _check_grad_out(op, grad_out, (x.shape[0], weight.shape[0]))
+    return grad_out, x, weight
+
+
+def linear_backward(grad_out, x, weight, *, strategy=None):
+    """Gradients of :func:`linear`: returns ``(grad_x, grad_weight, grad_bias)``."""
+    grad_out, x, weight = _check_linear_backward("linear_backward", grad_out, x, weight)
     kernels = resolve(strategy).linear
     return (
         kernels.linear_backward_input(grad_out, weight),
         kernels.linear_backward_weight(grad_out, x),
         kernels.linear_backward_bias(grad_out),
     )
+
+
+def linear_backward_parameters(grad_out, x, weight, *, strategy=None):
+    """``(grad_weight, grad_bias)`` of :func:`linear`, without the input gradient (a first
+    layer's input is data, which needs none)."""
+    grad_out, x, weight = _check_linear_backward("linear_backward_parameters", grad_out, x,
+                                                 weight)
+    kernels = resolve(strategy).linear
+    return kernels.linear_backward_weight(grad_out, x), kernels.linear_backward_bias(grad_out)
 
 
 # --------------------------------------------------------------------------------------- conv2d
@@ -196,12 +209,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, *, strategy=No
     return resolve(strategy).conv2d.conv2d_forward(x, weight, bias, stride, padding, dilation)
 
 
-def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, *, strategy=None):
-    """Gradients of :func:`conv2d`: returns ``(grad_x, grad_weight, grad_bias)``.
-
-    grad_out (N, C_out, H_out, W_out) is dL/d(output); x and weight are the forward's arrays.
-    """
-    op = "conv2d_backward"
+def _check_conv2d_backward(op, grad_out, x, weight, stride, padding, dilation):
     x, weight, _, stride, padding, dilation = _check_conv2d(
         op, x, weight, None, stride, padding, dilation
     )
@@ -209,9 +217,35 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, *, str
     _same_dtype(op, grad_out=grad_out, input=x)
     _check_grad_out(op, grad_out, conv2d_output_shape(x.shape, weight.shape, stride, padding,
                                                       dilation))
+    return grad_out, x, weight, stride, padding, dilation
+
+
+def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, *, strategy=None):
+    """Gradients of :func:`conv2d`: returns ``(grad_x, grad_weight, grad_bias)``.
+
+    grad_out (N, C_out, H_out, W_out) is dL/d(output); x and weight are the forward's arrays.
+    """
+    grad_out, x, weight, stride, padding, dilation = _check_conv2d_backward(
+        "conv2d_backward", grad_out, x, weight, stride, padding, dilation
+    )
     kernels = resolve(strategy).conv2d
     return (
         kernels.conv2d_backward_input(grad_out, weight, x.shape[2:], stride, padding, dilation),
+        kernels.conv2d_backward_weight(grad_out, x, weight.shape[2:], stride, padding, dilation),
+        kernels.conv2d_backward_bias(grad_out),
+    )
+
+
+def conv2d_backward_parameters(grad_out, x, weight, stride=1, padding=0, dilation=1, *,
+                               strategy=None):
+    """``(grad_weight, grad_bias)`` of :func:`conv2d`, without the input gradient: a first
+    layer's input is data, which needs none (PyTorch skips it too: the data does not require
+    grad). Arguments as for :func:`conv2d_backward`."""
+    grad_out, x, weight, stride, padding, dilation = _check_conv2d_backward(
+        "conv2d_backward_parameters", grad_out, x, weight, stride, padding, dilation
+    )
+    kernels = resolve(strategy).conv2d
+    return (
         kernels.conv2d_backward_weight(grad_out, x, weight.shape[2:], stride, padding, dilation),
         kernels.conv2d_backward_bias(grad_out),
     )

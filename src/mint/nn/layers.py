@@ -31,6 +31,13 @@ def _uniform_parameter(shape, fan_in, dtype):
     return Parameter(default_generator().uniform(-bound, bound, size=shape).astype(dtype))
 
 
+def _add_parameter_grads(layer, grad_weight, grad_bias):
+    """Accumulate, as PyTorch does: gradients of several backward passes add up."""
+    layer.weight.grad += grad_weight
+    if layer.bias is not None:
+        layer.bias.grad += grad_bias
+
+
 class Linear(Module):
     """``y = x @ weight.T + bias``: x (N, in_features) -> (N, out_features)."""
 
@@ -55,10 +62,14 @@ class Linear(Module):
         grad_x, grad_weight, grad_bias = F.linear_backward(
             grad_out, x, self.weight.data, strategy=self.strategy
         )
-        self.weight.grad += grad_weight
-        if self.bias is not None:
-            self.bias.grad += grad_bias
+        _add_parameter_grads(self, grad_weight, grad_bias)
         return grad_x
+
+    def backward_parameters(self, grad_out):
+        (x,) = self.saved_for_backward(grad_out)
+        _add_parameter_grads(self, *F.linear_backward_parameters(
+            grad_out, x, self.weight.data, strategy=self.strategy
+        ))
 
     def extra_repr(self):
         return repr_arguments(f"in_features={self.in_features}",
@@ -99,10 +110,15 @@ class Conv2d(Module):
             grad_out, x, self.weight.data, self.stride, self.padding, self.dilation,
             strategy=self.strategy,
         )
-        self.weight.grad += grad_weight
-        if self.bias is not None:
-            self.bias.grad += grad_bias
+        _add_parameter_grads(self, grad_weight, grad_bias)
         return grad_x
+
+    def backward_parameters(self, grad_out):
+        (x,) = self.saved_for_backward(grad_out)
+        _add_parameter_grads(self, *F.conv2d_backward_parameters(
+            grad_out, x, self.weight.data, self.stride, self.padding, self.dilation,
+            strategy=self.strategy,
+        ))
 
     def extra_repr(self):
         # Like PyTorch, show padding, dilation and bias only when they differ from the default.

@@ -6,7 +6,9 @@ the ones PyTorch gives the same architecture, so state dicts copy across.
 
 Back-propagation is explicit: ``forward`` keeps what ``backward`` needs through
 :meth:`Module.save_for_backward` (nothing in eval mode), and ``backward(grad_out)`` adds into
-the parameters' ``grad`` and returns dL/d(input).
+the parameters' ``grad`` and returns dL/d(input). A training step calls
+``backward_parameters(grad_out)`` instead, which skips the gradient of the network's input (the
+data), as PyTorch does for inputs that do not require grad.
 """
 
 import numpy as np
@@ -64,6 +66,18 @@ class Module:
 
     def backward(self, grad_out):
         raise NotImplementedError(f"{type(self).__name__} does not define backward")
+
+    def backward_parameters(self, grad_out):
+        """Add dL/d(parameter) into each ``Parameter.grad`` as :meth:`backward` does, without
+        dL/d(input), and return nothing.
+
+        For a module whose input needs no gradient: a network's first layer, which sees the
+        data (PyTorch skips that gradient too: data does not require grad). Layers whose input
+        gradient costs work (Conv2d, Linear) override this to skip it; a module without
+        parameters has nothing to do.
+        """
+        if next(self.parameters(), None) is not None:
+            self.backward(grad_out)
 
     # ------------------------------------------------------------------ activations for backward
 
@@ -242,6 +256,18 @@ class Sequential(Module):
         for module in reversed(self.layers):
             grad_out = module.backward(grad_out)
         return grad_out
+
+    def backward_parameters(self, grad_out):
+        """:meth:`backward` without dL/d(input), for a training step: the modules before the
+        first one with parameters need no backward pass at all, and that one only its
+        parameter gradients (:meth:`Module.backward_parameters`)."""
+        self.saved_for_backward(grad_out)
+        first = next((index for index, module in enumerate(self.layers)
+                      if next(module.parameters(), None) is not None), len(self.layers))
+        for module in reversed(self.layers[first + 1:]):
+            grad_out = module.backward(grad_out)
+        if first < len(self.layers):
+            self.layers[first].backward_parameters(grad_out)
 
     def __getitem__(self, index):
         if isinstance(index, slice):
