@@ -94,6 +94,19 @@ def _check_window_fits(op, x_shape, kernel, padding, dilation):
             )
 
 
+def _bias(op, bias, weight):
+    """``bias`` (None, or one value per output channel of ``weight``) made C-contiguous."""
+    if bias is None:
+        return None
+    bias = _float_array(op, "bias", bias, ndim=1)
+    if bias.shape[0] != weight.shape[0]:
+        raise ValueError(
+            f"{op}: bias must have shape ({weight.shape[0]},) to match weight "
+            f"{weight.shape}, got {bias.shape}"
+        )
+    return bias
+
+
 def _check_grad_out(op, grad_out, expected_shape):
     if grad_out.shape != tuple(expected_shape):
         raise ValueError(
@@ -108,13 +121,7 @@ def _check_grad_out(op, grad_out, expected_shape):
 def _check_linear(op, x, weight, bias):
     x = _float_array(op, "input", x, ndim=2)
     weight = _float_array(op, "weight", weight, ndim=2)
-    if bias is not None:
-        bias = _float_array(op, "bias", bias, ndim=1)
-        if bias.shape[0] != weight.shape[0]:
-            raise ValueError(
-                f"{op}: bias must have shape ({weight.shape[0]},) to match weight "
-                f"{weight.shape}, got {bias.shape}"
-            )
+    bias = _bias(op, bias, weight)
     _same_dtype(op, input=x, weight=weight, bias=bias)
     if x.shape[1] != weight.shape[1]:
         raise ValueError(
@@ -168,13 +175,7 @@ def _check_conv2d(op, x, weight, bias, stride, padding, dilation):
     weight = _float_array(op, "weight", weight, ndim=4)
     if min(weight.shape) < 1:
         raise ValueError(f"{op}: weight must have no empty dimension, got shape {weight.shape}")
-    if bias is not None:
-        bias = _float_array(op, "bias", bias, ndim=1)
-        if bias.shape[0] != weight.shape[0]:
-            raise ValueError(
-                f"{op}: bias must have shape ({weight.shape[0]},) to match weight "
-                f"{weight.shape}, got {bias.shape}"
-            )
+    bias = _bias(op, bias, weight)
     _same_dtype(op, input=x, weight=weight, bias=bias)
     if x.shape[1] != weight.shape[1]:
         raise ValueError(
