@@ -36,7 +36,7 @@ OPTIMIZERS = ("sgd", "adam")
 # train in seconds, less than compiling the Numba loops takes on a first run, so they default
 # to the vectorized strategy.
 DATASET_DEFAULTS = {
-    "mnist": {"epochs": 1, "batch_size": 64, "lr": {"adam": 2e-3, "sgd": 0.05},
+    "mnist": {"epochs": 1, "batch_size": 64, "lr": {"adam": 3e-3, "sgd": 0.05},
               "strategy": "loop"},
     "digits": {"epochs": 10, "batch_size": 32, "lr": {"adam": 3e-3, "sgd": 0.05},
                "strategy": "vectorized"},

@@ -139,6 +139,8 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
 
     if checkpoint is not None and architecture is None:
         raise ValueError("fit: saving a checkpoint needs the model's architecture dict")
+    if len(train[1]) == 0:
+        raise ValueError("fit: the training set is empty")
     rng = np.random.default_rng(seed)
     batches = Batches(*train, batch_size, shuffle=True, seed=rng)
     history = list(history)
