@@ -24,6 +24,11 @@ _BATCH_CHUNKS = 8
 # Below this receptive-field length K = C_in * KH * KW, the forward takes a whole image per step
 # through _accumulate_outer: dot products of length K are too short to vectorise well.
 _SHORT_K = 64
+# Below this many input channels (a first layer's 1 or 3), the input gradient scatters each
+# output gradient plane through _scatter_image: the gather form would copy a patch of
+# C_out * KH * KW values for every C_in (< 4) dot products of that length, more copying than
+# arithmetic.
+_FEW_CHANNELS = 4
 
 # --------------------------------------------------------------------------------- inner helpers
 
@@ -150,6 +155,36 @@ def _gather_columns(x_pad, n, kernel_hw, stride, dilation, columns):
                         columns[k, oh * W_out + ow] = x_pad[n, ci, row, ow * SW + kw * DW]
 
 
+@njit(cache=True, fastmath=True)
+def _scatter_image(grad_out, n, weight, stride, dilation, grad_pad):
+    """Equation (C6) in scatter form for image ``n``: every output-gradient pixel adds its
+    weighted value to the input pixels its window read::
+
+        grad_pad[ci, oh * SH + kh * DH, ow * SW + kw * DW] += weight[co, ci, kh, kw]
+                                                              * grad_out[n, co, oh, ow]
+
+    grad_out (N, C_out, H_out, W_out), weight (C_out, C_in, KH, KW), grad_pad (C_in,
+    H_in + 2 * PH, W_in + 2 * PW): the input gradient with the forward's padding around it.
+    Only real output pixels are visited, so a stride costs no multiply-adds on zeros.
+    """
+    C_out, C_in, KH, KW = weight.shape
+    H_out, W_out = grad_out.shape[2], grad_out.shape[3]
+    (SH, SW), (DH, DW) = stride, dilation
+    for co in range(C_out):
+        for ci in range(C_in):
+            for kh in range(KH):
+                for kw in range(KW):
+                    value = weight[co, ci, kh, kw]
+                    # The (H_out, W_out) pixels this tap reached, as a strided view indexed by
+                    # (oh, ow) themselves: a computed index would get a negative-index check
+                    # from Numba, which keeps LLVM from vectorising the loop.
+                    target = grad_pad[ci, kh * DH:kh * DH + (H_out - 1) * SH + 1:SH,
+                                      kw * DW:kw * DW + (W_out - 1) * SW + 1:SW]
+                    for oh in range(H_out):
+                        for ow in range(W_out):
+                            target[oh, ow] += value * grad_out[n, co, oh, ow]
+
+
 # ---------------------------------------------------------------------------------------- kernels
 
 
@@ -205,7 +240,9 @@ def conv2d_backward_input(grad_out, weight, input_hw, stride, padding, dilation)
     180-degree-rotated, channel-swapped kernel (reference section 3.2.3, padding removed).
 
     grad_out (N, C_out, H_out, W_out), weight (C_out, C_in, KH, KW), input_hw (H_in, W_in) ->
-    (N, C_in, H_in, W_in). With ``rot[ci, co, kh, kw] = weight[co, ci, KH-1-kh, KW-1-kw]``::
+    (N, C_in, H_in, W_in). With fewer than 4 input channels, it scatters instead
+    (:func:`_scatter_image`). Otherwise, with ``rot[ci, co, kh, kw] = weight[co, ci, KH-1-kh,
+    KW-1-kw]``::
 
         grad_x[n, ci, h, w] = sum_{co, kh, kw} rot[ci, co, kh, kw]
                               * g_pad[n, co, PH + h + kh * DH, PW + w + kw * DW]
@@ -224,6 +261,14 @@ def conv2d_backward_input(grad_out, weight, input_hw, stride, padding, dilation)
     SH, SW = stride
     PH, PW = padding
     DH, DW = dilation
+    if C_in < _FEW_CHANNELS:
+        grad_x = np.empty((N, C_in, H_in, W_in), dtype=grad_out.dtype)
+        # Race-free: iteration n writes only grad_x[n] and its own buffer.
+        for n in prange(N):
+            grad_pad = np.zeros((C_in, H_in + 2 * PH, W_in + 2 * PW), dtype=grad_out.dtype)
+            _scatter_image(grad_out, n, weight, stride, dilation, grad_pad)
+            grad_x[n] = grad_pad[:, PH:PH + H_in, PW:PW + W_in]
+        return grad_x
     front_h, front_w = DH * (KH - 1), DW * (KW - 1)
     rows = max(PH + H_in + front_h, front_h + (H_out - 1) * SH + 1)
     cols = max(PW + W_in + front_w, front_w + (W_out - 1) * SW + 1)
@@ -277,7 +322,8 @@ def conv2d_backward_weight(grad_out, x, kernel_hw, stride, padding, dilation):
     return partial.sum(axis=0).reshape(C_out, C_in, KH, KW)
 
 
-@njit(parallel=True, cache=True)
+# reassoc: the sum may be reordered, so it vectorises instead of waiting on one add at a time.
+@njit(parallel=True, cache=True, fastmath={"reassoc"})
 def conv2d_backward_bias(grad_out):
     """dL/dbias[co] = sum_{n, oh, ow} grad_out[n, co, oh, ow]: grad_out (N, C_out, H_out, W_out)
     -> (C_out,) (reference section 3.1.2)."""
