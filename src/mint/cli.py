@@ -34,12 +34,13 @@ DATASETS = ("auto", "mnist", "digits")
 OPTIMIZERS = ("sgd", "adam")
 # Defaults that differ per data set, used for each option the user does not give. The digits
 # train in seconds, less than compiling the Numba loops takes on a first run, so they default
-# to the vectorized strategy.
+# to the vectorized strategy; and on one thread, as their arrays are too small to share out
+# (several threads cost far more than they save, above all on a busy machine).
 DATASET_DEFAULTS = {
     "mnist": {"epochs": 1, "batch_size": 64, "lr": {"adam": 3e-3, "sgd": 0.05},
-              "strategy": "loop"},
+              "strategy": "loop", "threads": None},
     "digits": {"epochs": 10, "batch_size": 32, "lr": {"adam": 3e-3, "sgd": 0.05},
-               "strategy": "vectorized"},
+               "strategy": "vectorized", "threads": 1},
 }
 AUTO_DOWNLOAD_TIMEOUT = 5.0  # seconds: `mint train` offline must fall back to digits quickly
 RESULT_FILES = ("model.npz", "metrics.csv", "curves.png")
@@ -113,7 +114,8 @@ def _add_data_options(parser, dataset_help, limit_help):
                         help="how ops compute: Numba loops or NumPy/BLAS (default: loop on "
                              "MNIST, vectorized on the digits)")
     parser.add_argument("--threads", metavar="N", type=_threads,
-                        help="threads for the kernels and BLAS (default: all cores)")
+                        help="threads for the kernels and BLAS (default: all cores on MNIST, "
+                             "1 on the digits)")
 
 
 def _resolve_dataset(name, data_dir):
@@ -271,14 +273,15 @@ def run_train(args):
         settings = _resumed_settings(args, checkpoint)
     out = args.out or (checkpoint.path.parent if checkpoint else _default_out_dir())
     strategy = args.strategy or DATASET_DEFAULTS[settings["dataset"]]["strategy"]
+    threads = args.threads or DATASET_DEFAULTS[settings["dataset"]]["threads"]
     train = _load(settings["dataset"], "train", args.data_dir, settings["limit"])
     test = _load(settings["dataset"], "test", args.data_dir, settings["limit"])
     print(f"{settings['dataset']}: {len(train[1])} training and {len(test[1])} test images; "
           f"{settings['model']}, {settings['optimizer']} lr {settings['lr']:g}, batch "
           f"{settings['batch_size']}, {_count(settings['epochs'], 'epoch')}, "
-          f"{strategy} strategy")
+          f"{strategy} strategy, {_count(threads or mint.get_num_threads(), 'thread')}")
 
-    with _compute_settings(strategy, args.threads):
+    with _compute_settings(strategy, threads):
         if checkpoint is None:
             mint.manual_seed(settings["seed"])
             architecture = models.architecture(settings["model"], in_shape=train[0].shape[1:],
@@ -370,7 +373,8 @@ def run_evaluate(args):
     images, labels = _load(dataset, args.split, args.data_dir, args.limit)
     _check_input_shape(checkpoint, images)
     strategy = args.strategy or DATASET_DEFAULTS[dataset]["strategy"]
-    with _compute_settings(strategy, args.threads):
+    threads = args.threads or DATASET_DEFAULTS[dataset]["threads"]
+    with _compute_settings(strategy, threads):
         model = checkpoint.build_model()
         result = evaluate(model, (images, labels))
     num_classes = int(checkpoint.architecture.get("num_classes", 10))
