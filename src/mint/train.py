@@ -149,7 +149,7 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
     for epoch in range(start_epoch, epochs):
         running_loss, correct, seen = 0.0, 0, 0
         start = time.perf_counter()
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", leave=True,
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", leave=False,
                    disable=_progress_disabled(progress), file=sys.stderr, dynamic_ncols=True)
         for index, (x, y) in enumerate(bar):
             if schedule is not None:
@@ -167,8 +167,8 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
             correct += int(np.sum(np.argmax(logits, axis=1) == y))
             seen += len(y)
             elapsed = time.perf_counter() - start
-            bar.set_postfix(loss=f"{running_loss / seen:.4f}", acc=f"{correct / seen:.4f}",
-                            img_s=f"{seen / max(elapsed, 1e-9):.0f}", refresh=False)
+            bar.set_postfix({"loss": f"{running_loss / seen:.4f}", "acc": f"{correct / seen:.4f}",
+                             "img/s": f"{seen / max(elapsed, 1e-9):.0f}"}, refresh=False)
         bar.close()
         seconds = time.perf_counter() - start
         if not _parameters_finite(model):
