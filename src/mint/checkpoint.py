@@ -141,6 +141,10 @@ def load_checkpoint(path):
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
+    if not zipfile.is_zipfile(path):  # else np.load would talk of unpickling it
+        raise CheckpointError(
+            f"{path} is not an .npz archive: truncated or corrupted, or not a checkpoint"
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}  # reading checks CRCs

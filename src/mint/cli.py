@@ -274,6 +274,10 @@ def run_train(args):
     out = args.out or (checkpoint.path.parent if checkpoint else _default_out_dir())
     strategy = args.strategy or DATASET_DEFAULTS[settings["dataset"]]["strategy"]
     threads = args.threads or DATASET_DEFAULTS[settings["dataset"]]["threads"]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _UsageError(f"--out: cannot create {out} ({error.strerror or error})") from None
     train = _load(settings["dataset"], "train", args.data_dir, settings["limit"])
     test = _load(settings["dataset"], "test", args.data_dir, settings["limit"])
     print(f"{settings['dataset']}: {len(train[1])} training and {len(test[1])} test images; "
@@ -296,7 +300,6 @@ def run_train(args):
             optimizer = _make_optimizer(settings, model)
             checkpoint.restore_optimizer(optimizer)
             rng, start, history = checkpoint.generator(), checkpoint.epoch, checkpoint.history
-        out.mkdir(parents=True, exist_ok=True)
         schedule = make_schedule(settings["schedule"], settings["lr"], settings["epochs"])
         try:
             history = fit(
