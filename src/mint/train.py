@@ -161,7 +161,7 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
                 raise _diverged(f"the loss became {loss} at epoch {epoch + 1}, batch "
                                 f"{index + 1}", history, saved)
             optimizer.zero_grad()
-            model.backward(loss_fn.backward())
+            model.backward_parameters(loss_fn.backward())  # the data needs no gradient
             optimizer.step()
             running_loss += loss * len(y)
             correct += int(np.sum(np.argmax(logits, axis=1) == y))
