@@ -235,7 +235,8 @@ def save_curves(history, path):
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
     for axes, key, label in ((loss_axes, "loss", "loss"), (accuracy_axes, "accuracy", "accuracy")):
         train_key = "loss" if key == "loss" else "train_accuracy"
-        axes.plot(epochs, [row[train_key] for row in history], "o-", label=f"training {label}")
+        axes.plot(epochs, [row[train_key] for row in history], "o-",
+                  label=f"training {label} (mean over the epoch)")
         tested = [row for row in history if row[f"test_{key}"] is not None]
         if tested:
             axes.plot([row["epoch"] for row in tested], [row[f"test_{key}"] for row in tested],
