@@ -7,7 +7,10 @@ round after round, so that drifts of a noisy machine hit every strategy alike, a
 medians.
 """
 
+import contextlib
 import json
+import os
+import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -309,7 +312,7 @@ def make_torch_train_step(batch=TRAIN_BATCH, seed=0):
         loss = loss_fn(model(x), y)
         loss.backward()
         optimizer.step()
-        return loss
+        return loss.item()
 
     return step
 
@@ -383,13 +386,33 @@ def time_case(case, strategies, rounds=15, warmup=2):
 
 
 def run(ops=OPS, strategies=ALL_STRATEGIES, rounds=15, progress=None):
-    """Time every case of ``ops`` for each strategy; returns a flat list of Results."""
+    """Time every case of ``ops`` for each strategy; returns a flat list of Results.
+
+    ``progress``, if given, wraps the list of cases (e.g. ``tqdm``) to show how far it got.
+    """
+    selected = cases(ops)
     results = []
-    for case in cases(ops):
-        if progress is not None:
-            progress(case)
+    for case in (progress(selected) if progress else selected):
         results.extend(time_case(case, strategies, rounds))
     return results
+
+
+def machine_description(threads):
+    """What the numbers were measured on: CPU, cores, threads and library versions."""
+    import numba
+
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    meta = {"cpu": cpu, "cores": os.cpu_count(), "threads": threads,
+            "python": platform.python_version(), "numpy": np.__version__,
+            "numba": numba.__version__, "mint": mint.__version__}
+    if torch_available():
+        import torch
+
+        meta["torch"] = torch.__version__
+    return meta
 
 
 def format_table(results):

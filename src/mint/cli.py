@@ -1,4 +1,4 @@
-"""The ``mint`` command: ``mint train`` and ``mint evaluate``.
+"""The ``mint`` command: ``mint train``, ``mint evaluate`` and ``mint bench``.
 
 Each subcommand is a pair of functions: ``_add_<name>_parser(subparsers)`` declares its options
 and ``run_<name>(args)`` does the work and returns the exit status (0 success, 1 a failure the
@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numba
 import numpy as np
+from tqdm import tqdm
 
 import mint
-from mint import data, models, nn, optim
+from mint import bench, data, models, nn, optim
 from mint.checkpoint import CheckpointError, load_checkpoint
 from mint.train import (
     SCHEDULES,
@@ -396,6 +397,81 @@ def run_evaluate(args):
     return 0
 
 
+# -------------------------------------------------------------------------------------- bench
+
+
+def _comma_list(choices):
+    """An argparse ``type``: a comma-separated list of some of ``choices``, in the given order."""
+
+    def parse(text):
+        names = [name.strip() for name in text.split(",") if name.strip()]
+        unknown = [name for name in names if name not in choices]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(
+                f"expected a comma-separated list of {', '.join(choices)}, got {text!r}"
+            )
+        return list(dict.fromkeys(names))
+
+    parse.__name__ = "list"
+    return parse
+
+
+def _add_bench_parser(subparsers):
+    parser = subparsers.add_parser(
+        "bench", help="time every op for each strategy (and PyTorch) side by side",
+        description=(
+            "Time each op, forward and forward+backward, and one lenet training step, for each "
+            "strategy side by side in this process: every callable is warmed first "
+            "(compilation is never timed), then the strategies are timed in turn, round after "
+            "round, and the table gives medians, GFLOP/s and the ratio to the fastest. "
+            "float32, LeNet-sized shapes (see mint.bench)."
+        ),
+    )
+    parser.add_argument("--ops", type=_comma_list(bench.OPS), default=list(bench.OPS),
+                        help=f"comma-separated ops to time (default: {','.join(bench.OPS)})")
+    parser.add_argument(
+        "--strategies", type=_comma_list(bench.ALL_STRATEGIES),
+        help="comma-separated strategies (default: loop,vectorized and torch when installed)",
+    )
+    parser.add_argument("--threads", metavar="N", type=_threads,
+                        help="threads for Mint's kernels, BLAS and torch (default: all cores)")
+    parser.add_argument("--rounds", metavar="N", type=positive_int, default=15,
+                        help="timed calls per strategy and case; medians are reported "
+                             "(default: 15)")
+    parser.add_argument("--json", metavar="FILE", type=Path,
+                        help="also write the results and the machine description as JSON")
+    parser.add_argument("--plot", metavar="FILE", type=Path,
+                        help="also write a bar chart (PNG) of the median times")
+    parser.set_defaults(handler=run_bench)
+
+
+def run_bench(args):
+    strategies = args.strategies or [
+        *bench.MINT_STRATEGIES, *(["torch"] if bench.torch_available() else [])
+    ]
+    if "torch" in strategies and not bench.torch_available():
+        raise _UsageError("torch is not installed (python -m pip install torch==2.13.0)")
+    threads = args.threads or numba.config.NUMBA_NUM_THREADS
+    mint.set_num_threads(threads)
+    if "torch" in strategies:
+        import torch
+
+        torch.set_num_threads(threads)
+    meta = bench.machine_description(threads)
+    print(f"mint bench: {meta['cpu']}, {meta['cores']} cores, {threads} thread(s), float32, "
+          f"medians of {args.rounds} interleaved rounds")
+    results = bench.run(args.ops, strategies, args.rounds, progress=lambda cases: tqdm(
+        cases, desc="timing", unit="case", leave=False, disable=None))
+    print(bench.format_table(results))
+    if args.json:
+        bench.write_json(results, args.json, meta)
+        print(f"wrote {args.json}")
+    if args.plot:
+        bench.plot(results, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
 # --------------------------------------------------------------------------------------- main
 
 
@@ -406,12 +482,13 @@ class _UsageError(Exception):
 def build_parser():
     parser = _Parser(
         prog="mint",
-        description="Train and evaluate small convolutional networks with Mint.",
+        description="Train, evaluate and benchmark small convolutional networks with Mint.",
     )
     parser.add_argument("--version", action="version", version=f"mint {mint.__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_train_parser(subparsers)
     _add_evaluate_parser(subparsers)
+    _add_bench_parser(subparsers)
     return parser
 
 
