@@ -6,13 +6,19 @@ Shapes use the notation of :mod:`mint.kernels`. With ``x_pad`` the input zero-pa
     out[n, co, oh, ow] = bias[co] + sum_{ci, kh, kw} weight[co, ci, kh, kw]
                                       * x_pad[n, ci, oh * SH + kh * DH, ow * SW + kw * DW]
 
-The forward and the input gradient are both this correlation (the input gradient on the padded,
-zero-inserted output gradient with the rotated kernel), so they share :func:`_correlate_row`.
-For speed, the map being slid over is first copied once into a padded channels-last array
-``(N, rows, cols, C)``: then each receptive field is ``KH * KW`` contiguous runs of ``C``
-values, gathered into a small patch matrix per output row, and the sums become dot products of
-contiguous rows in :func:`_accumulate_dots`, which LLVM vectorises with the sums held in
-registers (``fastmath`` lets it reorder them).
+Each public function is a few lines of Python that prepare layouts with NumPy (padding,
+channels-last copies, reordered weights: one pass over memory each) and call one parallel
+kernel. A parallel kernel holds exactly one ``prange`` loop, whose body calls plain ``@njit``
+helpers, and no array expressions: Numba compiles every ``prange`` loop, and every array
+expression of a parallel function, as a separate parallel function, which made the first-ever
+compilation of these kernels take most of a minute (section 7 of ``docs/backprop.md``).
+
+The forward and the input gradient are both correlations, so they share :func:`_correlate_rows`.
+The map being slid over is first copied, padded, to channels-last ``(N, rows, cols, C)``: then
+each receptive field is ``KH * KW`` contiguous runs of ``C`` values, gathered into a small patch
+matrix per output row, and the sums become dot products of contiguous rows in
+:func:`_accumulate_dots`, which LLVM vectorises with the sums held in registers (``fastmath``
+lets it reorder them).
 """
 
 import numpy as np
@@ -101,49 +107,15 @@ def _accumulate_outer(b, columns, out):
 
 
 @njit(cache=True)
-def _spread_channels_last(src, n, origin, step, dst):
-    """``dst[n, oh + i * sh, ow + j * sw, c] = src[n, c, i, j]`` for an ``origin`` (oh, ow) and
-    ``step`` (sh, sw): the zero-filled dst (N, rows, cols, C) gets image ``n`` of src (N, C, H, W)
-    padded (by the origin) and zero-inserted (by the step), channels last."""
-    C, H, W = src.shape[1], src.shape[2], src.shape[3]
-    for i in range(H):
-        for j in range(W):
-            for c in range(C):
-                dst[n, origin[0] + i * step[0], origin[1] + j * step[1], c] = src[n, c, i, j]
+def _gather_columns(image_pad, kernel_hw, stride, dilation, columns):
+    """Fill columns (C_in * KH * KW, H_out * W_out), the transposed patch matrix of one padded
+    image image_pad (C_in, H_in + 2 * PH, W_in + 2 * PW)::
 
-
-@njit(cache=True)
-def _correlate_row(src, n, r, origin, kernel_hw, stride, dilation, weight_rows, patches, out_row):
-    """One output row of a correlation over a channels-last map, accumulated into out_row::
-
-        out_row[j, c] += sum_{kh, kw, ci} weight_rows[j, (kh, kw, ci)]
-                         * src[n, origin_h + r * SH + kh * DH, origin_w + c * SW + kw * DW, ci]
-
-    src (N, rows, cols, C), weight_rows (J, KH * KW * C), out_row (J, cols_out); patches
-    (cols_out, KH * KW * C) is scratch space, filled with the receptive fields of the row.
+        columns[(ci, kh, kw), oh * W_out + ow] = image_pad[ci, oh * SH + kh * DH, ow * SW + kw * DW]
     """
-    C = src.shape[3]
+    C_in = image_pad.shape[0]
     (KH, KW), (SH, SW), (DH, DW) = kernel_hw, stride, dilation
-    for c in range(out_row.shape[1]):
-        for kh in range(KH):
-            row = origin[0] + r * SH + kh * DH
-            for kw in range(KW):
-                col = origin[1] + c * SW + kw * DW
-                start = (kh * KW + kw) * C
-                patches[c, start:start + C] = src[n, row, col, :]
-    _accumulate_dots(patches, weight_rows, out_row)
-
-
-@njit(cache=True)
-def _gather_columns(x_pad, n, kernel_hw, stride, dilation, columns):
-    """Fill columns (C_in * KH * KW, H_out * W_out), the transposed patch matrix of image ``n``
-    of x_pad (N, C_in, H_in + 2 * PH, W_in + 2 * PW)::
-
-        columns[(ci, kh, kw), oh * W_out + ow] = x_pad[n, ci, oh * SH + kh * DH, ow * SW + kw * DW]
-    """
-    C_in = x_pad.shape[1]
-    (KH, KW), (SH, SW), (DH, DW) = kernel_hw, stride, dilation
-    W_out = (x_pad.shape[3] - DW * (KW - 1) - 1) // SW + 1
+    W_out = (image_pad.shape[2] - DW * (KW - 1) - 1) // SW + 1
     H_out = columns.shape[1] // W_out
     for ci in range(C_in):
         for kh in range(KH):
@@ -152,24 +124,68 @@ def _gather_columns(x_pad, n, kernel_hw, stride, dilation, columns):
                 for oh in range(H_out):
                     row = oh * SH + kh * DH
                     for ow in range(W_out):
-                        columns[k, oh * W_out + ow] = x_pad[n, ci, row, ow * SW + kw * DW]
+                        columns[k, oh * W_out + ow] = image_pad[ci, row, ow * SW + kw * DW]
+
+
+@njit(cache=True)
+def _forward_image(image_pad, weight_flat, bias, kernel_hw, stride, dilation, out_image):
+    """out_image (C_out, H_out * W_out) = bias + weight_flat (C_out, K) @ the columns of the
+    padded image (:func:`_gather_columns`): the forward for a short receptive field ``K``."""
+    C_out, P = out_image.shape
+    columns = np.empty((weight_flat.shape[1], P), dtype=image_pad.dtype)
+    _gather_columns(image_pad, kernel_hw, stride, dilation, columns)
+    for co in range(C_out):
+        for p in range(P):
+            out_image[co, p] = bias[co]
+    _accumulate_outer(weight_flat, columns, out_image)
+
+
+@njit(cache=True)
+def _correlate_row(image, r, origin, kernel_hw, stride, dilation, weight_rows, bias, out_row):
+    """Output row ``r`` of a correlation over a channels-last image::
+
+        out_row[j, c] = bias[j] + sum_{kh, kw, ci} weight_rows[j, (kh, kw, ci)]
+                        * image[origin_h + r * SH + kh * DH, origin_w + c * SW + kw * DW, ci]
+
+    image (rows, cols, C), weight_rows (J, KH * KW * C), bias (J,), out_row (J, cols_out). The
+    receptive fields of the row are first copied into a patch matrix (cols_out, KH * KW * C).
+    """
+    C = image.shape[2]
+    (KH, KW), (SH, SW), (DH, DW) = kernel_hw, stride, dilation
+    J, cols_out = out_row.shape
+    patches = np.empty((cols_out, KH * KW * C), dtype=image.dtype)
+    for c in range(cols_out):
+        for kh in range(KH):
+            row = origin[0] + r * SH + kh * DH
+            for kw in range(KW):
+                col = origin[1] + c * SW + kw * DW
+                start = (kh * KW + kw) * C
+                for ci in range(C):
+                    patches[c, start + ci] = image[row, col, ci]
+    for j in range(J):
+        for c in range(cols_out):
+            out_row[j, c] = bias[j]
+    _accumulate_dots(patches, weight_rows, out_row)
 
 
 @njit(cache=True, fastmath=True)
-def _scatter_image(grad_out, n, weight, stride, dilation, grad_pad):
-    """Equation (C6) in scatter form for image ``n``: every output-gradient pixel adds its
+def _scatter_image(grad_image, weight, stride, padding, dilation, grad_x_image):
+    """Equation (C6) in scatter form for one image: every output-gradient pixel adds its
     weighted value to the input pixels its window read::
 
         grad_pad[ci, oh * SH + kh * DH, ow * SW + kw * DW] += weight[co, ci, kh, kw]
-                                                              * grad_out[n, co, oh, ow]
+                                                              * grad_image[co, oh, ow]
 
-    grad_out (N, C_out, H_out, W_out), weight (C_out, C_in, KH, KW), grad_pad (C_in,
-    H_in + 2 * PH, W_in + 2 * PW): the input gradient with the forward's padding around it.
-    Only real output pixels are visited, so a stride costs no multiply-adds on zeros.
+    grad_image (C_out, H_out, W_out), weight (C_out, C_in, KH, KW), grad_x_image (C_in, H_in,
+    W_in); grad_pad (C_in, H_in + 2 * PH, W_in + 2 * PW) is the input gradient with the forward's
+    padding around it, which is cropped off into grad_x_image (section 3.4). Only real output
+    pixels are visited, so a stride costs no multiply-adds on zeros.
     """
     C_out, C_in, KH, KW = weight.shape
-    H_out, W_out = grad_out.shape[2], grad_out.shape[3]
-    (SH, SW), (DH, DW) = stride, dilation
+    H_out, W_out = grad_image.shape[1], grad_image.shape[2]
+    H_in, W_in = grad_x_image.shape[1], grad_x_image.shape[2]
+    (SH, SW), (PH, PW), (DH, DW) = stride, padding, dilation
+    grad_pad = np.zeros((C_in, H_in + 2 * PH, W_in + 2 * PW), dtype=grad_x_image.dtype)
     for co in range(C_out):
         for ci in range(C_in):
             for kh in range(KH):
@@ -182,62 +198,115 @@ def _scatter_image(grad_out, n, weight, stride, dilation, grad_pad):
                                       kw * DW:kw * DW + (W_out - 1) * SW + 1:SW]
                     for oh in range(H_out):
                         for ow in range(W_out):
-                            target[oh, ow] += value * grad_out[n, co, oh, ow]
+                            target[oh, ow] += value * grad_image[co, oh, ow]
+    for ci in range(C_in):
+        for h in range(H_in):
+            for w in range(W_in):
+                grad_x_image[ci, h, w] = grad_pad[ci, PH + h, PW + w]
+
+
+# ----------------------------------------------------------- parallel kernels: one prange each
+
+
+@njit(parallel=True, cache=True)
+def _correlate_rows(src, weight_rows, bias, kernel_hw, origin, stride, dilation, out):
+    """Every row of out (N, J, rows_out, cols_out) by :func:`_correlate_row` over the
+    channels-last src (N, rows, cols, C)."""
+    rows_out = out.shape[2]
+    # Race-free: iteration (n, r) writes only out[n, :, r, :] and its own patch buffer.
+    for row in prange(out.shape[0] * rows_out):
+        n, r = row // rows_out, row % rows_out
+        _correlate_row(src[n], r, origin, kernel_hw, stride, dilation, weight_rows, bias,
+                       out[n, :, r, :])
+
+
+@njit(parallel=True, cache=True)
+def _forward_images(x_pad, weight_flat, bias, kernel_hw, stride, dilation, out):
+    """Every image of out (N, C_out, H_out, W_out) by :func:`_forward_image`."""
+    N, C_out, H_out, W_out = out.shape
+    # Race-free: iteration n writes only out[n] and its own columns buffer.
+    for n in prange(N):
+        _forward_image(x_pad[n], weight_flat, bias, kernel_hw, stride, dilation,
+                       out[n].reshape(C_out, H_out * W_out))
+
+
+@njit(parallel=True, cache=True)
+def _scatter_images(grad_out, weight, stride, padding, dilation, grad_x):
+    """Every image of grad_x (N, C_in, H_in, W_in) by :func:`_scatter_image`."""
+    # Race-free: iteration n writes only grad_x[n] and its own padded buffer; the overlapping
+    # windows of one image add up one after the other on that thread.
+    for n in prange(grad_out.shape[0]):
+        _scatter_image(grad_out[n], weight, stride, padding, dilation, grad_x[n])
+
+
+@njit(parallel=True, cache=True)
+def _weight_gradient_chunks(grad_out, x_pad, kernel_hw, stride, dilation, partial):
+    """partial[c] (C_out, C_in * KH * KW) += the weight gradient of images c, c + chunks, ...:
+    per image ``grad_out[n].reshape(C_out, -1) @ columns.T`` (see :func:`_gather_columns`)."""
+    chunks, C_out, K = partial.shape
+    N, H_out, W_out = grad_out.shape[0], grad_out.shape[2], grad_out.shape[3]
+    # Race-free: chunk c handles images c, c + chunks, ... and writes only partial[c] and its
+    # own columns buffer.
+    for c in prange(chunks):
+        columns = np.empty((K, H_out * W_out), dtype=x_pad.dtype)
+        for n in range(c, N, chunks):
+            _gather_columns(x_pad[n], kernel_hw, stride, dilation, columns)
+            _accumulate_dots(columns, grad_out[n].reshape(C_out, H_out * W_out), partial[c])
+
+
+# ------------------------------------------------------------------ layout helpers (NumPy only)
+
+
+def _padded(x, padding):
+    """x (N, C, H, W) with ``padding`` (PH, PW) zero rows and columns on each side."""
+    (N, C, H, W), (PH, PW) = x.shape, padding
+    x_pad = np.zeros((N, C, H + 2 * PH, W + 2 * PW), dtype=x.dtype)
+    x_pad[:, :, PH:PH + H, PW:PW + W] = x
+    return x_pad
+
+
+def _channels_last(x, before_hw, rows_cols):
+    """x (N, C, H, W) copied to zeros (N, rows, cols, C) at offset ``before_hw``:
+    ``out[n, before_h + h, before_w + w, c] = x[n, c, h, w]``."""
+    (N, C, H, W), (top, left) = x.shape, before_hw
+    out = np.zeros((N, *rows_cols, C), dtype=x.dtype)
+    out[:, top:top + H, left:left + W, :] = x.transpose(0, 2, 3, 1)
+    return out
 
 
 # ---------------------------------------------------------------------------------------- kernels
 
 
-@njit(parallel=True, cache=True)
 def conv2d_forward(x, weight, bias, stride, padding, dilation):
-    """Direct convolution, the equation in the module docstring.
+    """Direct convolution, equation (C1) (the module docstring).
 
     x (N, C_in, H_in, W_in), weight (C_out, C_in, KH, KW), bias (C_out,) -> (N, C_out, H_out,
-    W_out). For a long receptive field ``K = C_in * KH * KW``, x is first copied, padded, to
+    W_out). For a long receptive field ``K = C_in * KH * KW``, x is copied, padded, to
     channels-last ``x_last`` (N, H_in + 2 * PH, W_in + 2 * PW, C_in), the weight to rows
     ``weight_rows[co, (kh, kw, ci)]``, and each output row is a patch matrix times their
-    transpose. For a short one, each image is ``weight.reshape(C_out, K) @ columns``.
+    transpose (:func:`_correlate_rows`). For a short one, each image is
+    ``weight.reshape(C_out, K) @ columns`` (:func:`_forward_images`).
     """
     N, C_in, H_in, W_in = x.shape
     C_out, _, KH, KW = weight.shape
-    PH, PW = padding
-    H_out = (H_in + 2 * PH - dilation[0] * (KH - 1) - 1) // stride[0] + 1
-    W_out = (W_in + 2 * PW - dilation[1] * (KW - 1) - 1) // stride[1] + 1
+    (SH, SW), (PH, PW), (DH, DW) = stride, padding, dilation
+    H_out = (H_in + 2 * PH - DH * (KH - 1) - 1) // SH + 1
+    W_out = (W_in + 2 * PW - DW * (KW - 1) - 1) // SW + 1
     K = C_in * KH * KW
     out = np.empty((N, C_out, H_out, W_out), dtype=x.dtype)
     if K < _SHORT_K:
-        # Race-free: iteration n writes only out[n] and its own buffers.
-        for n in prange(N):
-            x_pad = np.zeros((1, C_in, H_in + 2 * PH, W_in + 2 * PW), dtype=x.dtype)
-            x_pad[0, :, PH:PH + H_in, PW:PW + W_in] = x[n]
-            columns = np.empty((K, H_out * W_out), dtype=x.dtype)
-            _gather_columns(x_pad, 0, (KH, KW), stride, dilation, columns)
-            out_image = out[n].reshape(C_out, H_out * W_out)
-            for co in range(C_out):
-                out_image[co, :] = bias[co]
-            _accumulate_outer(weight.reshape(C_out, K), columns, out_image)
+        _forward_images(_padded(x, padding), weight.reshape(C_out, K), bias, (KH, KW), stride,
+                        dilation, out)
         return out
+    x_last = _channels_last(x, padding, (H_in + 2 * PH, W_in + 2 * PW))
     weight_rows = np.ascontiguousarray(weight.transpose(0, 2, 3, 1)).reshape(C_out, K)
-    x_last = np.zeros((N, H_in + 2 * PH, W_in + 2 * PW, C_in), dtype=x.dtype)
-    # Race-free: iteration n writes only x_last[n].
-    for n in prange(N):
-        _spread_channels_last(x, n, (PH, PW), (1, 1), x_last)
-    # Race-free: iteration (n, oh) writes only out[n, :, oh, :] and its own patch buffer.
-    for row in prange(N * H_out):
-        n, oh = row // H_out, row % H_out
-        out_row = out[n, :, oh, :]
-        for co in range(C_out):
-            out_row[co, :] = bias[co]
-        patches = np.empty((W_out, K), dtype=x.dtype)
-        _correlate_row(x_last, n, oh, (0, 0), (KH, KW), stride, dilation, weight_rows, patches,
-                       out_row)
+    _correlate_rows(x_last, weight_rows, bias, (KH, KW), (0, 0), stride, dilation, out)
     return out
 
 
-@njit(parallel=True, cache=True)
 def conv2d_backward_input(grad_out, weight, input_hw, stride, padding, dilation):
     """dL/dx as the convolution of the padded, zero-inserted output gradient with the
-    180-degree-rotated, channel-swapped kernel (reference section 3.2.3, padding removed).
+    180-degree-rotated, channel-swapped kernel, equation (C7).
 
     grad_out (N, C_out, H_out, W_out), weight (C_out, C_in, KH, KW), input_hw (H_in, W_in) ->
     (N, C_in, H_in, W_in). With fewer than 4 input channels, it scatters instead
@@ -250,89 +319,63 @@ def conv2d_backward_input(grad_out, weight, input_hw, stride, padding, dilation)
     ``g_pad`` is grad_out with SH - 1 zero rows inserted between its rows (SW - 1 zero columns
     between its columns), behind DH * (KH - 1) zero rows (DW * (KW - 1) columns) of padding and
     with zeros after it: ``g_pad[n, co, DH * (KH - 1) + oh * SH, DW * (KW - 1) + ow * SW] =
-    grad_out[n, co, oh, ow]`` and zero elsewhere. It is materialised, channels last. Starting
-    at row ``PH`` (column ``PW``) drops the forward's padding; rows and columns no window reached
-    (stride not dividing) see only inserted zeros, so their gradient is zero.
+    grad_out[n, co, oh, ow]`` and zero elsewhere. It is materialised, channels last, and
+    :func:`_correlate_rows` slides the rotated kernel over it. Starting at row ``PH`` (column
+    ``PW``) drops the forward's padding; rows and columns no window reached (stride not
+    dividing) see only inserted zeros, so their gradient is zero.
     """
     N, C_out, H_out, W_out = grad_out.shape
     _, C_in, KH, KW = weight.shape
-    # Separate unpacking: one nested 4-tuple assignment trips Numba's parallel array analysis.
-    H_in, W_in = input_hw
-    SH, SW = stride
-    PH, PW = padding
-    DH, DW = dilation
+    (H_in, W_in), (SH, SW), (PH, PW), (DH, DW) = input_hw, stride, padding, dilation
+    grad_x = np.zeros((N, C_in, H_in, W_in), dtype=grad_out.dtype)
     if C_in < _FEW_CHANNELS:
-        grad_x = np.empty((N, C_in, H_in, W_in), dtype=grad_out.dtype)
-        # Race-free: iteration n writes only grad_x[n] and its own buffer.
-        for n in prange(N):
-            grad_pad = np.zeros((C_in, H_in + 2 * PH, W_in + 2 * PW), dtype=grad_out.dtype)
-            _scatter_image(grad_out, n, weight, stride, dilation, grad_pad)
-            grad_x[n] = grad_pad[:, PH:PH + H_in, PW:PW + W_in]
+        _scatter_images(grad_out, weight, stride, padding, dilation, grad_x)
         return grad_x
     front_h, front_w = DH * (KH - 1), DW * (KW - 1)
     rows = max(PH + H_in + front_h, front_h + (H_out - 1) * SH + 1)
     cols = max(PW + W_in + front_w, front_w + (W_out - 1) * SW + 1)
     g_pad = np.zeros((N, rows, cols, C_out), dtype=grad_out.dtype)
-    # Race-free: iteration n writes only g_pad[n].
-    for n in prange(N):
-        _spread_channels_last(grad_out, n, (front_h, front_w), (SH, SW), g_pad)
+    g_pad[:, front_h:front_h + (H_out - 1) * SH + 1:SH,
+          front_w:front_w + (W_out - 1) * SW + 1:SW, :] = grad_out.transpose(0, 2, 3, 1)
     # rot_rows[ci, (kh, kw, co)] = weight[co, ci, KH - 1 - kh, KW - 1 - kw]
     rotated = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 2, 3, 0))
-    rot_rows = rotated.reshape(C_in, KH * KW * C_out)
-    grad_x = np.zeros((N, C_in, H_in, W_in), dtype=grad_out.dtype)
-    # Race-free: iteration (n, h) writes only grad_x[n, :, h, :] and its own patch buffer.
-    for row in prange(N * H_in):
-        n, h = row // H_in, row % H_in
-        grad_row = grad_x[n, :, h, :]
-        patches = np.empty((W_in, KH * KW * C_out), dtype=grad_out.dtype)
-        _correlate_row(g_pad, n, h, (PH, PW), (KH, KW), (1, 1), dilation, rot_rows, patches,
-                       grad_row)
+    no_bias = np.zeros(C_in, dtype=grad_out.dtype)
+    _correlate_rows(g_pad, rotated.reshape(C_in, -1), no_bias, (KH, KW), (PH, PW), (1, 1),
+                    dilation, grad_x)
     return grad_x
 
 
-@njit(parallel=True, cache=True)
 def conv2d_backward_weight(grad_out, x, kernel_hw, stride, padding, dilation):
-    """dL/dweight as the convolution of the padded input with the zero-inserted output gradient
-    (reference section 3.2.1): grad_out (N, C_out, H_out, W_out), x (N, C_in, H_in, W_in),
-    kernel_hw (KH, KW) -> (C_out, C_in, KH, KW)::
+    """dL/dweight, equation (C4), (C5) without the inserted zeros: grad_out (N, C_out, H_out,
+    W_out), x (N, C_in, H_in, W_in), kernel_hw (KH, KW) -> (C_out, C_in, KH, KW)::
 
         grad_w[co, ci, kh, kw] = sum_{n, oh, ow} grad_out[n, co, oh, ow]
                                  * x_pad[n, ci, oh * SH + kh * DH, ow * SW + kw * DW]
 
     i.e. the output gradient, zeros inserted for the stride, is the kernel slid over ``x_pad``
     with step ``(DH, DW)``; skipping the inserted zeros leaves these sums. Per image, it is
-    ``grad_out[n].reshape(C_out, -1) @ columns.T`` (see :func:`_gather_columns`).
+    ``grad_out[n].reshape(C_out, -1) @ columns.T`` (:func:`_weight_gradient_chunks`).
     """
-    N, C_out, H_out, W_out = grad_out.shape
-    _, C_in, H_in, W_in = x.shape
+    N, C_out = grad_out.shape[:2]
+    C_in = x.shape[1]
     KH, KW = kernel_hw
-    PH, PW = padding
     chunks = max(min(N, _BATCH_CHUNKS), 1)
     partial = np.zeros((chunks, C_out, C_in * KH * KW), dtype=x.dtype)
-    # Race-free: chunk c handles images c, c + chunks, ... and writes only partial[c] and its
-    # own buffers.
-    for c in prange(chunks):
-        x_pad = np.zeros((1, C_in, H_in + 2 * PH, W_in + 2 * PW), dtype=x.dtype)
-        columns = np.empty((C_in * KH * KW, H_out * W_out), dtype=x.dtype)
-        for n in range(c, N, chunks):
-            x_pad[0, :, PH:PH + H_in, PW:PW + W_in] = x[n]
-            _gather_columns(x_pad, 0, kernel_hw, stride, dilation, columns)
-            grad_rows = grad_out[n].reshape(C_out, H_out * W_out)
-            _accumulate_dots(columns, grad_rows, partial[c])
+    _weight_gradient_chunks(grad_out, _padded(x, padding), kernel_hw, stride, dilation, partial)
     return partial.sum(axis=0).reshape(C_out, C_in, KH, KW)
 
 
 # reassoc: the sum may be reordered, so it vectorises instead of waiting on one add at a time.
 @njit(parallel=True, cache=True, fastmath={"reassoc"})
 def conv2d_backward_bias(grad_out):
-    """dL/dbias[co] = sum_{n, oh, ow} grad_out[n, co, oh, ow]: grad_out (N, C_out, H_out, W_out)
-    -> (C_out,) (reference section 3.1.2)."""
+    """dL/dbias[co] = sum_{n, oh, ow} grad_out[n, co, oh, ow], equation (C3): grad_out (N,
+    C_out, H_out, W_out) -> (C_out,)."""
     N, C_out, H_out, W_out = grad_out.shape
     planes = grad_out.reshape(N, C_out, H_out * W_out)
-    grad_b = np.zeros(C_out, dtype=grad_out.dtype)
+    grad_b = np.empty(C_out, dtype=grad_out.dtype)
     # Race-free: iteration co writes only grad_b[co].
     for co in prange(C_out):
-        total = grad_b[co]
+        total = grad_out.dtype.type(0)
         for n in range(N):
             for p in range(planes.shape[2]):
                 total += planes[n, co, p]
