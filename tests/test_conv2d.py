@@ -124,6 +124,15 @@ AWKWARD_CASES = {
     "long_receptive_field_stride_not_dividing": dict(
         x_shape=(1, 7, 8, 11), weight_shape=(6, 7, 3, 4), stride=(3, 2)
     ),
+    # The loop input gradient splits pixels into stride phases (one correlation per phase):
+    # phases that no tap reaches, and dilations sharing a factor with the stride.
+    "long_receptive_field_stride_exceeds_window": dict(
+        x_shape=(2, 5, 10, 11), weight_shape=(3, 5, 2, 1), stride=(3, 4), padding=(1, 0)
+    ),
+    "long_receptive_field_dilation_shares_a_factor_with_stride": dict(
+        x_shape=(2, 6, 11, 13), weight_shape=(4, 6, 3, 2), stride=(2, 4), padding=(2, 1),
+        dilation=(2, 6)
+    ),
     "empty_batch": dict(x_shape=(0, 3, 6, 5), weight_shape=(4, 3, 3, 3), stride=2, padding=1),
 }
 

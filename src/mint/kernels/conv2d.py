@@ -21,6 +21,8 @@ matrix per output row, and the sums become dot products of contiguous rows in
 lets it reorder them).
 """
 
+from math import gcd
+
 import numpy as np
 from numba import njit, prange
 
@@ -274,6 +276,11 @@ def _channels_last(x, before_hw, rows_cols):
     return out
 
 
+def _taps_of_phase(size, step, dilation, phase):
+    """Taps ``k`` (0 <= k < size) with ``k * dilation % step == phase``, last tap first."""
+    return [k for k in range(size - 1, -1, -1) if k * dilation % step == phase]
+
+
 # ---------------------------------------------------------------------------------------- kernels
 
 
@@ -305,24 +312,25 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation):
 
 
 def conv2d_backward_input(grad_out, weight, input_hw, stride, padding, dilation):
-    """dL/dx as the convolution of the padded, zero-inserted output gradient with the
-    180-degree-rotated, channel-swapped kernel, equation (C7).
+    """dL/dx, equation (C6), computed as (C7) without the inserted zeros: grad_out (N, C_out,
+    H_out, W_out), weight (C_out, C_in, KH, KW), input_hw (H_in, W_in) -> (N, C_in, H_in, W_in).
+    With fewer than 4 input channels it scatters instead (:func:`_scatter_image`).
 
-    grad_out (N, C_out, H_out, W_out), weight (C_out, C_in, KH, KW), input_hw (H_in, W_in) ->
-    (N, C_in, H_in, W_in). With fewer than 4 input channels, it scatters instead
-    (:func:`_scatter_image`). Otherwise, with ``rot[ci, co, kh, kw] = weight[co, ci, KH-1-kh,
-    KW-1-kw]``::
-
-        grad_x[n, ci, h, w] = sum_{co, kh, kw} rot[ci, co, kh, kw]
-                              * g_pad[n, co, PH + h + kh * DH, PW + w + kw * DW]
-
-    ``g_pad`` is grad_out with SH - 1 zero rows inserted between its rows (SW - 1 zero columns
-    between its columns), behind DH * (KH - 1) zero rows (DW * (KW - 1) columns) of padding and
-    with zeros after it: ``g_pad[n, co, DH * (KH - 1) + oh * SH, DW * (KW - 1) + ow * SW] =
-    grad_out[n, co, oh, ow]`` and zero elsewhere. It is materialised, channels last, and
-    :func:`_correlate_rows` slides the rotated kernel over it. Starting at row ``PH`` (column
-    ``PW``) drops the forward's padding; rows and columns no window reached (stride not
-    dividing) see only inserted zeros, so their gradient is zero.
+    (C7) slides the rotated kernel over ``g_pad``, grad_out with SH - 1 zero rows inserted
+    between its rows (SW - 1 columns). Along rows (columns alike): in (C6), tap ``kh`` reaches
+    input row ``h_in`` from output row ``oh = (h_in + PH - kh * DH) / SH``, which exists only
+    if SH divides ``h_in + PH - kh * DH``. So the input rows of one *phase*
+    ``(h_in + PH) % SH`` receive only the taps with ``kh * DH % SH`` equal to it; every other
+    tap meets an inserted zero of ``g_pad``. Writing ``h_in + PH = q * SH + phase`` gives
+    ``oh = q - kh * DH // SH``: per phase, a unit-stride correlation of grad_out (not
+    zero-inserted) with the phase's taps, last tap first (the rotation of (C7)), spaced
+    ``DH / gcd(DH, SH)`` rows apart. Each phase ``(phase_h, phase_w)`` is one call of
+    :func:`_correlate_rows`, with ``rot_rows[ci, (kh, kw, co)] = weight[co, ci, kh, kw]`` over
+    its taps, on the channels-last grad_out with ``front = DH * (KH - 1) // SH`` zero rows in
+    front (``oh < 0``) and zeros after it (``oh >= H_out``), writing the strided view of
+    grad_x holding its input rows and columns. A phase without taps (SH > DH * (KH - 1) + 1,
+    or dilation gaps) leaves its rows at zero: they are the rows of (C9) that no window reads.
+    With unit stride there is one phase with every tap, and this is (C7) as written.
     """
     N, C_out, H_out, W_out = grad_out.shape
     _, C_in, KH, KW = weight.shape
@@ -331,17 +339,26 @@ def conv2d_backward_input(grad_out, weight, input_hw, stride, padding, dilation)
     if C_in < _FEW_CHANNELS:
         _scatter_images(grad_out, weight, stride, padding, dilation, grad_x)
         return grad_x
-    front_h, front_w = DH * (KH - 1), DW * (KW - 1)
-    rows = max(PH + H_in + front_h, front_h + (H_out - 1) * SH + 1)
-    cols = max(PW + W_in + front_w, front_w + (W_out - 1) * SW + 1)
-    g_pad = np.zeros((N, rows, cols, C_out), dtype=grad_out.dtype)
-    g_pad[:, front_h:front_h + (H_out - 1) * SH + 1:SH,
-          front_w:front_w + (W_out - 1) * SW + 1:SW, :] = grad_out.transpose(0, 2, 3, 1)
-    # rot_rows[ci, (kh, kw, co)] = weight[co, ci, KH - 1 - kh, KW - 1 - kw]
-    rotated = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 2, 3, 0))
+    front_h, front_w = DH * (KH - 1) // SH, DW * (KW - 1) // SW
+    rows = front_h + max(H_out, (H_in - 1 + PH) // SH + 1)
+    cols = front_w + max(W_out, (W_in - 1 + PW) // SW + 1)
+    g_last = _channels_last(grad_out, (front_h, front_w), (rows, cols))
     no_bias = np.zeros(C_in, dtype=grad_out.dtype)
-    _correlate_rows(g_pad, rotated.reshape(C_in, -1), no_bias, (KH, KW), (PH, PW), (1, 1),
-                    dilation, grad_x)
+    for phase_h in range(SH):
+        taps_h = _taps_of_phase(KH, SH, DH, phase_h)
+        top = (phase_h - PH) % SH  # the first input row of this phase
+        for phase_w in range(SW):
+            taps_w = _taps_of_phase(KW, SW, DW, phase_w)
+            left = (phase_w - PW) % SW
+            target = grad_x[:, :, top::SH, left::SW]
+            if not taps_h or not taps_w or target.size == 0:
+                continue
+            rot = weight[:, :, taps_h][:, :, :, taps_w].transpose(1, 2, 3, 0)
+            rot_rows = np.ascontiguousarray(rot).reshape(C_in, -1)
+            origin = (front_h + (top + PH) // SH - taps_h[0] * DH // SH,
+                      front_w + (left + PW) // SW - taps_w[0] * DW // SW)
+            _correlate_rows(g_last, rot_rows, no_bias, (len(taps_h), len(taps_w)), origin,
+                            (1, 1), (DH // gcd(DH, SH), DW // gcd(DW, SW)), target)
     return grad_x
 
 
