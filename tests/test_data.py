@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mint import data
+from mint import data, files
 from mint.data import Batches, DataError, load_digits, load_mnist, parse_idx, read_idx
 
 MNIST_DIR = Path(os.environ.get("MINT_DATA", "")) if os.environ.get("MINT_DATA") else None
@@ -180,9 +180,9 @@ def test_an_interrupted_atomic_write_keeps_the_old_file(tmp_path, monkeypatch):
     def crash(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(data.os, "replace", crash)
+    monkeypatch.setattr(files.os, "replace", crash)
     with pytest.raises(KeyboardInterrupt):
-        data._write_atomically(target, b"new")
+        files.write_atomically(target, lambda file: file.write(b"new"))
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["file.gz"]
 

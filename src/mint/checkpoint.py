@@ -14,14 +14,13 @@ renames it over the target, so a crash at any moment leaves the previous checkpo
 """
 
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from mint.files import write_atomically
 from mint.models import build
 
 FORMAT = "mint-checkpoint"
@@ -56,33 +55,7 @@ def save_checkpoint(path, model, architecture, *, optimizer=None, epoch=0, rng=N
         for key, value in optimizer.state_dict().items():
             arrays[_OPTIMIZER + key] = np.asarray(value)
     arrays[_META] = np.array(json.dumps(meta))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    _sync_directory(path.parent)
-    return path
-
-
-def _sync_directory(directory):
-    """Make the rename itself durable (POSIX); harmless where directories cannot be opened."""
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+    return write_atomically(path, lambda file: np.savez(file, **arrays))
 
 
 @dataclass

@@ -16,12 +16,13 @@ import hashlib
 import http.client
 import os
 import sys
-import tempfile
 import urllib.request
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from mint.files import write_atomically
 
 MNIST_MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -171,21 +172,6 @@ def _fetch(url: str, timeout: float) -> bytes:
     return data
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename: all or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def download_mnist_file(stem: str, directory: Path, mirrors=None, timeout=None) -> Path:
     """Download ``<stem>.gz`` from the first mirror that serves it intact, into ``directory``."""
     mirrors = MNIST_MIRRORS if mirrors is None else tuple(mirrors)
@@ -201,7 +187,7 @@ def download_mnist_file(stem: str, directory: Path, mirrors=None, timeout=None) 
             continue
         destination = directory / f"{stem}.gz"
         try:
-            _write_atomically(destination, raw)
+            write_atomically(destination, lambda file, data=raw: file.write(data))
         except OSError as error:
             raise DataError(
                 f"cannot write {destination}: {error.strerror or error}; pass a writable "
