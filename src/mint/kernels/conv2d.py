@@ -150,12 +150,30 @@ def _forward_image(image_pad, weight_flat, bias, kernel_hw, stride, dilation, ou
     _accumulate_outer(weight_flat, columns.reshape(-1, H_out * W_out), out_flat)
 
 
+# Copies and fills as loops: a slice assignment (``a[:, b] = c``) takes seconds to compile.
 @njit(cache=True)
-def _accumulate_image_group(x_pad, grad_out, first, step, kernel_hw, stride, dilation, columns,
-                            grad_rows, partial_c):
-    """partial_c (C_out, C_in * KH * KW) += the weight gradient of images ``first``,
-    ``first + step``, ... (at most B of them), as one product of matrices whose rows hold the
-    images side by side::
+def _copy_3d(src, dst):
+    """dst[i, j, k] = src[i, j, k] for two arrays of one 3-D shape."""
+    for i in range(dst.shape[0]):
+        for j in range(dst.shape[1]):
+            for k in range(dst.shape[2]):
+                dst[i, j, k] = src[i, j, k]
+
+
+@njit(cache=True)
+def _zero_3d(dst):
+    """dst[i, j, k] = 0 for a 3-D array."""
+    for i in range(dst.shape[0]):
+        for j in range(dst.shape[1]):
+            for k in range(dst.shape[2]):
+                dst[i, j, k] = 0
+
+
+@njit(cache=True)
+def _accumulate_chunk(grad_out, x_pad, kernel_hw, stride, dilation, B, partial_c):
+    """partial_c (C_out, C_in * KH * KW) += the weight gradient of the images of grad_out
+    (N, C_out, H_out, W_out) and x_pad (N, C_in, H_in + 2 * PH, W_in + 2 * PW), B at a time, as
+    one product of matrices whose rows hold the B images side by side::
 
         partial_c[co, k] += sum_{b, p} grad_rows[co, b, p] * columns[k, b, p]
 
@@ -163,17 +181,20 @@ def _accumulate_image_group(x_pad, grad_out, first, step, kernel_hw, stride, dil
     grad_rows (C_out, B, H_out, W_out) their grad_out: the dot products run over B * H_out *
     W_out pixels instead of one image's. Slots past the last image are zeroed.
     """
-    K, B, H_out, W_out = columns.shape
-    N, C_out = grad_out.shape[0], grad_out.shape[1]
-    for b in range(B):
-        n = first + b * step
-        if n < N:
-            _gather_columns(x_pad[n], kernel_hw, stride, dilation, columns[:, b])
-            grad_rows[:, b] = grad_out[n]
-        else:
-            columns[:, b] = 0
-            grad_rows[:, b] = 0
-    _accumulate_dots(columns.reshape(K, -1), grad_rows.reshape(C_out, -1), partial_c)
+    N, C_out, H_out, W_out = grad_out.shape
+    K = partial_c.shape[1]
+    columns = np.empty((K, B, H_out, W_out), dtype=x_pad.dtype)
+    grad_rows = np.empty((C_out, B, H_out, W_out), dtype=x_pad.dtype)
+    for group in range(0, N, B):
+        for b in range(B):
+            n = group + b
+            if n < N:
+                _gather_columns(x_pad[n], kernel_hw, stride, dilation, columns[:, b])
+                _copy_3d(grad_out[n], grad_rows[:, b])
+            else:
+                _zero_3d(columns[:, b])
+                _zero_3d(grad_rows[:, b])
+        _accumulate_dots(columns.reshape(K, -1), grad_rows.reshape(C_out, -1), partial_c)
 
 
 @njit(cache=True)
@@ -276,17 +297,13 @@ def _scatter_images(grad_out, weight, stride, padding, dilation, grad_x):
 @njit(parallel=True, cache=True)
 def _weight_gradient_chunks(grad_out, x_pad, kernel_hw, stride, dilation, B, partial):
     """partial[c] (C_out, C_in * KH * KW) += the weight gradient of images c, c + chunks, ...,
-    taken B at a time by :func:`_accumulate_image_group`."""
-    chunks, C_out, K = partial.shape
-    N, H_out, W_out = grad_out.shape[0], grad_out.shape[2], grad_out.shape[3]
+    by :func:`_accumulate_chunk`."""
+    chunks = partial.shape[0]
     # Race-free: chunk c handles images c, c + chunks, ... and writes only partial[c] and its
     # own buffers.
     for c in prange(chunks):
-        columns = np.empty((K, B, H_out, W_out), dtype=x_pad.dtype)
-        grad_rows = np.empty((C_out, B, H_out, W_out), dtype=x_pad.dtype)
-        for first in range(c, N, chunks * B):
-            _accumulate_image_group(x_pad, grad_out, first, chunks, kernel_hw, stride, dilation,
-                                    columns, grad_rows, partial[c])
+        _accumulate_chunk(grad_out[c::chunks], x_pad[c::chunks], kernel_hw, stride, dilation, B,
+                          partial[c])
 
 
 # ------------------------------------------------------------------ layout helpers (NumPy only)
