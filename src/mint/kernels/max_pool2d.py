@@ -74,11 +74,15 @@ def max_pool2d_backward(grad_out, argmax, input_hw):
     """
     N, C, H_out, W_out = grad_out.shape
     H_in, W_in = input_hw
-    grad_x = np.zeros((N, C, H_in * W_in), dtype=grad_out.dtype)
+    # Zeroed plane by plane inside the loop: np.zeros in a parallel kernel is one more parallel
+    # loop for Numba to compile.
+    grad_x = np.empty((N, C, H_in * W_in), dtype=grad_out.dtype)
     # Iteration `plane` writes only grad_x[n, c]: the windows that share an argmax are all in
     # the same plane, so their additions run on one thread, in order.
     for plane in prange(N * C):
         n, c = plane // C, plane % C
+        for k in range(H_in * W_in):
+            grad_x[n, c, k] = 0
         for i in range(H_out):
             for j in range(W_out):
                 grad_x[n, c, argmax[n, c, i, j]] += grad_out[n, c, i, j]
