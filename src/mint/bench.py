@@ -441,27 +441,29 @@ def write_json(results, path, meta):
 
 
 def plot(results, path):
-    """A bar chart of median time per case, one bar per strategy, log scale."""
+    """A horizontal bar chart: per case, each strategy's speed relative to the fastest one."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = list(dict.fromkeys(f"{r.op} {r.direction}\n{r.shape}" for r in results))
+    labels = list(dict.fromkeys(f"{r.op} {r.direction}, {r.shape}" for r in results))
     strategies = list(dict.fromkeys(r.strategy for r in results))
-    table = {(f"{r.op} {r.direction}\n{r.shape}", r.strategy): r.median_ms for r in results}
-    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(labels)), 5.5))
-    width = 0.8 / len(strategies)
+    speed = {(f"{r.op} {r.direction}, {r.shape}", r.strategy): 1.0 / r.ratio_to_fastest
+             for r in results}
+    fig, ax = plt.subplots(figsize=(10, 1.5 + 0.2 * len(labels) * len(strategies)))
+    height = 0.8 / len(strategies)
     for i, s in enumerate(strategies):
-        xs = [j + (i - (len(strategies) - 1) / 2) * width for j in range(len(labels))]
-        ax.bar(xs, [table.get((label, s), np.nan) for label in labels], width, label=s)
-    ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
-    ax.set_yscale("log")
-    ax.set_ylabel("median time per call (ms, log scale)")
-    ax.set_title(f"mint bench: {mint.get_num_threads()} thread(s), float32, lower is better")
-    ax.legend()
-    ax.grid(axis="y", which="both", alpha=0.3)
+        ys = [j + (i - (len(strategies) - 1) / 2) * height for j in range(len(labels))]
+        ax.barh(ys, [speed.get((label, s), np.nan) for label in labels], height, label=s)
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.0)
+    ax.set_xlabel("speed relative to the fastest of the case (fastest median / this median)")
+    ax.set_title(f"mint bench: {mint.get_num_threads()} thread(s), float32, longer is faster")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.grid(axis="x", which="both", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
