@@ -114,6 +114,34 @@ def test_linear_gives_the_same_results_for_non_contiguous_and_fortran_inputs(str
         np.testing.assert_array_equal(a, e)
 
 
+def _naive_linear(x, weight, grad_out):
+    """Float64 elementwise products summed: (out without bias, grad_x, grad_weight)."""
+    x, weight, grad_out = (a.astype(np.float64) for a in (x, weight, grad_out))
+    return ((x[:, None, :] * weight[None, :, :]).sum(-1),
+            (grad_out[:, :, None] * weight[None, :, :]).sum(1),
+            (grad_out[:, :, None] * x[:, None, :]).sum(0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+def test_linear_propagates_nan_and_inf_from_the_last_sample_and_feature(strategy, dtype):
+    # 5 samples and 6 features leave partial register blocks in the loop kernels: a NaN in the
+    # last sample and an inf in the last feature's weights must reach exactly the elements they
+    # reach in exact IEEE arithmetic, no more (a clamped index counted twice) and no fewer.
+    x, weight, _, grad_out = _problem(4, 5, 7, 6, dtype)
+    x[4, 3] = np.nan
+    weight[5, 2] = np.inf
+    actual = [F.linear(x, weight, None, strategy=strategy),
+              *F.linear_backward(grad_out, x, weight, strategy=strategy)[:2]]
+    for name, a, e in zip(("out", "grad_x", "grad_weight"), actual,
+                          _naive_linear(x, weight, grad_out), strict=True):
+        for special in (np.isnan, np.isposinf, np.isneginf):
+            np.testing.assert_array_equal(special(a), special(e), err_msg=name)
+        finite = np.isfinite(e)
+        assert finite.sum() > 0, name
+        assert_close(a[finite], e[finite].astype(dtype), err_msg=name)
+
+
 def _good_args():
     return _problem(0, 3, 4, 2, np.float64)
 
