@@ -72,6 +72,29 @@ def _torch_tensors(*arrays, requires_grad=False):
     return [torch.from_numpy(a.copy()).requires_grad_(requires_grad) for a in arrays]
 
 
+def _torch_forward(name, arrays, *args):
+    """``torch.nn.functional.<name>(*arrays, *args)`` without autograd, as a callable."""
+    import torch
+
+    function = getattr(torch.nn.functional, name)
+    tensors = _torch_tensors(*arrays)
+
+    def run():
+        with torch.no_grad():
+            return function(*tensors, *args)
+    return run
+
+
+def _torch_forward_backward(name, arrays, grad_out, *args):
+    """The same op with autograd, back-propagating ``grad_out`` to every array, as a callable."""
+    import torch
+
+    function = getattr(torch.nn.functional, name)
+    tensors = _torch_tensors(*arrays, requires_grad=True)
+    (grad,) = _torch_tensors(grad_out)
+    return lambda: function(*tensors, *args).backward(grad)
+
+
 # ------------------------------------------------------------------------------------- conv2d
 
 
@@ -96,23 +119,12 @@ def conv2d_cases(shape):
 
     def forward(strategy):
         if strategy == "torch":
-            import torch
-
-            xt, wt, bt = _torch_tensors(x, weight, bias)
-
-            def run():
-                with torch.no_grad():
-                    return torch.nn.functional.conv2d(xt, wt, bt, stride, padding)
-            return run
+            return _torch_forward("conv2d", (x, weight, bias), stride, padding)
         return lambda: F.conv2d(x, weight, bias, stride, padding, strategy=strategy)
 
     def forward_backward(strategy):
         if strategy == "torch":
-            import torch
-
-            xt, wt, bt = _torch_tensors(x, weight, bias, requires_grad=True)
-            (gt,) = _torch_tensors(grad_out)
-            return lambda: torch.nn.functional.conv2d(xt, wt, bt, stride, padding).backward(gt)
+            return _torch_forward_backward("conv2d", (x, weight, bias), grad_out, stride, padding)
 
         def run():
             F.conv2d(x, weight, bias, stride, padding, strategy=strategy)
@@ -144,23 +156,12 @@ def max_pool2d_cases(shape):
 
     def forward(strategy):
         if strategy == "torch":
-            import torch
-
-            (xt,) = _torch_tensors(x)
-
-            def run():
-                with torch.no_grad():
-                    return torch.nn.functional.max_pool2d(xt, k, stride)
-            return run
+            return _torch_forward("max_pool2d", (x,), k, stride)
         return lambda: F.max_pool2d(x, k, stride, strategy=strategy)
 
     def forward_backward(strategy):
         if strategy == "torch":
-            import torch
-
-            (xt,) = _torch_tensors(x, requires_grad=True)
-            (gt,) = _torch_tensors(grad_out)
-            return lambda: torch.nn.functional.max_pool2d(xt, k, stride).backward(gt)
+            return _torch_forward_backward("max_pool2d", (x,), grad_out, k, stride)
 
         def run():
             _, argmax = F.max_pool2d(x, k, stride, strategy=strategy)
@@ -191,23 +192,12 @@ def linear_cases(shape):
 
     def forward(strategy):
         if strategy == "torch":
-            import torch
-
-            xt, wt, bt = _torch_tensors(x, weight, bias)
-
-            def run():
-                with torch.no_grad():
-                    return torch.nn.functional.linear(xt, wt, bt)
-            return run
+            return _torch_forward("linear", (x, weight, bias))
         return lambda: F.linear(x, weight, bias, strategy=strategy)
 
     def forward_backward(strategy):
         if strategy == "torch":
-            import torch
-
-            xt, wt, bt = _torch_tensors(x, weight, bias, requires_grad=True)
-            (gt,) = _torch_tensors(grad_out)
-            return lambda: torch.nn.functional.linear(xt, wt, bt).backward(gt)
+            return _torch_forward_backward("linear", (x, weight, bias), grad_out)
 
         def run():
             F.linear(x, weight, bias, strategy=strategy)

@@ -441,7 +441,8 @@ def _add_bench_parser(subparsers):
     parser.add_argument("--json", metavar="FILE", type=Path,
                         help="also write the results and the machine description as JSON")
     parser.add_argument("--plot", metavar="FILE", type=Path,
-                        help="also write a bar chart (PNG) of the median times")
+                        help="also write a bar chart (PNG) of each strategy's speed "
+                             "relative to the fastest")
     parser.set_defaults(handler=run_bench)
 
 
