@@ -1,8 +1,13 @@
 """Elementwise activations and their gradients, as Numba loops.
 
-Every kernel takes 1-D C-contiguous arrays of one length (``mint.functional`` flattens the
+Every function takes 1-D C-contiguous arrays of one length (``mint.functional`` flattens the
 caller's arrays and restores their shape) and returns a new array of the same length and dtype.
 Scalars (the leaky slope) are cast to the array's dtype first, so float32 stays float32.
+
+Each public function allocates its output with NumPy and passes it to a parallel kernel of the
+same name with a leading underscore, which fills it. NumPy asks the operating system for transparent
+huge pages for large arrays and Numba's own allocator does not: a fresh 6 MB output took one page
+fault per 4 KB, and in a lenet training step lenet's first ReLU took 2.3 ms instead of 1.0.
 
     relu            out = x if x > 0 else 0             grad_x = grad_out if x > 0 else 0
     leaky_relu      out = x if x > 0 else slope * x     grad_x = grad_out * (1 if x > 0 else slope)
@@ -19,52 +24,74 @@ import numpy as np
 from numba import njit, prange
 
 
+def _filled(kernel, out, *args):
+    """out, after ``kernel(*args, out)`` has written every element of it."""
+    kernel(*args, out)
+    return out
+
+
 @njit(parallel=True, cache=True)
-def relu_forward(x):
-    """out (L,) = max(x, 0), NaN kept."""
-    out = np.empty_like(x)
+def _relu_forward(x, out):
     zero = x.dtype.type(0)
     # Iteration i writes only out[i].
     for i in prange(x.size):
         # "not <= 0" rather than "> 0" lets NaN through, as PyTorch does.
         out[i] = zero if x[i] <= 0 else x[i]
-    return out
+
+
+def relu_forward(x):
+    """out (L,) = max(x, 0), NaN kept."""
+    return _filled(_relu_forward, np.empty_like(x), x)
 
 
 @njit(parallel=True, cache=True)
-def relu_backward(grad_out, x):
-    """grad_x (L,) = grad_out where x > 0 (or NaN), else 0; x is the forward's input."""
-    grad_x = np.empty_like(grad_out)
+def _relu_backward(grad_out, x, grad_x):
     zero = grad_out.dtype.type(0)
     # Iteration i writes only grad_x[i].
     for i in prange(x.size):
         grad_x[i] = zero if x[i] <= 0 else grad_out[i]
-    return grad_x
+
+
+def relu_backward(grad_out, x):
+    """grad_x (L,) = grad_out where x > 0 (or NaN), else 0; x is the forward's input."""
+    return _filled(_relu_backward, np.empty_like(grad_out), grad_out, x)
 
 
 @njit(parallel=True, cache=True)
-def leaky_relu_forward(x, slope):
-    """out (L,) = x if x > 0 else slope * x."""
-    out = np.empty_like(x)
+def _leaky_relu_forward(x, slope, out):
     slope = x.dtype.type(slope)
     # Iteration i writes only out[i].
     for i in prange(x.size):
         out[i] = x[i] if x[i] > 0 else slope * x[i]
-    return out
+
+
+def leaky_relu_forward(x, slope):
+    """out (L,) = x if x > 0 else slope * x."""
+    return _filled(_leaky_relu_forward, np.empty_like(x), x, slope)
 
 
 @njit(parallel=True, cache=True)
-def leaky_relu_backward(grad_out, x, slope):
-    """grad_x (L,) = grad_out if x > 0 else slope * grad_out; x is the forward's input."""
-    grad_x = np.empty_like(grad_out)
+def _leaky_relu_backward(grad_out, x, slope, grad_x):
     slope = grad_out.dtype.type(slope)
     # Iteration i writes only grad_x[i].
     for i in prange(x.size):
         grad_x[i] = grad_out[i] if x[i] > 0 else slope * grad_out[i]
-    return grad_x
+
+
+def leaky_relu_backward(grad_out, x, slope):
+    """grad_x (L,) = grad_out if x > 0 else slope * grad_out; x is the forward's input."""
+    return _filled(_leaky_relu_backward, np.empty_like(grad_out), grad_out, x, slope)
 
 
 @njit(parallel=True, cache=True)
+def _sigmoid_forward(x, out):
+    one = x.dtype.type(1)
+    # Iteration i writes only out[i].
+    for i in prange(x.size):
+        e = np.exp(-np.abs(x[i]))
+        out[i] = (one if x[i] >= 0 else e) / (one + e)
+
+
 def sigmoid_forward(x):
     """out (L,) = 1 / (1 + exp(-x)), computed without overflow.
 
@@ -72,42 +99,42 @@ def sigmoid_forward(x):
     x >= 0 and e / (1 + e) for x < 0. Choosing the numerator with a select rather than branching
     around two exps lets LLVM vectorise the loop (about 5x faster).
     """
-    out = np.empty_like(x)
-    one = x.dtype.type(1)
-    # Iteration i writes only out[i].
-    for i in prange(x.size):
-        e = np.exp(-np.abs(x[i]))
-        out[i] = (one if x[i] >= 0 else e) / (one + e)
-    return out
+    return _filled(_sigmoid_forward, np.empty_like(x), x)
 
 
 @njit(parallel=True, cache=True)
-def sigmoid_backward(grad_out, out):
-    """grad_x (L,) = grad_out * out * (1 - out); out is the forward's output."""
-    grad_x = np.empty_like(grad_out)
+def _sigmoid_backward(grad_out, out, grad_x):
     one = out.dtype.type(1)
     # Iteration i writes only grad_x[i].
     for i in prange(out.size):
         grad_x[i] = grad_out[i] * out[i] * (one - out[i])
-    return grad_x
+
+
+def sigmoid_backward(grad_out, out):
+    """grad_x (L,) = grad_out * out * (1 - out); out is the forward's output."""
+    return _filled(_sigmoid_backward, np.empty_like(grad_out), grad_out, out)
 
 
 @njit(parallel=True, cache=True)
-def tanh_forward(x):
-    """out (L,) = tanh(x)."""
-    out = np.empty_like(x)
+def _tanh_forward(x, out):
     # Iteration i writes only out[i].
     for i in prange(x.size):
         out[i] = np.tanh(x[i])
-    return out
+
+
+def tanh_forward(x):
+    """out (L,) = tanh(x)."""
+    return _filled(_tanh_forward, np.empty_like(x), x)
 
 
 @njit(parallel=True, cache=True)
-def tanh_backward(grad_out, out):
-    """grad_x (L,) = grad_out * (1 - out^2); out is the forward's output."""
-    grad_x = np.empty_like(grad_out)
+def _tanh_backward(grad_out, out, grad_x):
     one = out.dtype.type(1)
     # Iteration i writes only grad_x[i].
     for i in prange(out.size):
         grad_x[i] = grad_out[i] * (one - out[i] * out[i])
-    return grad_x
+
+
+def tanh_backward(grad_out, out):
+    """grad_x (L,) = grad_out * (1 - out^2); out is the forward's output."""
+    return _filled(_tanh_backward, np.empty_like(grad_out), grad_out, out)

@@ -100,23 +100,28 @@ def max_pool2d_forward(x, kernel_size, stride, padding, dilation, output_hw):
 
 
 @njit(parallel=True, cache=True)
-def max_pool2d_backward(grad_out, argmax, input_hw):
-    """grad_x (N, C, H_in, W_in): each grad_out (N, C, H_out, W_out) added at its argmax.
-
-    Overlapping windows may share an argmax, so the gradients add up (``+=``, never ``=``).
-    """
+def _scatter_gradients(grad_out, argmax, grad_x):
     N, C, H_out, W_out = grad_out.shape
-    H_in, W_in = input_hw
-    # Zeroed plane by plane inside the loop: np.zeros in a parallel kernel is one more parallel
-    # loop for Numba to compile.
-    grad_x = np.empty((N, C, H_in * W_in), dtype=grad_out.dtype)
     # Iteration `plane` writes only grad_x[n, c]: the windows that share an argmax are all in
     # the same plane, so their additions run on one thread, in order.
     for plane in prange(N * C):
         n, c = plane // C, plane % C
-        for k in range(H_in * W_in):
+        # Zeroed plane by plane here: np.zeros in a parallel kernel is one more parallel loop
+        # for Numba to compile.
+        for k in range(grad_x.shape[2]):
             grad_x[n, c, k] = 0
         for i in range(H_out):
             for j in range(W_out):
                 grad_x[n, c, argmax[n, c, i, j]] += grad_out[n, c, i, j]
-    return grad_x.reshape((N, C, H_in, W_in))
+
+
+def max_pool2d_backward(grad_out, argmax, input_hw):
+    """grad_x (N, C, H_in, W_in): each grad_out (N, C, H_out, W_out) added at its argmax.
+
+    Overlapping windows may share an argmax, so the gradients add up (``+=``, never ``=``).
+    grad_x is allocated here, with NumPy, for the reason given in :mod:`mint.kernels.activation`.
+    """
+    N, C = grad_out.shape[:2]
+    grad_x = np.empty((N, C, input_hw[0] * input_hw[1]), dtype=grad_out.dtype)
+    _scatter_gradients(grad_out, argmax, grad_x)
+    return grad_x.reshape((N, C, *input_hw))
