@@ -92,22 +92,28 @@ def _accumulate_outer(b, columns, out):
 
     The transposed twin of :func:`_accumulate_dots`, for short ``K`` (a first layer's ``C_in = 1``
     gives ``K = KH * KW``), where dot products of length ``K`` vectorise badly: the inner loop
-    runs along the long pixel axis instead, updating 4 output rows per load of ``columns``.
+    runs along the long pixel axis instead. Each pass over the pixels updates 4 output rows with
+    3 terms of the sum (a 3x3 kernel's row of taps), so each load and store of ``out`` carries 3
+    multiply-adds (one term per pass spent most of its time storing ``out``: 1.4x slower). The
+    last ``K % 3`` terms, and the last ``J % 4`` rows, take one term, one row at a time.
     """
     J, K = b.shape
     P = columns.shape[1]
-    J_blocked = J - J % 4
+    J_blocked, K_blocked = J - J % 4, K - K % 3
     for j in range(0, J_blocked, 4):
-        for k in range(K):
-            b0, b1, b2, b3 = b[j, k], b[j + 1, k], b[j + 2, k], b[j + 3, k]
+        for k in range(0, K_blocked, 3):
+            b00, b01, b02 = b[j, k], b[j, k + 1], b[j, k + 2]
+            b10, b11, b12 = b[j + 1, k], b[j + 1, k + 1], b[j + 1, k + 2]
+            b20, b21, b22 = b[j + 2, k], b[j + 2, k + 1], b[j + 2, k + 2]
+            b30, b31, b32 = b[j + 3, k], b[j + 3, k + 1], b[j + 3, k + 2]
             for p in range(P):
-                value = columns[k, p]
-                out[j, p] += b0 * value
-                out[j + 1, p] += b1 * value
-                out[j + 2, p] += b2 * value
-                out[j + 3, p] += b3 * value
-    for j in range(J_blocked, J):
-        for k in range(K):
+                c0, c1, c2 = columns[k, p], columns[k + 1, p], columns[k + 2, p]
+                out[j, p] += b00 * c0 + b01 * c1 + b02 * c2
+                out[j + 1, p] += b10 * c0 + b11 * c1 + b12 * c2
+                out[j + 2, p] += b20 * c0 + b21 * c1 + b22 * c2
+                out[j + 3, p] += b30 * c0 + b31 * c1 + b32 * c2
+    for j in range(J):
+        for k in range(K_blocked if j < J_blocked else 0, K):
             b0 = b[j, k]
             for p in range(P):
                 out[j, p] += b0 * columns[k, p]
