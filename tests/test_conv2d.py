@@ -1,6 +1,8 @@
 """conv2d: forward and gradients against torch and finite differences, both strategies, errors."""
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -337,3 +339,55 @@ def test_conv2d_backward_parameters_equals_the_parameter_part_of_conv2d_backward
     actual = F.conv2d_backward_parameters(grad_out, x, weight, **params, strategy=strategy)
     for a, e in zip(actual, expected, strict=True):
         np.testing.assert_array_equal(a, e)
+
+
+def _loop_conv2d_results(x, weight, grad_out, params):
+    return (F.conv2d(x, weight, None, **params, strategy="loop"),
+            *F.conv2d_backward(grad_out, x, weight, **params, strategy="loop"))
+
+
+def test_conv2d_loop_results_do_not_depend_on_earlier_calls(monkeypatch):
+    """The loop kernels copy their inputs into arrays kept from call to call: what an earlier
+    call left there must never reach a later result."""
+    from mint.kernels import conv2d as kernels
+
+    rng = np.random.default_rng(12)
+    params = {"stride": 1, "padding": (1, 2), "dilation": 1}
+    weight = rng.standard_normal((6, 5, 3, 3))
+    first, second = (rng.standard_normal((3, 5, 9, 8)) for _ in range(2))
+    grad_out = rng.standard_normal(F.conv2d_output_shape(first.shape, weight.shape, (1, 1),
+                                                         (1, 2), (1, 1)))
+    # Earlier calls: large values in the same shapes, and other paddings of the same input.
+    _loop_conv2d_results(1e6 * first, weight, 1e6 * grad_out, params)
+    F.conv2d(first, weight, None, padding=0, strategy="loop")
+    F.conv2d(first, weight, None, padding=(2, 1), strategy="loop")
+    after_other_calls = _loop_conv2d_results(second, weight, grad_out, params)
+    monkeypatch.setattr(kernels, "_kept", threading.local())
+    from_fresh_arrays = _loop_conv2d_results(second, weight, grad_out, params)
+    for a, e in zip(after_other_calls, from_fresh_arrays, strict=True):
+        np.testing.assert_array_equal(a, e)
+
+
+def test_conv2d_loop_gives_each_python_thread_its_own_results():
+    """Python threads running the loop kernels at once each get their own kept arrays."""
+    import numba
+
+    rng = np.random.default_rng(13)
+    weight = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    params = {"stride": 1, "padding": 1, "dilation": 1}
+    inputs = [rng.standard_normal((4, 3, 12, 12)).astype(np.float32) for _ in range(4)]
+    grads = [rng.standard_normal((4, 4, 12, 12)).astype(np.float32) for _ in range(4)]
+    expected = [_loop_conv2d_results(x, weight, g, params)
+                for x, g in zip(inputs, grads, strict=True)]
+    if numba.threading_layer() == "workqueue":
+        pytest.skip("Numba's workqueue threading layer cannot run kernels from two threads")
+
+    def run(i):
+        return [_loop_conv2d_results(inputs[i], weight, grads[i], params) for _ in range(20)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(run, range(4)))
+    for i, repeats in enumerate(results):
+        for result in repeats:
+            for a, e in zip(result, expected[i], strict=True):
+                np.testing.assert_array_equal(a, e)
