@@ -1,6 +1,10 @@
 """max_pool2d / max_pool2d_backward against torch (values, argmax indices, gradients), finite
 differences, and the other strategy; ties, NaN, ceil_mode and bad input."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import example, given
@@ -272,3 +276,21 @@ def test_max_pool2d_backward_rejects_a_bad_argmax_or_input_shape(strategy):
         F.max_pool2d_backward(grad_out, argmax, (6, 6), strategy=strategy)
     with pytest.raises(TypeError, match="grad_out must have dtype"):
         F.max_pool2d_backward(grad_out.astype(np.int64), argmax, x.shape, strategy=strategy)
+
+
+_POOL_ONCE = """
+import numpy as np
+from mint.kernels import max_pool2d
+x = np.arange(2 * 3 * 6 * 6, dtype=np.float32).reshape(2, 3, 6, 6)
+max_pool2d.max_pool2d_forward(x, (3, 2), (1, 2), (0, 0), (1, 1), (4, 3))
+print(sum(max_pool2d._forward_kernel(3, 2).stats.cache_hits.values()))
+"""
+
+
+def test_max_pool2d_kernel_of_a_window_size_is_loaded_from_the_disk_cache(tmp_path):
+    """The kernel compiled for one window size is cached on disk like every other kernel: a
+    second process loads it instead of compiling it again."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    hits = [subprocess.run([sys.executable, "-c", _POOL_ONCE], env=env, capture_output=True,
+                           text=True, check=True, timeout=300).stdout.strip() for _ in range(2)]
+    assert hits == ["0", "1"]

@@ -33,60 +33,66 @@ def _takes(value, best, best_index):
     return (best_index < 0) | (value > best) | np.isnan(value)
 
 
+# inline="always": inlined into the kernel of each window size, where KH and KW are constants.
+@njit(cache=True, inline="always")
+def _pool_window(x, n, c, top, left, KH, KW, dilation, check_bounds):
+    """(max, argmax) of the window of KH x KW taps whose first tap is (top, left) in plane
+    x[n, c]; taps outside the plane are skipped if ``check_bounds``."""
+    H_in, W_in = x.shape[2:]
+    DH, DW = dilation
+    best = x.dtype.type(-np.inf)
+    best_index = -1
+    for p in range(KH):
+        h = top + p * DH
+        for q in range(KW):
+            w = left + q * DW
+            if check_bounds and (h < 0 or h >= H_in or w < 0 or w >= W_in):
+                continue
+            value = x[n, c, h, w]
+            take = _takes(value, best, best_index)
+            best = value if take else best
+            best_index = h * W_in + w if take else best_index
+    return best, best_index
+
+
+@njit(cache=True, inline="always")
+def _pool_plane(x, n, c, KH, KW, stride, padding, dilation, out, argmax):
+    """Fill out[n, c] and argmax[n, c] (H_out, W_out) from x[n, c] (H_in, W_in)."""
+    H_in, W_in = x.shape[2:]
+    H_out, W_out = out.shape[2:]
+    (SH, SW), (PH, PW), (DH, DW) = stride, padding, dilation
+    for i in range(H_out):
+        top = i * SH - PH
+        rows_inside = top >= 0 and top + (KH - 1) * DH < H_in
+        for j in range(W_out):
+            left = j * SW - PW
+            # The same call twice, with the bounds checks compiled out of the first.
+            if rows_inside and left >= 0 and left + (KW - 1) * DW < W_in:
+                best, best_index = _pool_window(x, n, c, top, left, KH, KW, dilation, False)
+            else:
+                best, best_index = _pool_window(x, n, c, top, left, KH, KW, dilation, True)
+            out[n, c, i, j] = best
+            argmax[n, c, i, j] = best_index
+
+
 @cache
 def _forward_kernel(KH, KW):
     """The parallel forward kernel for windows of KH x KW taps, compiled once per window size.
 
-    KH and KW are compile-time constants of the kernel (closure variables), so LLVM unrolls the
-    tap loops and vectorises across windows: with the sizes as run-time arguments the same loops
-    ran 3-4x slower, one tap at a time. Windows whose taps all lie inside the input (every
-    window, without padding or ``ceil_mode``) skip the bounds checks.
+    KH and KW are compile-time constants of the kernel (closure variables, and the helpers are
+    inlined into it), so LLVM unrolls the tap loops: with the sizes as run-time arguments the
+    same loops ran 3-4x slower, one tap at a time. Windows whose taps all lie inside the input
+    (every window, without padding or ``ceil_mode``) skip the bounds checks. The closure refers
+    to module-level functions only: Numba's disk cache cannot key a closure that holds another
+    compiled function, and recompiled it in every new process.
     """
-
-    @njit(cache=True)
-    def pool_window(x, n, c, top, left, dilation, check_bounds):
-        """(max, argmax) of the window whose first tap is (top, left) in plane x[n, c]."""
-        H_in, W_in = x.shape[2:]
-        DH, DW = dilation
-        best = x.dtype.type(-np.inf)
-        best_index = -1
-        for p in range(KH):
-            h = top + p * DH
-            for q in range(KW):
-                w = left + q * DW
-                if check_bounds and (h < 0 or h >= H_in or w < 0 or w >= W_in):
-                    continue
-                value = x[n, c, h, w]
-                take = _takes(value, best, best_index)
-                best = value if take else best
-                best_index = h * W_in + w if take else best_index
-        return best, best_index
-
-    @njit(cache=True)
-    def pool_plane(x, n, c, stride, padding, dilation, out, argmax):
-        H_in, W_in = x.shape[2:]
-        H_out, W_out = out.shape[2:]
-        (SH, SW), (PH, PW), (DH, DW) = stride, padding, dilation
-        for i in range(H_out):
-            top = i * SH - PH
-            rows_inside = top >= 0 and top + (KH - 1) * DH < H_in
-            for j in range(W_out):
-                left = j * SW - PW
-                # The same call twice, with the checks compiled out of the first.
-                if rows_inside and left >= 0 and left + (KW - 1) * DW < W_in:
-                    best, best_index = pool_window(x, n, c, top, left, dilation, False)
-                else:
-                    best, best_index = pool_window(x, n, c, top, left, dilation, True)
-                out[n, c, i, j] = best
-                argmax[n, c, i, j] = best_index
 
     @njit(parallel=True, cache=True)
     def pool_planes(x, stride, padding, dilation, out, argmax):
         C = x.shape[1]
         # Iteration `plane` writes only the plane out[n, c] and argmax[n, c].
         for plane in prange(x.shape[0] * C):
-            n, c = plane // C, plane % C
-            pool_plane(x, n, c, stride, padding, dilation, out, argmax)
+            _pool_plane(x, plane // C, plane % C, KH, KW, stride, padding, dilation, out, argmax)
 
     return pool_planes
 
