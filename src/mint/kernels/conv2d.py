@@ -54,21 +54,24 @@ def _accumulate_dots(a, b, out):
     """``out[j, m] += sum_k a[m, k] * b[j, k]``: a (M, K), b (J, K), out (J, M); a and b rows
     contiguous.
 
-    Blocks of 2 rows of ``a`` by 4 rows of ``b`` share their loads: 6 loads feed 8 multiply-adds.
-    An odd last row of ``a`` is clamped, so that block computes one dot product twice; both
-    copies start from the same ``out`` value and write the same result. The last ``J % 4`` rows
-    of ``b`` take one dot product at a time.
+    Blocks of 4 rows of ``a`` by 4 rows of ``b`` share their loads: 8 loads feed 16
+    multiply-adds (2 x 4 blocks, 6 loads for 8, made lenet's weight gradient 1.2x slower). Past
+    the last row of ``a`` the rows are clamped, so the last block may compute one dot product
+    up to four times; all copies start from the same ``out`` value and write the same result.
+    The last ``J % 4`` rows of ``b`` take one dot product at a time.
     """
     M, K = a.shape
     J = b.shape[0]
     J_blocked = J - J % 4
     for j in range(0, J_blocked, 4):
-        for m in range(0, M, 2):
-            m1 = min(m + 1, M - 1)
+        for m in range(0, M, 4):
+            m1, m2, m3 = min(m + 1, M - 1), min(m + 2, M - 1), min(m + 3, M - 1)
             s00, s01, s02, s03 = out[j, m], out[j + 1, m], out[j + 2, m], out[j + 3, m]
             s10, s11, s12, s13 = out[j, m1], out[j + 1, m1], out[j + 2, m1], out[j + 3, m1]
+            s20, s21, s22, s23 = out[j, m2], out[j + 1, m2], out[j + 2, m2], out[j + 3, m2]
+            s30, s31, s32, s33 = out[j, m3], out[j + 1, m3], out[j + 2, m3], out[j + 3, m3]
             for k in range(K):
-                a0, a1 = a[m, k], a[m1, k]
+                a0, a1, a2, a3 = a[m, k], a[m1, k], a[m2, k], a[m3, k]
                 b0, b1, b2, b3 = b[j, k], b[j + 1, k], b[j + 2, k], b[j + 3, k]
                 s00 += a0 * b0
                 s01 += a0 * b1
@@ -78,8 +81,18 @@ def _accumulate_dots(a, b, out):
                 s11 += a1 * b1
                 s12 += a1 * b2
                 s13 += a1 * b3
+                s20 += a2 * b0
+                s21 += a2 * b1
+                s22 += a2 * b2
+                s23 += a2 * b3
+                s30 += a3 * b0
+                s31 += a3 * b1
+                s32 += a3 * b2
+                s33 += a3 * b3
             out[j, m], out[j + 1, m], out[j + 2, m], out[j + 3, m] = s00, s01, s02, s03
             out[j, m1], out[j + 1, m1], out[j + 2, m1], out[j + 3, m1] = s10, s11, s12, s13
+            out[j, m2], out[j + 1, m2], out[j + 2, m2], out[j + 3, m2] = s20, s21, s22, s23
+            out[j, m3], out[j + 1, m3], out[j + 2, m3], out[j + 3, m3] = s30, s31, s32, s33
     for j in range(J_blocked, J):
         for m in range(M):
             total = out[j, m]
