@@ -69,33 +69,36 @@ def _accumulate_products(coefficients, rows, out):
     """``out[j, p] += sum_k coefficients[j, k] * rows[k, p]``: coefficients (J, K), rows (K, P),
     out (J, P); rows and out have contiguous rows.
 
-    Blocks of 2 output rows by 4 input rows: each step along P loads 4 values of ``rows`` and
-    updates 2 of ``out``, 8 multiply-adds. The last ``K % 4`` input rows and ``J % 2`` output
-    rows go one at a time. No index is clamped here: ``+=`` would count a row twice.
+    Blocks of 4 output rows by 4 input rows: each step along P loads 4 values of ``rows`` and
+    updates 4 of ``out``, 16 multiply-adds (2 output rows, 8 multiply-adds for the same loads
+    and stores, took 1.4x as long on lenet's hidden layer). The last ``K % 4`` input rows and
+    ``J % 4`` output rows go one at a time. No index is clamped here: ``+=`` would count a row
+    twice.
     """
     J, K = coefficients.shape
     P = rows.shape[1]
-    J_blocked, K_blocked = J - J % 2, K - K % 4
-    for j in range(0, J_blocked, 2):
+    J_blocked, K_blocked = J - J % 4, K - K % 4
+    for j in range(0, J_blocked, 4):
         for k in range(0, K_blocked, 4):
-            c00, c01 = coefficients[j, k], coefficients[j, k + 1]
-            c02, c03 = coefficients[j, k + 2], coefficients[j, k + 3]
-            c10, c11 = coefficients[j + 1, k], coefficients[j + 1, k + 1]
-            c12, c13 = coefficients[j + 1, k + 2], coefficients[j + 1, k + 3]
+            c0 = (coefficients[j, k], coefficients[j, k + 1], coefficients[j, k + 2],
+                  coefficients[j, k + 3])
+            c1 = (coefficients[j + 1, k], coefficients[j + 1, k + 1], coefficients[j + 1, k + 2],
+                  coefficients[j + 1, k + 3])
+            c2 = (coefficients[j + 2, k], coefficients[j + 2, k + 1], coefficients[j + 2, k + 2],
+                  coefficients[j + 2, k + 3])
+            c3 = (coefficients[j + 3, k], coefficients[j + 3, k + 1], coefficients[j + 3, k + 2],
+                  coefficients[j + 3, k + 3])
             for p in range(P):
                 r0, r1, r2, r3 = rows[k, p], rows[k + 1, p], rows[k + 2, p], rows[k + 3, p]
-                out[j, p] += c00 * r0 + c01 * r1 + c02 * r2 + c03 * r3
-                out[j + 1, p] += c10 * r0 + c11 * r1 + c12 * r2 + c13 * r3
-        for k in range(K_blocked, K):
-            c0, c1 = coefficients[j, k], coefficients[j + 1, k]
+                out[j, p] += c0[0] * r0 + c0[1] * r1 + c0[2] * r2 + c0[3] * r3
+                out[j + 1, p] += c1[0] * r0 + c1[1] * r1 + c1[2] * r2 + c1[3] * r3
+                out[j + 2, p] += c2[0] * r0 + c2[1] * r1 + c2[2] * r2 + c2[3] * r3
+                out[j + 3, p] += c3[0] * r0 + c3[1] * r1 + c3[2] * r2 + c3[3] * r3
+    for j in range(J):
+        for k in range(K_blocked if j < J_blocked else 0, K):
+            c = coefficients[j, k]
             for p in range(P):
-                out[j, p] += c0 * rows[k, p]
-                out[j + 1, p] += c1 * rows[k, p]
-    for j in range(J_blocked, J):
-        for k in range(K):
-            c0 = coefficients[j, k]
-            for p in range(P):
-                out[j, p] += c0 * rows[k, p]
+                out[j, p] += c * rows[k, p]
 
 
 # Rows of the result per parallel iteration of the two gradients below: enough for the blocks of
