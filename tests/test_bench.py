@@ -45,6 +45,14 @@ def test_time_case_reports_medians_and_ratios_to_the_fastest():
     assert all(s in table for s in bench.MINT_STRATEGIES)
 
 
+def test_time_case_starts_each_round_with_the_next_strategy():
+    calls = []
+    case = bench.Case("op", "forward", "shape", None, 1,
+                      lambda strategy: lambda: calls.append(strategy))
+    bench.time_case(case, ["a", "b", "c"], rounds=3, warmup=0)
+    assert calls == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]
+
+
 def test_unknown_op_is_rejected_with_the_valid_names():
     with pytest.raises(ValueError, match="conv2d"):
         bench.cases(["conv3d"])

@@ -353,15 +353,22 @@ def _time_once(fn):
 
 
 def time_case(case, strategies, rounds=15, warmup=2):
-    """Warm each strategy's callable, then time them interleaved; one Result per strategy."""
+    """Warm each strategy's callable, then time them interleaved; one Result per strategy.
+
+    Each round starts with the next strategy, so every strategy follows every other one equally
+    often: what one leaves behind (OpenBLAS threads still spinning after a vectorized call, a
+    cache full of its data) does not always fall on the same neighbour.
+    """
     callables = {s: case.make(s) for s in strategies}
     for fn in callables.values():
         for _ in range(warmup):
             fn()
     samples = {s: [] for s in strategies}
-    for _ in range(rounds):
-        for s, fn in callables.items():
-            samples[s].append(_time_once(fn))
+    order = list(strategies)
+    for round_ in range(rounds):
+        first = round_ % len(order)
+        for s in order[first:] + order[:first]:
+            samples[s].append(_time_once(callables[s]))
     results = []
     for s in strategies:
         median = statistics.median(samples[s])
