@@ -10,6 +10,12 @@ import os
 # PyTorch's step went from 374 ms to 52 ms too. Passive waiting is set before Numba (or PyTorch,
 # when imported after Mint) loads OpenMP; an OMP_WAIT_POLICY already set is respected.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+# OpenBLAS (NumPy's BLAS, which the vectorized strategy calls) spins for about 2**28 cycles after
+# each call unless told otherwise; the Numba kernels or PyTorch ops that run next then share the
+# cores with it: a lenet loop-strategy step right after one matmul took 50 ms instead of 33.
+# 2**4 cycles puts its threads to sleep at once (the vectorized step is as fast either way). This
+# takes effect when Mint is imported before NumPy, as in the ``mint`` command.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 from mint import functional, nn, optim
 from mint.nn import Parameter
