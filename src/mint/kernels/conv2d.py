@@ -18,8 +18,8 @@ The forward and the input gradient are both correlations, so they share :func:`_
 The map being slid over is first copied, padded, to channels-last ``(N, rows, cols, C)``: then
 each receptive field is ``KH * KW`` contiguous runs of ``C`` values, gathered into a small patch
 matrix per output row, and the sums become dot products of contiguous rows in
-:func:`_accumulate_dots`, which LLVM vectorises with the sums held in registers (``fastmath``
-lets it reorder them).
+:func:`mint.kernels.products.accumulate_dots`, which LLVM vectorises with the sums held in
+registers.
 """
 
 import threading
@@ -28,6 +28,8 @@ from math import gcd
 
 import numpy as np
 from numba import njit, prange
+
+from mint.kernels.products import accumulate_dots, accumulate_outer
 
 # The weight gradient sums over the batch in this many independent chunks, reduced at the end: a
 # constant rather than the thread count, so results do not depend on the number of threads.
@@ -38,7 +40,7 @@ _BATCH_CHUNKS = 8
 # time. Longer ones would no longer keep the columns of a product in L2.
 _PIXELS_PER_PRODUCT = 800
 # Below this receptive-field length K = C_in * KH * KW, the forward takes a whole image per step
-# through _accumulate_outer: dot products of length K are too short to vectorise well.
+# through accumulate_outer: dot products of length K are too short to vectorise well.
 _SHORT_K = 64
 # Below this many input channels (a first layer's 1 or 3), the input gradient scatters each
 # output gradient plane through _scatter_image: the gather form would copy a patch of
@@ -47,92 +49,6 @@ _SHORT_K = 64
 _FEW_CHANNELS = 4
 
 # --------------------------------------------------------------------------------- inner helpers
-
-
-@njit(cache=True, fastmath=True)
-def _accumulate_dots(a, b, out):
-    """``out[j, m] += sum_k a[m, k] * b[j, k]``: a (M, K), b (J, K), out (J, M); a and b rows
-    contiguous.
-
-    Blocks of 4 rows of ``a`` by 4 rows of ``b`` share their loads: 8 loads feed 16
-    multiply-adds (2 x 4 blocks, 6 loads for 8, made lenet's weight gradient 1.2x slower). Past
-    the last row of ``a`` the rows are clamped, so the last block may compute one dot product
-    up to four times; all copies start from the same ``out`` value and write the same result.
-    The last ``J % 4`` rows of ``b`` take one dot product at a time.
-    """
-    M, K = a.shape
-    J = b.shape[0]
-    J_blocked = J - J % 4
-    for j in range(0, J_blocked, 4):
-        for m in range(0, M, 4):
-            m1, m2, m3 = min(m + 1, M - 1), min(m + 2, M - 1), min(m + 3, M - 1)
-            s00, s01, s02, s03 = out[j, m], out[j + 1, m], out[j + 2, m], out[j + 3, m]
-            s10, s11, s12, s13 = out[j, m1], out[j + 1, m1], out[j + 2, m1], out[j + 3, m1]
-            s20, s21, s22, s23 = out[j, m2], out[j + 1, m2], out[j + 2, m2], out[j + 3, m2]
-            s30, s31, s32, s33 = out[j, m3], out[j + 1, m3], out[j + 2, m3], out[j + 3, m3]
-            for k in range(K):
-                a0, a1, a2, a3 = a[m, k], a[m1, k], a[m2, k], a[m3, k]
-                b0, b1, b2, b3 = b[j, k], b[j + 1, k], b[j + 2, k], b[j + 3, k]
-                s00 += a0 * b0
-                s01 += a0 * b1
-                s02 += a0 * b2
-                s03 += a0 * b3
-                s10 += a1 * b0
-                s11 += a1 * b1
-                s12 += a1 * b2
-                s13 += a1 * b3
-                s20 += a2 * b0
-                s21 += a2 * b1
-                s22 += a2 * b2
-                s23 += a2 * b3
-                s30 += a3 * b0
-                s31 += a3 * b1
-                s32 += a3 * b2
-                s33 += a3 * b3
-            out[j, m], out[j + 1, m], out[j + 2, m], out[j + 3, m] = s00, s01, s02, s03
-            out[j, m1], out[j + 1, m1], out[j + 2, m1], out[j + 3, m1] = s10, s11, s12, s13
-            out[j, m2], out[j + 1, m2], out[j + 2, m2], out[j + 3, m2] = s20, s21, s22, s23
-            out[j, m3], out[j + 1, m3], out[j + 2, m3], out[j + 3, m3] = s30, s31, s32, s33
-    for j in range(J_blocked, J):
-        for m in range(M):
-            total = out[j, m]
-            for k in range(K):
-                total += a[m, k] * b[j, k]
-            out[j, m] = total
-
-
-@njit(cache=True, fastmath=True)
-def _accumulate_outer(b, columns, out):
-    """``out[j, p] += sum_k b[j, k] * columns[k, p]``: b (J, K), columns (K, P), out (J, P) with
-    contiguous rows.
-
-    The transposed twin of :func:`_accumulate_dots`, for short ``K`` (a first layer's ``C_in = 1``
-    gives ``K = KH * KW``), where dot products of length ``K`` vectorise badly: the inner loop
-    runs along the long pixel axis instead. Each pass over the pixels updates 4 output rows with
-    3 terms of the sum (a 3x3 kernel's row of taps), so each load and store of ``out`` carries 3
-    multiply-adds (one term per pass spent most of its time storing ``out``: 1.4x slower). The
-    last ``K % 3`` terms, and the last ``J % 4`` rows, take one term, one row at a time.
-    """
-    J, K = b.shape
-    P = columns.shape[1]
-    J_blocked, K_blocked = J - J % 4, K - K % 3
-    for j in range(0, J_blocked, 4):
-        for k in range(0, K_blocked, 3):
-            b00, b01, b02 = b[j, k], b[j, k + 1], b[j, k + 2]
-            b10, b11, b12 = b[j + 1, k], b[j + 1, k + 1], b[j + 1, k + 2]
-            b20, b21, b22 = b[j + 2, k], b[j + 2, k + 1], b[j + 2, k + 2]
-            b30, b31, b32 = b[j + 3, k], b[j + 3, k + 1], b[j + 3, k + 2]
-            for p in range(P):
-                c0, c1, c2 = columns[k, p], columns[k + 1, p], columns[k + 2, p]
-                out[j, p] += b00 * c0 + b01 * c1 + b02 * c2
-                out[j + 1, p] += b10 * c0 + b11 * c1 + b12 * c2
-                out[j + 2, p] += b20 * c0 + b21 * c1 + b22 * c2
-                out[j + 3, p] += b30 * c0 + b31 * c1 + b32 * c2
-    for j in range(J):
-        for k in range(K_blocked if j < J_blocked else 0, K):
-            b0 = b[j, k]
-            for p in range(P):
-                out[j, p] += b0 * columns[k, p]
 
 
 @njit(cache=True)
@@ -178,7 +94,7 @@ def _forward_image(image_pad, weight_flat, bias, kernel_hw, stride, dilation, ou
     for co in range(C_out):
         for p in range(H_out * W_out):
             out_flat[co, p] = bias[co]
-    _accumulate_outer(weight_flat, columns.reshape(-1, H_out * W_out), out_flat)
+    accumulate_outer(weight_flat, columns.reshape(-1, H_out * W_out), out_flat)
 
 
 # Copies and fills as loops: a slice assignment (``a[:, b] = c``) takes seconds to compile.
@@ -225,7 +141,7 @@ def _accumulate_chunk(grad_out, x_pad, kernel_hw, stride, dilation, B, partial_c
             else:
                 _zero_3d(columns[:, b])
                 _zero_3d(grad_rows[:, b])
-        _accumulate_dots(columns.reshape(K, -1), grad_rows.reshape(C_out, -1), partial_c)
+        accumulate_dots(columns.reshape(K, -1), grad_rows.reshape(C_out, -1), partial_c)
 
 
 @njit(cache=True)
@@ -253,7 +169,7 @@ def _correlate_row(image, r, origin, kernel_hw, stride, dilation, weight_rows, b
     for j in range(J):
         for c in range(cols_out):
             out_row[j, c] = bias[j]
-    _accumulate_dots(patches, weight_rows, out_row)
+    accumulate_dots(patches, weight_rows, out_row)
 
 
 @njit(cache=True, fastmath=True)
