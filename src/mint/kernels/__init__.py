@@ -20,9 +20,11 @@ instead, keeping only windows that start inside the input or the left padding)::
     W_out = (W_in + 2 * PW - DW * (KW - 1) - 1) // SW + 1
 
 Kernels are pure: they take C-contiguous float arrays (float32 or float64) and Python ints or
-int tuples, allocate and return their outputs, and check nothing. :mod:`mint.functional` is the
-only caller; it validates every argument before a kernel runs, because a Numba kernel reads out of
-bounds silently. Equation numbers refer to ``docs/backprop.md``.
+int tuples, allocate and return their outputs (conv2d keeps its internal layout copies in
+arrays reused from call to call; no output is ever one of them), and check nothing.
+:mod:`mint.functional` is the only caller; it validates every argument before a kernel runs,
+because a Numba kernel reads out of bounds silently. Equation numbers refer to
+``docs/backprop.md``.
 """
 
 from mint.kernels import activation, conv2d, cross_entropy, linear, max_pool2d

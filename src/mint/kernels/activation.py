@@ -7,7 +7,7 @@ Scalars (the leaky slope) are cast to the array's dtype first, so float32 stays 
 Each public function allocates its output with NumPy and passes it to a parallel kernel of the
 same name with a leading underscore, which fills it. NumPy asks the operating system for transparent
 huge pages for large arrays and Numba's own allocator does not: a fresh 6 MB output took one page
-fault per 4 KB, and in a lenet training step lenet's first ReLU took 2.3 ms instead of 1.0.
+fault per 4 KB, and in a lenet training step the first ReLU took 2.3 ms instead of 1.0.
 
     relu            out = x if x > 0 else 0             grad_x = grad_out if x > 0 else 0
     leaky_relu      out = x if x > 0 else slope * x     grad_x = grad_out * (1 if x > 0 else slope)

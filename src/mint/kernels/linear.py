@@ -37,47 +37,40 @@ def linear_forward(x, weight, bias):
     return out
 
 
-# Rows of the result per parallel iteration of the two gradients below: enough for the blocks of
+# Rows of the result per parallel iteration of _product: enough for the blocks of
 # accumulate_outer, few enough to share lenet's 64 samples or 128 features among threads.
 _ROWS_PER_TASK = 4
 
 
 @njit(parallel=True, cache=True)
-def linear_backward_input(grad_out, weight):
-    """grad_x (N, C_in) = grad_out (N, C_out) . weight (C_out, C_in)   (L2)."""
-    N = grad_out.shape[0]
-    C_in = weight.shape[1]
-    grad_x = np.empty((N, C_in), dtype=grad_out.dtype)
-    # Iteration `task` writes only rows grad_x[first:last]: no two threads share an element.
-    for task in prange((N + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK):
+def _product(coefficients, rows):
+    """out (J, P) = coefficients (J, K) . rows (K, P), through accumulate_outer."""
+    J = coefficients.shape[0]
+    P = rows.shape[1]
+    out = np.empty((J, P), dtype=rows.dtype)
+    # Iteration `task` writes only rows out[first:last]: no two threads share an element.
+    for task in prange((J + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK):
         first = task * _ROWS_PER_TASK
-        last = min(first + _ROWS_PER_TASK, N)
+        last = min(first + _ROWS_PER_TASK, J)
         # Zeroed here rather than by np.zeros, which in a parallel kernel is one more parallel
         # loop for Numba to compile (0.4 s).
-        for n in range(first, last):
-            for i in range(C_in):
-                grad_x[n, i] = 0
-        accumulate_outer(grad_out[first:last], weight, grad_x[first:last])
-    return grad_x
+        for j in range(first, last):
+            for p in range(P):
+                out[j, p] = 0
+        accumulate_outer(coefficients[first:last], rows, out[first:last])
+    return out
 
 
-@njit(parallel=True, cache=True)
+def linear_backward_input(grad_out, weight):
+    """grad_x (N, C_in) = grad_out (N, C_out) . weight (C_out, C_in)   (L2)."""
+    return _product(grad_out, weight)
+
+
 def linear_backward_weight(grad_out, x):
-    """grad_W (C_out, C_in) = grad_out (N, C_out)^T . x (N, C_in)   (L3)."""
-    C_out = grad_out.shape[1]
-    C_in = x.shape[1]
-    grad_weight = np.empty((C_out, C_in), dtype=grad_out.dtype)
-    # grad_out^T is a strided view: its values are read once per block, as scalars.
-    delta_t = grad_out.T
-    # Iteration `task` writes only rows grad_weight[first:last]: no two threads share an element.
-    for task in prange((C_out + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK):
-        first = task * _ROWS_PER_TASK
-        last = min(first + _ROWS_PER_TASK, C_out)
-        for o in range(first, last):
-            for i in range(C_in):
-                grad_weight[o, i] = 0
-        accumulate_outer(delta_t[first:last], x, grad_weight[first:last])
-    return grad_weight
+    """grad_W (C_out, C_in) = grad_out (N, C_out)^T . x (N, C_in)   (L3).
+
+    grad_out^T is a strided view: its values are read once per block, as scalars."""
+    return _product(grad_out.T, x)
 
 
 @njit(cache=True)
