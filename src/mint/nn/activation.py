@@ -1,14 +1,13 @@
 """Elementwise activations: ReLU and LeakyReLU keep their input, Sigmoid and Tanh their output."""
 
-import numbers
-
+from mint import _checks as check
 from mint import functional as F
-from mint.nn.module import Module, check_strategy, repr_arguments
+from mint.nn.module import Module, repr_arguments
 
 
 class ReLU(Module):
     def __init__(self, *, strategy=None):
-        self.strategy = check_strategy("ReLU", strategy)
+        self.strategy = check.strategy("ReLU", strategy)
 
     def forward(self, x):
         out = F.relu(x, strategy=self.strategy)
@@ -25,11 +24,8 @@ class ReLU(Module):
 
 class LeakyReLU(Module):
     def __init__(self, negative_slope=0.01, *, strategy=None):
-        if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
-            raise TypeError(f"LeakyReLU: negative_slope must be a real number, got "
-                            f"{negative_slope!r}")
-        self.negative_slope = float(negative_slope)
-        self.strategy = check_strategy("LeakyReLU", strategy)
+        self.negative_slope = check.real("LeakyReLU", "negative_slope", negative_slope)
+        self.strategy = check.strategy("LeakyReLU", strategy)
 
     def forward(self, x):
         out = F.leaky_relu(x, self.negative_slope, strategy=self.strategy)
@@ -46,7 +42,7 @@ class LeakyReLU(Module):
 
 class Sigmoid(Module):
     def __init__(self, *, strategy=None):
-        self.strategy = check_strategy("Sigmoid", strategy)
+        self.strategy = check.strategy("Sigmoid", strategy)
 
     def forward(self, x):
         out = F.sigmoid(x, strategy=self.strategy)
@@ -63,7 +59,7 @@ class Sigmoid(Module):
 
 class Tanh(Module):
     def __init__(self, *, strategy=None):
-        self.strategy = check_strategy("Tanh", strategy)
+        self.strategy = check.strategy("Tanh", strategy)
 
     def forward(self, x):
         out = F.tanh(x, strategy=self.strategy)

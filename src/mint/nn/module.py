@@ -13,34 +13,8 @@ data), as PyTorch does for inputs that do not require grad.
 
 import numpy as np
 
-from mint.functional import FLOAT_DTYPES
+from mint import _checks as check
 from mint.nn.parameter import Parameter
-from mint.strategy import STRATEGIES
-
-
-def check_strategy(layer, strategy):
-    """``strategy`` if it is ``None`` (the default at call time) or a registered name."""
-    if strategy is not None and strategy not in STRATEGIES:
-        raise ValueError(
-            f"{layer}: strategy must be None or one of {sorted(STRATEGIES)}, got {strategy!r}"
-        )
-    return strategy
-
-
-def check_float_dtype(layer, dtype):
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{layer}: dtype must be float32 or float64, got {dtype!r}") from None
-    if dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{layer}: dtype must be float32 or float64, got {dtype}")
-    return dtype
-
-
-def check_bool(layer, name, value):
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{layer}: {name} must be a bool, got {value!r}")
-    return bool(value)
 
 
 def repr_arguments(*parts, strategy=None):
@@ -158,7 +132,7 @@ class Module:
 
         Eval mode keeps no activations, and drops those kept so far.
         """
-        mode = check_bool(type(self).__name__ + ".train", "mode", mode)
+        mode = check.boolean(type(self).__name__ + ".train", "mode", mode)
         for module in self.modules():
             module.training = mode
             if not mode:
@@ -170,7 +144,7 @@ class Module:
 
     def to(self, dtype):
         """Convert every parameter (and its grad) to float32 or float64; returns ``self``."""
-        dtype = check_float_dtype(type(self).__name__ + ".to", dtype)
+        dtype = check.float_dtype(type(self).__name__ + ".to", dtype)
         for parameter in self.parameters():
             parameter.data = parameter.data.astype(dtype)
             parameter.grad = parameter.grad.astype(dtype)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from mint.functional import FLOAT_DTYPES
+from mint._checks import FLOAT_DTYPES
 
 
 class Parameter:
