@@ -18,13 +18,14 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 from mint import functional, nn, optim
-from mint.nn import Parameter
+from mint.nn import Buffer, Parameter
 from mint.runtime import get_num_threads, manual_seed, set_num_threads
 from mint.strategy import STRATEGIES, get_strategy, set_strategy, use_strategy
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Buffer",
     "Parameter",
     "STRATEGIES",
     "functional",

@@ -1,17 +1,18 @@
 """Layers as PyTorch names them, with explicit ``forward`` and ``backward``.
 
-``Parameter`` holds ``data`` and ``grad``; :class:`Module` finds parameters by walking its
-attributes; every layer calls :mod:`mint.functional` (never a kernel) with its ``strategy``
-(``None`` means the default at call time).
+``Parameter`` holds ``data`` and ``grad``, ``Buffer`` non-trained state; :class:`Module` finds
+both by walking its attributes; every layer calls :mod:`mint.functional` (never a kernel) with
+its ``strategy`` (``None`` means the default at call time).
 """
 
 from mint.nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
 from mint.nn.layers import Conv2d, Flatten, Linear, MaxPool2d
 from mint.nn.loss import CrossEntropyLoss
 from mint.nn.module import Module, Sequential
-from mint.nn.parameter import Parameter
+from mint.nn.parameter import Buffer, Parameter
 
 __all__ = [
+    "Buffer",
     "Conv2d",
     "CrossEntropyLoss",
     "Flatten",

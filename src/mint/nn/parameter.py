@@ -1,4 +1,5 @@
-"""A trainable array and the gradient that back-propagation adds into it."""
+"""The arrays a module holds: a ``Parameter`` (trained, with a gradient) or a ``Buffer`` (state
+that is not trained: running statistics, counters)."""
 
 import numpy as np
 
@@ -34,3 +35,33 @@ class Parameter:
 
     def __repr__(self):
         return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+class Buffer:
+    """``data``: an array that is part of a module's state but not trained (PyTorch's
+    ``register_buffer``): BatchNorm's running mean and variance, a step counter.
+
+    Found by the same attribute walk as :class:`Parameter`; saved and loaded by ``state_dict`` /
+    ``load_state_dict`` under the key PyTorch gives it, converted by ``Module.to(dtype)`` when it
+    holds floats (counters stay integers, as in PyTorch), and never seen by optimizers, which
+    take ``Module.parameters()``. A layer updates it in place (``buffer.data[...] = ...``) or
+    assigns a new array of the same shape and dtype.
+    """
+
+    def __init__(self, data):
+        if not isinstance(data, np.ndarray):
+            raise TypeError(f"Buffer: data must be a numpy.ndarray, got {type(data).__name__}")
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"Buffer: data must hold real numbers, got dtype {data.dtype}")
+        self.data = np.require(data, requirements="C")  # keeps a 0-d counter 0-d
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    def __repr__(self):
+        return f"Buffer(shape={self.data.shape}, dtype={self.data.dtype})"
