@@ -21,6 +21,8 @@ from mint.functional.activation import (
     relu_backward,
     sigmoid,
     sigmoid_backward,
+    softplus,
+    softplus_backward,
     tanh,
     tanh_backward,
 )
@@ -56,6 +58,8 @@ __all__ = [
     "relu_backward",
     "sigmoid",
     "sigmoid_backward",
+    "softplus",
+    "softplus_backward",
     "tanh",
     "tanh_backward",
 ]

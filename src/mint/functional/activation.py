@@ -60,3 +60,26 @@ def tanh(x, *, strategy=None):
 def tanh_backward(grad_out, out, *, strategy=None):
     """``grad_out * (1 - out**2)``; out is the forward's *output*."""
     return _elementwise("tanh_backward", "tanh_backward", strategy, grad_out, out)
+
+
+def softplus_arguments(op, beta, threshold):
+    """``{"beta": ..., "threshold": ...}`` checked: finite reals, beta non-zero (also used by
+    ``nn.Softplus``)."""
+    beta = check.real(op, "beta", beta)
+    if beta == 0:
+        raise ValueError(f"{op}: beta must be non-zero (out = log(1 + exp(beta * x)) / beta)")
+    return {"beta": beta, "threshold": check.real(op, "threshold", threshold)}
+
+
+def softplus(x, beta=1.0, threshold=20.0, *, strategy=None):
+    """``log(1 + exp(beta * x)) / beta`` elementwise, or ``x`` where ``beta * x > threshold``
+    (PyTorch's linear region, where the two agree to float precision)."""
+    return _elementwise("softplus", "softplus_forward", strategy, x,
+                        **softplus_arguments("softplus", beta, threshold))
+
+
+def softplus_backward(grad_out, x, beta=1.0, threshold=20.0, *, strategy=None):
+    """``grad_out * sigmoid(beta * x)``, or ``grad_out`` where ``beta * x > threshold``; x is
+    the forward's input."""
+    return _elementwise("softplus_backward", "softplus_backward", strategy, grad_out, x,
+                        **softplus_arguments("softplus_backward", beta, threshold))

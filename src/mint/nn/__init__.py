@@ -5,13 +5,14 @@ both by walking its attributes; every layer calls :mod:`mint.functional` (never 
 its ``strategy`` (``None`` means the default at call time).
 """
 
-from mint.nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
+from mint.nn.activation import Activation, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
 from mint.nn.layers import Conv2d, Flatten, Linear, MaxPool2d
 from mint.nn.loss import CrossEntropyLoss
 from mint.nn.module import Module, Sequential
 from mint.nn.parameter import Buffer, Parameter
 
 __all__ = [
+    "Activation",
     "Buffer",
     "Conv2d",
     "CrossEntropyLoss",
@@ -24,5 +25,6 @@ __all__ = [
     "ReLU",
     "Sequential",
     "Sigmoid",
+    "Softplus",
     "Tanh",
 ]
