@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "backprop.md"
-FUNCTIONAL = ROOT / "src" / "mint" / "functional.py"
+FUNCTIONAL = ROOT / "src" / "mint" / "functional"  # the package that dispatches to kernels
 # The two strategy packages; each op module of one has a twin of the same name in the other.
 PACKAGES = ("kernels", "vectorized")
 CITATION = re.compile(r"\bsrc/mint/((?:\w+/)*\w+)\.py:(\w+)")
@@ -62,10 +62,12 @@ def op_modules(package):
 
 
 def dispatched_kernels():
-    """Kernel function names that functional.py calls: attributes and ``_elementwise`` names."""
-    tree = ast.parse(FUNCTIONAL.read_text(encoding="utf-8"))
+    """Kernel function names that mint.functional calls: attributes and ``_elementwise``
+    names, in every module of the package."""
     names = set()
-    for node in ast.walk(tree):
+    nodes = (node for path in sorted(FUNCTIONAL.glob("*.py"))
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
+    for node in nodes:
         if isinstance(node, ast.Attribute) and KERNEL_NAME.match(node.attr):
             names.add(node.attr)
         elif (
@@ -108,8 +110,8 @@ def test_backprop_doc_cites_every_op_module_of_both_strategies():
 
 def test_backprop_doc_names_both_implementations_of_every_dispatched_kernel():
     kernels = dispatched_kernels()
-    # functional.py dispatches forward and backward of five ops; fewer means the parse broke.
-    assert len(kernels) >= 10, f"expected the kernel names functional.py calls, got {kernels}"
+    # mint.functional dispatches forward and backward of five ops; fewer means the parse broke.
+    assert len(kernels) >= 10, f"expected the kernel names mint.functional calls, got {kernels}"
     cited = doc_citations()
     missing = [
         f"{package}: {name}"
