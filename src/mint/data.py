@@ -18,6 +18,8 @@ import os
 import sys
 import urllib.request
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -265,6 +267,37 @@ def load_digits(split="train"):
     chosen = order[:n_test] if split == "test" else order[n_test:]
     chosen.sort()
     return images[chosen], labels[chosen]
+
+
+# ------------------------------------------------------------------------------- the registry
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A data set as the command line offers it: ``load(split, root)`` returns ``(images,
+    labels)``; the rest are the defaults of a run on it, used for each option a user leaves out.
+    """
+
+    load: Callable
+    summary: str
+    epochs: int
+    batch_size: int
+    strategy: str
+    threads: int | None  # None: all cores
+
+
+# name -> entry: the CLI's --dataset choices, help and per-data-set defaults come from here.
+# The digits train in seconds, less than compiling the Numba loops takes on a first run, so
+# they default to the vectorized strategy; and to one thread, as their arrays are too small to
+# share out (several threads cost far more than they save, above all on a busy machine).
+DATASETS = {
+    "mnist": DatasetEntry(lambda split, root=None: load_mnist(root, split),
+                          "MNIST, 60,000 + 10,000 28x28 digits", epochs=1, batch_size=64,
+                          strategy="loop", threads=None),
+    "digits": DatasetEntry(lambda split, root=None: load_digits(split),
+                           "scikit-learn's bundled 8x8 digits, 1,438 + 359, offline", epochs=10,
+                           batch_size=32, strategy="vectorized", threads=1),
+}
 
 
 # -------------------------------------------------------------------------------------- batching

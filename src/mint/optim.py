@@ -7,6 +7,7 @@ so a checkpoint fits in an ``.npz`` read with ``allow_pickle=False``.
 """
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -217,3 +218,21 @@ class Adam(Optimizer):
         step_size = self.lr / (1 - beta1**step)
         denominator = np.sqrt(exp_avg_sq) / math.sqrt(1 - beta2**step) + self.eps
         parameter.data -= step_size * (exp_avg / denominator)
+
+
+@dataclass(frozen=True)
+class OptimizerEntry:
+    """An optimizer as the command line offers it: its class, a one-line summary, and the
+    defaults of the hyper-parameters a user can set there (``lr`` always; any other, such as
+    SGD's ``momentum``, applies to this optimizer only)."""
+
+    cls: type
+    summary: str
+    defaults: dict = field(default_factory=dict)
+
+
+# name -> entry: the CLI's --optimizer choices, help and defaults come from here.
+OPTIMIZERS = {
+    "adam": OptimizerEntry(Adam, "Adam, PyTorch's update rule", {"lr": 3e-3}),
+    "sgd": OptimizerEntry(SGD, "SGD with momentum", {"lr": 0.05, "momentum": 0.9}),
+}
