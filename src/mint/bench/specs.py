@@ -1,36 +1,25 @@
-"""The benchmark cases: what each op and the training step compute, on which shapes.
+"""The benchmark cases: one spec per op (shapes, inputs, Mint call, PyTorch reference, FLOPs).
 
-``mint bench`` and the asv suite in ``asv_bench/`` both build their work from the cases here,
-so they time the same shapes. Each case turns a strategy name into a zero-argument callable.
+``mint bench`` times the cases built here. Each :class:`Case` turns a strategy name into a
+zero-argument callable. To time a new op, write its seeded inputs builder and add one
+:class:`OpSpec` to ``SPECS``: ``mint bench --ops`` and its table, JSON and plot pick it up.
+A whole network (a training step) is a :class:`ModelSpec` over ``NETWORKS``.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 
 import mint
 from mint import functional as F
+from mint import models
 
 MINT_STRATEGIES = tuple(mint.STRATEGIES)
-ALL_STRATEGIES = (*MINT_STRATEGIES, "torch")
-
-# (N, C_in, C_out, H=W, kernel, stride, padding): the layers of a LeNet-sized network on MNIST.
-CONV_SHAPES = (
-    (64, 1, 32, 28, 3, 1, 1),
-    (64, 32, 64, 14, 3, 1, 1),
-    (64, 32, 64, 26, 3, 1, 0),
-    (64, 64, 128, 16, 3, 2, 1),
-)
-# (N, C, H=W, kernel, stride)
-POOL_SHAPES = ((64, 32, 28, 2, 2), (64, 64, 14, 2, 2), (64, 32, 27, 3, 2))
-# (N, in_features, out_features)
-LINEAR_SHAPES = ((64, 3136, 128), (64, 128, 10))
-# (N, classes)
-CROSS_ENTROPY_SHAPES = ((64, 10), (512, 1000))
-TRAIN_BATCH = 64
-
-OPS = ("conv2d", "max_pool2d", "linear", "cross_entropy", "train_step")
+TORCH_STRATEGIES = ("torch",)
+ALL_STRATEGIES = (*MINT_STRATEGIES, *TORCH_STRATEGIES)
 
 
 def torch_available() -> bool:
@@ -53,185 +42,179 @@ class Case:
     make: Callable[[str], Callable[[], object]]
 
 
-def _rng_array(rng, shape):
+# ------------------------------------------------------------------------------------------ ops
+
+
+class Inputs(NamedTuple):
+    """The seeded arguments of one op call, in the order Mint's and PyTorch's functional take
+    them: ``op(*arrays, *args)``; ``grad_out`` (the output's shape) is what backward receives."""
+
+    arrays: tuple  # arrays; the floating ones get gradients in the PyTorch reference
+    args: tuple  # the other arguments (stride, padding, ...)
+    grad_out: np.ndarray | None  # None when the op returns a scalar (a loss)
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """How to time one op of ``mint.functional`` against its ``torch.nn.functional`` twin.
+
+    ``inputs(shape, seed=0)`` builds the seeded :class:`Inputs` of one entry of ``shapes``
+    (each starts with the batch size N); ``label`` formats a shape for the table. The Mint
+    forward is called ``forward(*arrays, *args, strategy=s)``, the backward
+    ``backward(grad_out, out, *arrays, *args, strategy=s)`` with ``out`` what forward returned,
+    and ``flops(grad_out, *arrays, *args)`` counts one forward call's floating-point operations;
+    a backward costs ``backward_flops`` forwards.
+    """
+
+    name: str
+    shapes: tuple[tuple, ...]
+    label: str
+    inputs: Callable[..., Inputs]
+    forward: Callable
+    backward: Callable
+    torch: str  # the reference's name in torch.nn.functional, called like ``forward``
+    flops: Callable[..., float] | None = None
+    backward_flops: float = 0.0
+    directions: tuple[str, ...] = ("forward", "forward+backward")
+
+    def cases(self, shapes=None):
+        """The cases of ``shapes`` (default: all of this op's), each direction in turn."""
+        return [case for shape in (self.shapes if shapes is None else shapes)
+                for case in self._cases(shape)]
+
+    def _cases(self, shape):
+        inputs = self.inputs(shape)
+        once = self.flops and self.flops(inputs.grad_out, *inputs.arrays, *inputs.args)
+        flops = {"forward": once, "forward+backward": once and (1 + self.backward_flops) * once}
+        return [Case(self.name, direction, self.label.format(*shape), flops[direction], shape[0],
+                     _either(partial(self._mint, inputs, direction),
+                             partial(_torch_op, self.torch, inputs, direction)))
+                for direction in self.directions]
+
+    def _mint(self, inputs, direction, strategy):
+        arrays, args, grad_out = inputs
+
+        def forward():
+            return self.forward(*arrays, *args, strategy=strategy)
+
+        if direction == "forward":
+            return forward
+        return lambda: self.backward(grad_out, forward(), *arrays, *args, strategy=strategy)
+
+
+def _either(mint_make, torch_make):
+    """``make(strategy)`` of a Case: PyTorch's callable for a torch strategy, else Mint's."""
+    return lambda strategy: torch_make() if strategy in TORCH_STRATEGIES else mint_make(strategy)
+
+
+def _torch_op(name, inputs, direction):
+    """``torch.nn.functional.<name>(*arrays, *args)`` as a callable: without autograd for the
+    forward, else back-propagating ``grad_out`` to every floating array."""
+    import torch
+
+    function = getattr(torch.nn.functional, name)
+    arrays, args, grad_out = inputs
+    backward = direction != "forward"
+    tensors = [torch.from_numpy(a.copy()).requires_grad_(backward and a.dtype.kind == "f")
+               for a in arrays]
+    if backward:
+        grad = None if grad_out is None else torch.from_numpy(grad_out.copy())
+        return lambda: function(*tensors, *args).backward(grad)
+
+    def forward():
+        with torch.no_grad():
+            return function(*tensors, *args)
+    return forward
+
+
+def _normal(rng, shape):
     return rng.standard_normal(shape).astype(np.float32)
 
 
-def _torch_tensors(*arrays, requires_grad=False):
-    import torch
-
-    return [torch.from_numpy(a.copy()).requires_grad_(requires_grad) for a in arrays]
-
-
-def _torch_forward(name, arrays, *args):
-    """``torch.nn.functional.<name>(*arrays, *args)`` without autograd, as a callable."""
-    import torch
-
-    function = getattr(torch.nn.functional, name)
-    tensors = _torch_tensors(*arrays)
-
-    def run():
-        with torch.no_grad():
-            return function(*tensors, *args)
-    return run
-
-
-def _torch_forward_backward(name, arrays, grad_out, *args):
-    """The same op with autograd, back-propagating ``grad_out`` to every array, as a callable."""
-    import torch
-
-    function = getattr(torch.nn.functional, name)
-    tensors = _torch_tensors(*arrays, requires_grad=True)
-    (grad,) = _torch_tensors(grad_out)
-    return lambda: function(*tensors, *args).backward(grad)
-
-
-# ------------------------------------------------------------------------------------- conv2d
-
-
 def conv2d_inputs(shape, seed=0):
-    """Seeded float32 ``(x, weight, bias, grad_out)`` for a CONV_SHAPES entry."""
-    n, c_in, c_out, size, k, _, _ = shape
+    """``(N, C_in, C_out, H=W, kernel, stride, padding)`` -> x, weight, bias; stride, padding."""
+    n, c_in, c_out, size, k, stride, padding = shape
     rng = np.random.default_rng(seed)
-    x = _rng_array(rng, (n, c_in, size, size))
-    weight = _rng_array(rng, (c_out, c_in, k, k)) / np.float32(np.sqrt(c_in * k * k))
-    bias = _rng_array(rng, (c_out,))
-    out_shape = F.conv2d_output_shape(x.shape, weight.shape, (shape[5],) * 2, (shape[6],) * 2,
+    x = _normal(rng, (n, c_in, size, size))
+    weight = _normal(rng, (c_out, c_in, k, k)) / np.float32(np.sqrt(c_in * k * k))
+    bias = _normal(rng, (c_out,))
+    out_shape = F.conv2d_output_shape(x.shape, weight.shape, (stride,) * 2, (padding,) * 2,
                                       (1, 1))
-    return x, weight, bias, _rng_array(rng, out_shape)
-
-
-def conv2d_cases(shape):
-    x, weight, bias, grad_out = conv2d_inputs(shape)
-    stride, padding = shape[5], shape[6]
-    n = shape[0]
-    flops = 2.0 * grad_out.size * weight[0].size
-    label = "N={} Cin={} Cout={} H={} k={} s={} p={}".format(*shape)
-
-    def forward(strategy):
-        if strategy == "torch":
-            return _torch_forward("conv2d", (x, weight, bias), stride, padding)
-        return lambda: F.conv2d(x, weight, bias, stride, padding, strategy=strategy)
-
-    def forward_backward(strategy):
-        if strategy == "torch":
-            return _torch_forward_backward("conv2d", (x, weight, bias), grad_out, stride, padding)
-
-        def run():
-            F.conv2d(x, weight, bias, stride, padding, strategy=strategy)
-            return F.conv2d_backward(grad_out, x, weight, stride, padding, strategy=strategy)
-        return run
-
-    return [
-        Case("conv2d", "forward", label, flops, n, forward),
-        Case("conv2d", "forward+backward", label, 3 * flops, n, forward_backward),
-    ]
-
-
-# ---------------------------------------------------------------------------------- max_pool2d
+    return Inputs((x, weight, bias), (stride, padding), _normal(rng, out_shape))
 
 
 def max_pool2d_inputs(shape, seed=0):
-    """Seeded float32 ``(x, grad_out)`` for a POOL_SHAPES entry."""
+    """``(N, C, H=W, kernel, stride)`` -> x; kernel, stride."""
     n, c, size, k, stride = shape
     rng = np.random.default_rng(seed)
     out = (size - k) // stride + 1
-    return _rng_array(rng, (n, c, size, size)), _rng_array(rng, (n, c, out, out))
-
-
-def max_pool2d_cases(shape):
-    x, grad_out = max_pool2d_inputs(shape)
-    k, stride = shape[3], shape[4]
-    label = "N={} C={} H={} k={} s={}".format(*shape)
-    comparisons = float(grad_out.size * k * k)
-
-    def forward(strategy):
-        if strategy == "torch":
-            return _torch_forward("max_pool2d", (x,), k, stride)
-        return lambda: F.max_pool2d(x, k, stride, strategy=strategy)
-
-    def forward_backward(strategy):
-        if strategy == "torch":
-            return _torch_forward_backward("max_pool2d", (x,), grad_out, k, stride)
-
-        def run():
-            _, argmax = F.max_pool2d(x, k, stride, strategy=strategy)
-            return F.max_pool2d_backward(grad_out, argmax, x.shape, strategy=strategy)
-        return run
-
-    return [
-        Case("max_pool2d", "forward", label, comparisons, shape[0], forward),
-        Case("max_pool2d", "forward+backward", label, comparisons, shape[0], forward_backward),
-    ]
-
-
-# -------------------------------------------------------------------------------------- linear
+    return Inputs((_normal(rng, (n, c, size, size)),), (k, stride), _normal(rng, (n, c, out, out)))
 
 
 def linear_inputs(shape, seed=0):
-    """Seeded float32 ``(x, weight, bias, grad_out)`` for a LINEAR_SHAPES entry."""
+    """``(N, in_features, out_features)`` -> x, weight, bias."""
     n, c_in, c_out = shape
     rng = np.random.default_rng(seed)
-    return (_rng_array(rng, (n, c_in)), _rng_array(rng, (c_out, c_in)),
-            _rng_array(rng, (c_out,)), _rng_array(rng, (n, c_out)))
-
-
-def linear_cases(shape):
-    x, weight, bias, grad_out = linear_inputs(shape)
-    label = "N={} in={} out={}".format(*shape)
-    flops = 2.0 * x.size * weight.shape[0]
-
-    def forward(strategy):
-        if strategy == "torch":
-            return _torch_forward("linear", (x, weight, bias))
-        return lambda: F.linear(x, weight, bias, strategy=strategy)
-
-    def forward_backward(strategy):
-        if strategy == "torch":
-            return _torch_forward_backward("linear", (x, weight, bias), grad_out)
-
-        def run():
-            F.linear(x, weight, bias, strategy=strategy)
-            return F.linear_backward(grad_out, x, weight, strategy=strategy)
-        return run
-
-    return [
-        Case("linear", "forward", label, flops, shape[0], forward),
-        Case("linear", "forward+backward", label, 3 * flops, shape[0], forward_backward),
-    ]
-
-
-# ------------------------------------------------------------------------------- cross-entropy
+    x, weight, bias = _normal(rng, (n, c_in)), _normal(rng, (c_out, c_in)), _normal(rng, (c_out,))
+    return Inputs((x, weight, bias), (), _normal(rng, (n, c_out)))
 
 
 def cross_entropy_inputs(shape, seed=0):
-    """Seeded ``(logits float32, target int64)`` for a CROSS_ENTROPY_SHAPES entry."""
+    """``(N, classes)`` -> logits (float32), target (int64)."""
     n, classes = shape
     rng = np.random.default_rng(seed)
-    return _rng_array(rng, (n, classes)), rng.integers(0, classes, n)
+    return Inputs((_normal(rng, (n, classes)), rng.integers(0, classes, n)), (), None)
 
 
-def cross_entropy_cases(shape):
-    logits, target = cross_entropy_inputs(shape)
-    label = "N={} C={}".format(*shape)
+OP_SPECS = (
+    OpSpec(
+        "conv2d",
+        # the convolutions of a LeNet-sized network on MNIST
+        shapes=((64, 1, 32, 28, 3, 1, 1), (64, 32, 64, 14, 3, 1, 1), (64, 32, 64, 26, 3, 1, 0),
+                (64, 64, 128, 16, 3, 2, 1)),
+        label="N={} Cin={} Cout={} H={} k={} s={} p={}", inputs=conv2d_inputs,
+        forward=F.conv2d,
+        backward=lambda grad, out, x, weight, bias, stride, padding, strategy:
+            F.conv2d_backward(grad, x, weight, stride, padding, strategy=strategy),
+        torch="conv2d",
+        # one multiply-add per output element and filter weight; backward: two such products
+        flops=lambda grad, x, weight, *_: 2.0 * grad.size * weight[0].size, backward_flops=2,
+    ),
+    OpSpec(
+        "max_pool2d",
+        shapes=((64, 32, 28, 2, 2), (64, 64, 14, 2, 2), (64, 32, 27, 3, 2)),
+        label="N={} C={} H={} k={} s={}", inputs=max_pool2d_inputs,
+        forward=F.max_pool2d,
+        backward=lambda grad, out, x, k, stride, strategy:
+            F.max_pool2d_backward(grad, out[1], x.shape, strategy=strategy),
+        torch="max_pool2d",
+        # comparisons: one per output element and window position; backward only scatters
+        flops=lambda grad, x, k, stride: float(grad.size * k * k),
+    ),
+    OpSpec(
+        "linear",
+        shapes=((64, 3136, 128), (64, 128, 10)),
+        label="N={} in={} out={}", inputs=linear_inputs,
+        forward=F.linear,
+        backward=lambda grad, out, x, weight, bias, strategy:
+            F.linear_backward(grad, x, weight, strategy=strategy),
+        torch="linear",
+        flops=lambda grad, x, weight, bias: 2.0 * x.size * len(weight), backward_flops=2,
+    ),
+    OpSpec(
+        "cross_entropy",
+        shapes=((64, 10), (512, 1000)),
+        label="N={} C={}", inputs=cross_entropy_inputs,
+        forward=F.cross_entropy,
+        backward=lambda grad, out, logits, target, strategy:
+            F.cross_entropy_backward(out[1], target, strategy=strategy),
+        torch="cross_entropy",
+        directions=("forward+backward",),
+    ),
+)
 
-    def forward_backward(strategy):
-        if strategy == "torch":
-            import torch
 
-            (lt,) = _torch_tensors(logits, requires_grad=True)
-            tt = torch.from_numpy(target)
-            return lambda: torch.nn.functional.cross_entropy(lt, tt).backward()
-
-        def run():
-            _, probs = F.cross_entropy(logits, target, strategy=strategy)
-            return F.cross_entropy_backward(probs, target, strategy=strategy)
-        return run
-
-    return [Case("cross_entropy", "forward+backward", label, None, shape[0], forward_backward)]
-
-
-# ---------------------------------------------------------------------------------- train step
+# ------------------------------------------------------------------------------------ networks
 
 
 def lenet_flops(batch, in_shape=(1, 28, 28)):
@@ -243,20 +226,40 @@ def lenet_flops(batch, in_shape=(1, 28, 28)):
     return conv1 + conv2 + fc
 
 
-def train_step_inputs(batch=TRAIN_BATCH, seed=0):
+def torch_lenet():
+    """``mint.models.lenet`` for 1 x 28 x 28 images, in PyTorch (same layers)."""
+    import torch
+
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10),
+    )
+
+
+class Network(NamedTuple):
+    """A model of ``mint.models`` as the network cases need it besides Mint's own builder."""
+
+    torch_model: Callable[[], object]  # the same layers in PyTorch, for 1 x 28 x 28 images
+    flops: Callable[[int], float]  # floating-point operations of one forward pass of a batch
+
+
+NETWORKS = {"lenet": Network(torch_lenet, lenet_flops)}  # keys: names in mint.models.MODELS
+
+
+def mnist_batch(batch, seed=0):
     """Seeded MNIST-shaped ``(images float32 (N, 1, 28, 28), labels int64 (N,))``."""
     rng = np.random.default_rng(seed)
     return rng.random((batch, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, batch)
 
 
-def make_mint_train_step(strategy, batch=TRAIN_BATCH, seed=0):
-    """One SGD-with-momentum step of lenet on a fixed batch, as a zero-argument callable."""
-    from mint import models
-
-    images, labels = train_step_inputs(batch, seed)
+def make_mint_train_step(strategy, network="lenet", batch=64, seed=0):
+    """One SGD-with-momentum step of ``network`` on a fixed batch, as a zero-argument callable."""
+    images, labels = mnist_batch(batch, seed)
     mint.manual_seed(seed)
     with mint.use_strategy(strategy):
-        model = models.lenet()
+        model = models.MODELS[network]()
     loss_fn = mint.nn.CrossEntropyLoss()
     optimizer = mint.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
@@ -272,20 +275,15 @@ def make_mint_train_step(strategy, batch=TRAIN_BATCH, seed=0):
     return step
 
 
-def make_torch_train_step(batch=TRAIN_BATCH, seed=0):
+def make_torch_train_step(network="lenet", batch=64, seed=0):
     """The same step in PyTorch eager mode (same layers, batch and optimizer)."""
     import torch
 
-    images, labels = train_step_inputs(batch, seed)
+    images, labels = mnist_batch(batch, seed)
     torch.manual_seed(seed)
-    nn = torch.nn
-    model = nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10),
-    )
+    model = NETWORKS[network].torch_model()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = torch.nn.CrossEntropyLoss()
     x, y = torch.from_numpy(images), torch.from_numpy(labels)
 
     def step():
@@ -298,25 +296,40 @@ def make_torch_train_step(batch=TRAIN_BATCH, seed=0):
     return step
 
 
-def train_step_cases():
-    def make(strategy):
-        return make_torch_train_step() if strategy == "torch" else make_mint_train_step(strategy)
+@dataclass(frozen=True)
+class ModelSpec:
+    """Whole-network cases: ``mint(strategy, network, batch)`` and ``torch(network, batch)``
+    build the callables; one call costs ``passes`` forward passes of ``NETWORKS`` FLOPs."""
 
-    label = f"lenet N={TRAIN_BATCH} 1x28x28"
-    return [Case("train_step", "step", label, 3 * lenet_flops(TRAIN_BATCH), TRAIN_BATCH, make)]
+    name: str
+    direction: str
+    shapes: tuple[tuple[str, int], ...]  # (network, batch)
+    mint: Callable[[str, str, int], Callable[[], object]]
+    torch: Callable[[str, int], Callable[[], object]]
+    passes: float
+
+    def cases(self, shapes=None):
+        """The cases of ``shapes`` (default: all of this spec's (network, batch) pairs)."""
+        return [Case(self.name, self.direction, f"{network} N={batch} 1x28x28",
+                     self.passes * NETWORKS[network].flops(batch), batch,
+                     _either(partial(self.mint, network=network, batch=batch),
+                             partial(self.torch, network, batch)))
+                for network, batch in (self.shapes if shapes is None else shapes)]
+
+
+# Every op and network case ``mint bench`` knows, by name, in the order it runs them.
+SPECS = {spec.name: spec for spec in (
+    *OP_SPECS,
+    # forward, then backward's two products as large (input and weight gradients)
+    ModelSpec("train_step", "step", (("lenet", 64),), make_mint_train_step,
+              make_torch_train_step, passes=3),
+)}
+OPS = tuple(SPECS)
 
 
 def cases(ops=OPS):
     """Every benchmark case of the named ops, in a stable order."""
-    builders = {
-        "conv2d": lambda: [c for s in CONV_SHAPES for c in conv2d_cases(s)],
-        "max_pool2d": lambda: [c for s in POOL_SHAPES for c in max_pool2d_cases(s)],
-        "linear": lambda: [c for s in LINEAR_SHAPES for c in linear_cases(s)],
-        "cross_entropy": lambda: [c for s in CROSS_ENTROPY_SHAPES
-                                  for c in cross_entropy_cases(s)],
-        "train_step": train_step_cases,
-    }
-    unknown = [op for op in ops if op not in builders]
+    unknown = [op for op in ops if op not in SPECS]
     if unknown:
         raise ValueError(f"unknown op(s) {unknown}; choose from {list(OPS)}")
-    return [case for op in ops for case in builders[op]()]
+    return [case for op in ops for case in SPECS[op].cases()]
