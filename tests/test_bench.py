@@ -114,6 +114,19 @@ def test_mint_bench_bad_arguments_get_a_one_line_error(capsys, argv, message):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
+def test_mint_bench_without_torch_times_mint_alone_and_refuses_torch(capsys, monkeypatch,
+                                                                     tmp_path):
+    monkeypatch.setattr(bench, "torch_available", lambda: False)
+    assert cli.main(["bench", "--ops", "cross_entropy", "--rounds", "1", "--threads", "1",
+                     "--json", str(tmp_path / "b.json")]) == 0
+    saved = json.loads((tmp_path / "b.json").read_text())
+    assert {r["strategy"] for r in saved["results"]} == set(bench.MINT_STRATEGIES)
+    capsys.readouterr()
+    for strategy in bench.TORCH_STRATEGIES:
+        assert cli.main(["bench", "--strategies", f"loop,{strategy}"]) == 2
+        assert "torch is not installed" in capsys.readouterr().err
+
+
 @requires_torch
 def test_torch_train_step_runs_the_same_model_shape():
     step = bench.make_torch_train_step(batch=8)
