@@ -61,7 +61,7 @@ class OpSpec:
     ``inputs(shape, seed=0)`` builds the seeded :class:`Inputs` of one entry of ``shapes``
     (each starts with the batch size N); ``label`` formats a shape for the table. The Mint
     forward is called ``forward(*arrays, *args, strategy=s)``, the backward
-    ``backward(grad_out, out, *arrays, *args, strategy=s)`` with ``out`` what forward returned,
+    ``backward(grad_out, *arrays, *args, out=out, strategy=s)`` with ``out`` what forward returned,
     and ``flops(grad_out, *arrays, *args)`` counts one forward call's floating-point operations;
     a backward costs ``backward_flops`` forwards.
     """
@@ -93,13 +93,12 @@ class OpSpec:
 
     def _mint(self, inputs, direction, strategy):
         arrays, args, grad_out = inputs
-
-        def forward():
-            return self.forward(*arrays, *args, strategy=strategy)
-
+        # partial binds the arguments once: a timed call costs what the op's own call costs
+        forward = partial(self.forward, *arrays, *args, strategy=strategy)
         if direction == "forward":
             return forward
-        return lambda: self.backward(grad_out, forward(), *arrays, *args, strategy=strategy)
+        backward = partial(self.backward, grad_out, *arrays, *args, strategy=strategy)
+        return lambda: backward(out=forward())
 
 
 def _either(mint_make, torch_make):
@@ -174,7 +173,7 @@ OP_SPECS = (
                 (64, 64, 128, 16, 3, 2, 1)),
         label="N={} Cin={} Cout={} H={} k={} s={} p={}", inputs=conv2d_inputs,
         forward=F.conv2d,
-        backward=lambda grad, out, x, weight, bias, stride, padding, strategy:
+        backward=lambda grad, x, weight, bias, stride, padding, out, strategy:
             F.conv2d_backward(grad, x, weight, stride, padding, strategy=strategy),
         torch="conv2d",
         # one multiply-add per output element and filter weight; backward: two such products
@@ -185,7 +184,7 @@ OP_SPECS = (
         shapes=((64, 32, 28, 2, 2), (64, 64, 14, 2, 2), (64, 32, 27, 3, 2)),
         label="N={} C={} H={} k={} s={}", inputs=max_pool2d_inputs,
         forward=F.max_pool2d,
-        backward=lambda grad, out, x, k, stride, strategy:
+        backward=lambda grad, x, k, stride, out, strategy:
             F.max_pool2d_backward(grad, out[1], x.shape, strategy=strategy),
         torch="max_pool2d",
         # comparisons: one per output element and window position; backward only scatters
@@ -196,7 +195,7 @@ OP_SPECS = (
         shapes=((64, 3136, 128), (64, 128, 10)),
         label="N={} in={} out={}", inputs=linear_inputs,
         forward=F.linear,
-        backward=lambda grad, out, x, weight, bias, strategy:
+        backward=lambda grad, x, weight, bias, out, strategy:
             F.linear_backward(grad, x, weight, strategy=strategy),
         torch="linear",
         flops=lambda grad, x, weight, bias: 2.0 * x.size * len(weight), backward_flops=2,
@@ -206,7 +205,7 @@ OP_SPECS = (
         shapes=((64, 10), (512, 1000)),
         label="N={} C={}", inputs=cross_entropy_inputs,
         forward=F.cross_entropy,
-        backward=lambda grad, out, logits, target, strategy:
+        backward=lambda grad, logits, target, out, strategy:
             F.cross_entropy_backward(out[1], target, strategy=strategy),
         torch="cross_entropy",
         directions=("forward+backward",),
