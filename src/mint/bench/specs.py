@@ -49,8 +49,8 @@ class Inputs(NamedTuple):
     """The seeded arguments of one op call, in the order Mint's and PyTorch's functional take
     them: ``op(*arrays, *args)``; ``grad_out`` (the output's shape) is what backward receives."""
 
-    arrays: tuple  # arrays; the floating ones get gradients in the PyTorch reference
-    args: tuple  # the other arguments (stride, padding, ...)
+    arrays: tuple  # the arrays backward differentiates (in PyTorch: tensors requiring grad)
+    args: tuple  # the other arguments: stride, padding, ..., or arrays such as class targets
     grad_out: np.ndarray | None  # None when the op returns a scalar (a loss)
 
 
@@ -108,14 +108,14 @@ def _either(mint_make, torch_make):
 
 def _torch_op(name, inputs, direction):
     """``torch.nn.functional.<name>(*arrays, *args)`` as a callable: without autograd for the
-    forward, else back-propagating ``grad_out`` to every floating array."""
+    forward, else back-propagating ``grad_out`` to every one of ``arrays``."""
     import torch
 
     function = getattr(torch.nn.functional, name)
     arrays, args, grad_out = inputs
     backward = direction != "forward"
-    tensors = [torch.from_numpy(a.copy()).requires_grad_(backward and a.dtype.kind == "f")
-               for a in arrays]
+    tensors = [torch.from_numpy(a.copy()).requires_grad_(backward) for a in arrays]
+    args = [torch.from_numpy(a.copy()) if isinstance(a, np.ndarray) else a for a in args]
     if backward:
         grad = None if grad_out is None else torch.from_numpy(grad_out.copy())
         return lambda: function(*tensors, *args).backward(grad)
@@ -159,10 +159,10 @@ def linear_inputs(shape, seed=0):
 
 
 def cross_entropy_inputs(shape, seed=0):
-    """``(N, classes)`` -> logits (float32), target (int64)."""
+    """``(N, classes)`` -> logits (float32); target (int64)."""
     n, classes = shape
     rng = np.random.default_rng(seed)
-    return Inputs((_normal(rng, (n, classes)), rng.integers(0, classes, n)), (), None)
+    return Inputs((_normal(rng, (n, classes)),), (rng.integers(0, classes, n),), None)
 
 
 OP_SPECS = (
