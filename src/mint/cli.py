@@ -448,13 +448,14 @@ def _add_bench_parser(subparsers):
 
 def run_bench(args):
     strategies = args.strategies or [
-        *bench.MINT_STRATEGIES, *(["torch"] if bench.torch_available() else [])
+        *bench.MINT_STRATEGIES, *(bench.TORCH_STRATEGIES if bench.torch_available() else ())
     ]
-    if "torch" in strategies and not bench.torch_available():
+    uses_torch = any(s in bench.TORCH_STRATEGIES for s in strategies)
+    if uses_torch and not bench.torch_available():
         raise _UsageError("torch is not installed (python -m pip install torch==2.13.0)")
     threads = args.threads or numba.config.NUMBA_NUM_THREADS
     mint.set_num_threads(threads)
-    if "torch" in strategies:
+    if uses_torch:
         import torch
 
         torch.set_num_threads(threads)
