@@ -461,7 +461,8 @@ def test_sequential_indexing_slicing_len_and_iteration():
     assert model[0] is layers[0] and model[-1] is layers[-1]
     tail = model[1:3]
     assert isinstance(tail, nn.Sequential) and list(tail) == layers[1:3]
-    assert [name for name, _ in tail.named_parameters()] == ["1.weight", "1.bias"]
+    # The slice keeps PyTorch's keys: the Linear at position 2 stays "2".
+    assert [name for name, _ in tail.named_parameters()] == ["2.weight", "2.bias"]
     with pytest.raises(IndexError):
         model[4]
 

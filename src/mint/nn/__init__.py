@@ -8,7 +8,7 @@ its ``strategy`` (``None`` means the default at call time).
 from mint.nn.activation import Activation, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
 from mint.nn.layers import Conv2d, Flatten, Linear, MaxPool2d
 from mint.nn.loss import CrossEntropyLoss
-from mint.nn.module import Module, Sequential
+from mint.nn.module import Module, Residual, Sequential
 from mint.nn.parameter import Buffer, Parameter
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Module",
     "Parameter",
     "ReLU",
+    "Residual",
     "Sequential",
     "Sigmoid",
     "Softplus",

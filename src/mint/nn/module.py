@@ -1,4 +1,4 @@
-"""The base class of every layer, and ``Sequential``.
+"""The base class of every layer, and the two containers: ``Sequential`` and ``Residual``.
 
 A module's parameters, buffers and sub-modules are plain attributes, found by walking
 ``vars(self)`` in definition order (micrograd's ``parameters()``); their dotted names
@@ -124,11 +124,44 @@ class Module:
         for _, module in self.named_children():
             yield module
 
+    def named_modules(self, prefix=""):
+        """``(dotted name, module)`` for this module (named ``prefix``) and every module below
+        it, depth first, each instance once (as PyTorch): ``("", model), ("0", ...), ...``."""
+        return self._named_modules(prefix, set())
+
+    def _named_modules(self, prefix, seen):
+        if id(self) in seen:
+            return
+        seen.add(id(self))
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child._named_modules(f"{prefix}.{name}" if prefix else name, seen)
+
     def modules(self):
-        """This module and every module below it, depth first."""
-        yield self
-        for child in self.children():
-            yield from child.modules()
+        """This module and every module below it, depth first, each instance once."""
+        for _, module in self.named_modules():
+            yield module
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every module below this one, then on this one (PyTorch's
+        order: children before their parent), each instance once; returns ``self``.
+
+        ``model.apply(init)`` is how a custom initialisation reaches every layer.
+        """
+        if not callable(fn):
+            raise TypeError(f"{type(self).__name__}.apply: fn must be callable, got "
+                            f"{type(fn).__name__}")
+        seen = set()
+
+        def visit(module):
+            seen.add(id(module))
+            for child in module.children():
+                if id(child) not in seen:
+                    visit(child)
+            fn(module)
+
+        visit(self)
+        return self
 
     def _named_arrays(self, kind, prefix=""):
         """``(dotted name, array holder)`` of every ``kind`` (Parameter or Buffer) here and
@@ -245,39 +278,73 @@ class Module:
         return ""
 
     def __repr__(self):
+        """``Name(arguments)``, or PyTorch's nested form: the arguments, then ``(name): child``
+        per sub-module, one per line, indented by two spaces per level."""
+        extra = self.extra_repr()
         children = list(self.named_children())
-        if not children:
-            return f"{type(self).__name__}({self.extra_repr()})"
-        lines = [f"{type(self).__name__}("]
-        for name, child in children:
-            lines.append(f"  ({name}): " + repr(child).replace("\n", "\n  "))
-        lines.append(")")
-        return "\n".join(lines)
+        if not children and "\n" not in extra:
+            return f"{type(self).__name__}({extra})"
+        lines = extra.split("\n") if extra else []
+        lines += [f"({name}): {child!r}" for name, child in children]
+        body = "\n".join("  " + line.replace("\n", "\n  ") for line in lines)
+        return f"{type(self).__name__}(\n{body}\n)"
+
+
+def _one_call_site_each(owner, labelled_modules):
+    """Refuse an argument that is not a Module, and a module instance found under two labels
+    (``labelled_modules``: ``(label, module)`` pairs, such as ``("argument 0", conv)``)."""
+    seen = {}
+    for label, module in labelled_modules:
+        if not isinstance(module, Module):
+            raise TypeError(f"{owner}: {label} must be a Module, got {type(module).__name__}")
+        for part in module.modules():
+            if id(part) in seen:
+                raise ValueError(
+                    f"{owner}: {label} holds the {type(part).__name__} instance of "
+                    f"{seen[id(part)]} again; a module instance is one call site (it keeps one "
+                    "call's activations): create one per use"
+                )
+            seen[id(part)] = label
 
 
 class Sequential(Module):
-    """Modules run in order; ``backward`` runs them in reverse. Indexable, sliceable, iterable."""
+    """Modules run in order; ``backward`` runs them in reverse. Indexable, sliceable, iterable.
+
+    ``Sequential(conv, relu, ...)`` names its modules "0", "1", ...; ``Sequential({"conv": conv,
+    "relu": relu})`` (a dict, in its order, as PyTorch's ``OrderedDict`` form) names them by the
+    keys, which become attributes (``model.conv``) and state-dict prefixes (``conv.weight``).
+    An integer index counts positions; a slice is a ``Sequential`` of the same instances under
+    their original names, so ``model[2:].state_dict()`` has the keys ``"2.weight", ...``, as in
+    PyTorch.
+    """
 
     def __init__(self, *modules):
-        seen = {}
-        for index, module in enumerate(modules):
-            if not isinstance(module, Module):
-                raise TypeError(
-                    f"Sequential: argument {index} must be a Module, got {type(module).__name__}"
-                )
-            for part in module.modules():
-                if id(part) in seen:
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            named = list(modules[0].items())
+            for key, _ in named:
+                if not isinstance(key, str) or not key or "." in key or hasattr(Sequential, key) \
+                        or key in ("layers", "names"):
                     raise ValueError(
-                        f"Sequential: argument {index} holds the {type(part).__name__} instance "
-                        f"of argument {seen[id(part)]} again; a module instance is one call "
-                        "site (it keeps one call's activations): create one per use"
+                        f"Sequential: module names must be non-empty strings without '.' that "
+                        f"are not attributes of Sequential, got {key!r}"
                     )
-                seen[id(part)] = index
-        self.layers = tuple(modules)
+            labelled = [(f"module {key!r}", module) for key, module in named]
+        else:
+            named = [(str(index), module) for index, module in enumerate(modules)]
+            labelled = [(f"argument {index}", module) for index, module in enumerate(modules)]
+        _one_call_site_each("Sequential", labelled)
+        self.names = tuple(name for name, _ in named)
+        self.layers = tuple(module for _, module in named)
+
+    def __getattr__(self, name):
+        # Called only when normal lookup fails: a module by its name, as in PyTorch.
+        names = vars(self).get("names", ())
+        if name in names:
+            return self.layers[names.index(name)]
+        raise AttributeError(f"'Sequential' object has no attribute or module {name!r}")
 
     def named_children(self):
-        for index, module in enumerate(self.layers):
-            yield str(index), module
+        yield from zip(self.names, self.layers, strict=True)
 
     def forward(self, x):
         for module in self.layers:
@@ -305,7 +372,7 @@ class Sequential(Module):
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return Sequential(*self.layers[index])
+            return Sequential(dict(zip(self.names[index], self.layers[index], strict=True)))
         return self.layers[index]
 
     def __len__(self):
@@ -313,3 +380,48 @@ class Sequential(Module):
 
     def __iter__(self):
         return iter(self.layers)
+
+
+class Residual(Module):
+    """``out = body(x) + shortcut(x)``, with ``shortcut=None`` the identity: ``body(x) + x``.
+
+    The block of a residual network (He et al. 2016): ``body`` and ``shortcut`` are any modules
+    whose outputs have one shape (a ``Sequential`` of convolutions, and ``None`` or a strided 1x1
+    convolution where the shape changes). Backward is the chain rule through a sum (guide,
+    section "Composing backward"): both branches receive ``grad_out`` unchanged, and the input
+    gradient is the sum of the two branches' input gradients. State-dict keys are
+    ``body.<...>`` and ``shortcut.<...>``.
+    """
+
+    def __init__(self, body, shortcut=None):
+        labelled = [("body", body)] + ([] if shortcut is None else [("shortcut", shortcut)])
+        _one_call_site_each("Residual", labelled)
+        self.body = body
+        self.shortcut = shortcut
+
+    def forward(self, x):
+        out = self.body(x)
+        skip = x if self.shortcut is None else self.shortcut(x)
+        if np.shape(out) != np.shape(skip):
+            source = "the input (identity shortcut)" if self.shortcut is None else "shortcut"
+            raise ValueError(
+                f"Residual: body output has shape {np.shape(out)} but {source} has shape "
+                f"{np.shape(skip)}; they must match to be added (give a shortcut that maps the "
+                "input to the body's output shape)"
+            )
+        out = out + skip
+        self.save_for_backward(out.shape)
+        return out
+
+    def backward(self, grad_out):
+        self.saved_for_backward(grad_out)
+        grad_body = self.body.backward(grad_out)
+        grad_skip = grad_out if self.shortcut is None else self.shortcut.backward(grad_out)
+        return grad_body + grad_skip
+
+    def backward_parameters(self, grad_out):
+        """The parameter gradients of both branches, without dL/d(input)."""
+        self.saved_for_backward(grad_out)
+        self.body.backward_parameters(grad_out)
+        if self.shortcut is not None:
+            self.shortcut.backward_parameters(grad_out)
