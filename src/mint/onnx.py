@@ -195,6 +195,19 @@ def _check_output_shape(proto, mint_shape):
                            f"{mint_shape}; please report this as a bug of mint.onnx")
 
 
+def signature(proto):
+    """``"input [batch, 1, 28, 28] float32 -> output [batch, 10] float32"`` for a ModelProto."""
+    onnx = _import("onnx")
+
+    def describe(value):
+        tensor = value.type.tensor_type
+        dims = ", ".join(dim.dim_param or str(dim.dim_value) for dim in tensor.shape.dim)
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type)
+        return f"{value.name} [{dims}] {dtype}"
+
+    return " -> ".join(describe(value) for value in (*proto.graph.input, *proto.graph.output))
+
+
 # ------------------------------------------------------------------------ checking a file
 
 
