@@ -276,8 +276,9 @@ def _max_pool2d(graph, layer, name, x_name, x):
                                                                       strict=True))
     ceil_mode = out_size != floor_size
     if ceil_mode and out_size != ceil_size and graph.opset < 22:
+        where = f" {name!r}" if name else ""
         raise ValueError(
-            f"ONNX export: MaxPool2d {name!r} (ceil_mode) on input {x.shape} needs one "
+            f"ONNX export: MaxPool2d{where} (ceil_mode) on input {x.shape} needs one "
             f"dimension rounded up and drops a window starting in the right padding in "
             f"another, which ONNX specifies only from opset 22: export with opset=22"
         )
