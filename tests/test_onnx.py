@@ -4,6 +4,7 @@ and 7 (one dynamic-batch file), equals Mint's eval output; onnx.checker passes o
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,6 +29,7 @@ requires_onnx = pytest.mark.skipif(
     onnx is None or onnxruntime is None,
     reason="onnx and onnxruntime are not installed (pip install 'mint-nn[deploy]')",
 )
+README = Path(__file__).resolve().parents[1] / "README.md"
 FLOAT64_TOLERANCES = {np.dtype(np.float64): {"rtol": 1e-12, "atol": 1e-12}}
 
 
@@ -221,6 +223,21 @@ def test_importing_mint_and_its_export_modules_imports_neither_onnx_nor_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=os.environ, check=True, timeout=300)
     assert result.stdout.strip() == "[]"
+
+
+@requires_onnx
+def test_the_readme_onnxruntime_snippet_runs_an_exported_lenet(tmp_path, monkeypatch, capsys):
+    section = README.read_text(encoding="utf-8").split("### Export and deploy", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    model = models.lenet()
+    mint.onnx.export(model, tmp_path / "model.onnx")
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(snippet, "README.md", "exec"), namespace)
+    assert namespace["images"].shape == (5, 1, 28, 28)
+    assert_close(namespace["logits"], eval_output(model, namespace["images"]),
+                 STRATEGY_TOLERANCES)
+    assert capsys.readouterr().out.startswith("[")
 
 
 # ------------------------------------------------------------------------------ mint export
