@@ -15,9 +15,10 @@ import mint
 import mint.onnx
 from helpers import STRATEGY_TOLERANCES, assert_close
 from layer_cases import CASE_IDS, CASES, example_batch
-from mint import cli, models, nn
+from mint import models, nn
 from mint.checkpoint import save_checkpoint
 from mint.registry import UnsupportedLayerError
+from test_cli import run as mint_command
 
 try:
     import onnx
@@ -249,15 +250,6 @@ def save_model(path, name, in_shape):
     model = models.build(architecture)
     save_checkpoint(path, model, architecture)
     return model
-
-
-def mint_command(capsys, *argv):
-    try:
-        status = cli.main([str(a) for a in argv])
-    except SystemExit as stop:
-        status = stop.code
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 @requires_onnx

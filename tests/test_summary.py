@@ -8,10 +8,11 @@ import pytest
 import mint
 from helpers import STRATEGY_NAMES, requires_torch, torch
 from layer_cases import CASE_IDS, CASES, example_batch
-from mint import cli, models, nn
+from mint import models, nn
 from mint.checkpoint import save_checkpoint
 from mint.interop import to_torch
 from mint.registry import UnsupportedLayerError
+from test_cli import run as mint_command
 
 try:
     import torchinfo
@@ -185,15 +186,6 @@ def test_bad_input_shapes_are_refused_with_a_message(input_shape, message):
 
 
 # ----------------------------------------------------------------------------- mint summary
-
-
-def mint_command(capsys, *argv):
-    try:
-        status = cli.main([str(a) for a in argv])
-    except SystemExit as stop:
-        status = stop.code
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def test_mint_summary_of_a_model_by_name(capsys):
