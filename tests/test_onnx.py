@@ -64,7 +64,7 @@ def test_onnxruntime_equals_mint_at_batch_1_and_7_from_one_dynamic_batch_file(tm
     channels=st.integers(1, 3), size=st.tuples(st.integers(1, 12), st.integers(1, 12)),
     conv=st.tuples(st.integers(1, 3), st.integers(1, 2), st.integers(0, 2), st.integers(1, 2)),
     pool=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 2), st.booleans()),
-    pool_padding=st.booleans(), opset=st.sampled_from([17, 22]),
+    pool_padding=st.booleans(), opset=st.sampled_from([13, 17, 22]),
 )
 def test_onnxruntime_equals_mint_for_random_convolution_and_pooling_options(
         tmp_path_factory, channels, size, conv, pool, pool_padding, opset):

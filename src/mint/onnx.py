@@ -26,6 +26,8 @@ x_name, x) -> output name`` that appends the layer's nodes to ``graph`` (a :clas
 ``x`` is the layer's input on a batch of zeros, for its shape.
 """
 
+import importlib
+
 import numpy as np
 
 from mint import __version__, nn
@@ -54,7 +56,7 @@ CONVERTERS = LayerRegistry("ONNX export")
 def _import(package):
     """``onnx`` or ``onnxruntime``, or an ImportError that says how to install it."""
     try:
-        return __import__(package)
+        return importlib.import_module(package)
     except ImportError:
         raise ImportError(f"mint.onnx needs the {package} package: {INSTALL[package]}") from None
 
@@ -110,8 +112,6 @@ class Graph:
             return
         outputs = producers[0].output
         outputs[list(outputs).index(name)] = OUTPUT
-        for node in self.nodes:
-            node.input[:] = [OUTPUT if tensor == name else tensor for tensor in node.input]
 
 
 # ------------------------------------------------------------------------------------ export
