@@ -30,6 +30,8 @@ LAYER_CASES = [
     ("leaky-relu", lambda dtype: nn.LeakyReLU(0.2), (3, 4, 5)),
     ("sigmoid", lambda dtype: nn.Sigmoid(), (3, 4, 5)),
     ("tanh", lambda dtype: nn.Tanh(), (6,)),
+    ("softplus", lambda dtype: nn.Softplus(), (3, 4, 5)),
+    ("softplus-beta-threshold", lambda dtype: nn.Softplus(2.0, 3.0), (3, 4, 5)),
     ("nested-sequential", lambda dtype: nn.Sequential(
         nn.Conv2d(2, 3, 3, padding=1, dtype=dtype),
         nn.Sequential(nn.Tanh(), nn.MaxPool2d(2)),

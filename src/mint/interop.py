@@ -96,6 +96,11 @@ def _leaky_relu_to_torch(torch, layer, name):
     return torch.nn.LeakyReLU(layer.negative_slope)
 
 
+@TO_TORCH.register(nn.Softplus)
+def _softplus_to_torch(torch, layer, name):
+    return torch.nn.Softplus(**layer.arguments)
+
+
 @TO_TORCH.register(nn.ReLU, nn.Sigmoid, nn.Tanh)
 def _activation_to_torch(torch, layer, name):
     return getattr(torch.nn, type(layer).__name__)()
@@ -150,6 +155,7 @@ def from_torch_converters():
         torch.nn.LeakyReLU: lambda module, name: nn.LeakyReLU(module.negative_slope),
         torch.nn.Sigmoid: lambda module, name: nn.Sigmoid(),
         torch.nn.Tanh: lambda module, name: nn.Tanh(),
+        torch.nn.Softplus: lambda module, name: nn.Softplus(module.beta, module.threshold),
     })
     return registry
 

@@ -14,6 +14,7 @@ Mint layer      ONNX operator
                 ``(d_0, ..., d_{start_dim - 1}, -1)``
 ``ReLU``        ``Relu``; ``LeakyReLU``: ``LeakyRelu(alpha=negative_slope)``; ``Sigmoid``;
                 ``Tanh``
+``Softplus``    ``Where(Greater(beta x, threshold), x, Div(Softplus(Mul(x, beta)), beta))``
 ``Sequential``  its layers, in order
 ==============  ============================================================================
 
@@ -31,8 +32,8 @@ import importlib
 import numpy as np
 
 from mint import __version__, nn
+from mint import _checks as check
 from mint.files import write_atomically
-from mint.nn.module import check_bool, check_float_dtype
 from mint.registry import (
     LayerRegistry,
     check_input_shape,
@@ -132,8 +133,8 @@ def export(model, path, input_shape=(1, 1, 28, 28), opset=DEFAULT_OPSET, dynamic
     check_model("export", model)
     input_shape = check_input_shape("export", input_shape)
     opset = _check_opset(onnx, opset)
-    dynamic_batch = check_bool("export", "dynamic_batch", dynamic_batch)
-    dtype = check_float_dtype("export", dtype)
+    dynamic_batch = check.boolean("export", "dynamic_batch", dynamic_batch)
+    dtype = check.float_dtype("export", dtype)
 
     graph = Graph(onnx, dtype, opset)
     x = np.zeros(input_shape, parameter_dtype("export", model))
@@ -300,6 +301,18 @@ def _flatten(graph, layer, name, x_name, x):
 @CONVERTERS.register(nn.LeakyReLU)
 def _leaky_relu(graph, layer, name, x_name, x):
     return graph.node("LeakyRelu", [x_name], name, alpha=layer.negative_slope)
+
+
+@CONVERTERS.register(nn.Softplus)
+def _softplus(graph, layer, name, x_name, x):
+    # ONNX's Softplus has neither beta nor PyTorch's linear region past the threshold.
+    beta, threshold = (graph.constant(child_name(name, key),
+                                      np.array(layer.arguments[key], graph.dtype))
+                       for key in ("beta", "threshold"))
+    scaled = graph.node("Mul", [x_name, beta], name)
+    smooth = graph.node("Div", [graph.node("Softplus", [scaled], name), beta], name)
+    linear = graph.node("Greater", [scaled, threshold], name)
+    return graph.node("Where", [linear, x_name, smooth], name)
 
 
 def _elementwise(op_type):

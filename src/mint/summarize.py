@@ -71,6 +71,7 @@ COSTS.update({
     nn.LeakyReLU: Cost(keeps=("input",)),
     nn.Sigmoid: Cost(keeps=("output",)),
     nn.Tanh: Cost(keeps=("output",)),
+    nn.Softplus: Cost(keeps=("input",)),
 })
 
 
