@@ -165,6 +165,13 @@ def cross_entropy_inputs(shape, seed=0):
     return Inputs((_normal(rng, (n, classes)),), (rng.integers(0, classes, n),), None)
 
 
+def elementwise_inputs(shape, seed=0):
+    """``(N, C, H=W)`` -> x; a grad_out of the same shape."""
+    n, c, size = shape
+    rng = np.random.default_rng(seed)
+    return Inputs((_normal(rng, (n, c, size, size)),), (), _normal(rng, (n, c, size, size)))
+
+
 OP_SPECS = (
     OpSpec(
         "conv2d",
@@ -209,6 +216,14 @@ OP_SPECS = (
             F.cross_entropy_backward(out[1], target, strategy=strategy),
         torch="cross_entropy",
         directions=("forward+backward",),
+    ),
+    OpSpec(
+        "softplus",
+        shapes=((64, 32, 28),),  # the size of lenet's first activation
+        label="N={} C={} H={}", inputs=elementwise_inputs,
+        forward=F.softplus,
+        backward=lambda grad, x, out, strategy: F.softplus_backward(grad, x, strategy=strategy),
+        torch="softplus",
     ),
 )
 
