@@ -147,13 +147,15 @@ def test_conversions_draw_nothing_from_mint_or_torch_generators():
 
 
 @requires_torch
-def test_a_sequential_with_named_layers_gets_index_names():
+def test_a_sequential_keeps_its_names_both_ways():
     module = torch.nn.Sequential(OrderedDict(conv=torch.nn.Conv2d(1, 2, 3), act=torch.nn.ReLU(),
                                              flat=torch.nn.Flatten(), fc=torch.nn.Linear(8, 3)))
     model = from_torch(module)
-    assert list(model.state_dict()) == ["0.weight", "0.bias", "3.weight", "3.bias"]
-    np.testing.assert_array_equal(model.state_dict()["3.weight"],
-                                  module.fc.weight.detach().numpy())
+    assert list(model.state_dict()) == ["conv.weight", "conv.bias", "fc.weight", "fc.bias"]
+    np.testing.assert_array_equal(model.fc.weight.data, module.fc.weight.detach().numpy())
+    assert list(to_torch(model).state_dict()) == list(module.state_dict())
+    tail = models.mlp()[2:]  # a slice keeps its keys ("3.weight"), so its twin must too
+    assert list(to_torch(tail).state_dict()) == list(tail.state_dict())
 
 
 @requires_torch

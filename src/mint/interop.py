@@ -12,6 +12,7 @@ entry in :data:`TO_TORCH` (or in :func:`from_torch_converters`) raises
 :class:`~mint.registry.UnsupportedLayerError` naming it; a new layer type adds one entry to each.
 """
 
+import collections
 import contextlib
 import functools
 
@@ -63,8 +64,9 @@ def _with_weights(torch, module_class, layer, *args, **kwargs):
 
 @TO_TORCH.register(nn.Sequential)
 def _sequential_to_torch(torch, sequential, name):
-    return torch.nn.Sequential(*(_to_torch(torch, layer, child_name(name, index))
-                                 for index, layer in sequential.named_children()))
+    return torch.nn.Sequential(collections.OrderedDict(
+        (child, _to_torch(torch, layer, child_name(name, child)))
+        for child, layer in sequential.named_children()))
 
 
 @TO_TORCH.register(nn.Linear)
@@ -112,8 +114,8 @@ def _activation_to_torch(torch, layer, name):
 def from_torch(module):
     """The Mint model equivalent to ``torch.nn`` ``module`` (a ``Sequential`` of supported
     layers, nested or not, or one such layer), with copies of its weights (float32 or float64)
-    and in the same train/eval mode. Mint's ``Sequential`` names its layers by position, so a
-    ``Sequential`` built from an ``OrderedDict`` gets index names ("0.weight")."""
+    and in the same train/eval mode. Each ``Sequential`` keeps its modules' names, those of
+    an ``OrderedDict`` ("conv.weight") as those of a slice ("2.weight")."""
     torch = _import_torch()
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"from_torch: module must be a torch.nn.Module, got "
@@ -181,8 +183,8 @@ def _with_state(layer, state):
 
 
 def _sequential_from_torch(sequential, name):
-    return nn.Sequential(*(_from_torch(module, child_name(name, child))
-                           for child, module in sequential.named_children()))
+    return nn.Sequential({child: _from_torch(module, child_name(name, child))
+                          for child, module in sequential.named_children()})
 
 
 def _linear_from_torch(module, name):
