@@ -36,7 +36,7 @@ LABEL = re.compile(r"\(([A-Z]\d+)\)")
 DEFINED_LABEL = re.compile(r"\*\*\(([A-Z]\d+)\)\*\*")
 # How the code cites a label: "(C7)", "(C4) and", "(L2, delta . W)".
 CODE_LABEL = re.compile(r"\(([A-Z]\d+)[,)]")
-INDEX_HEADING = "## 8. Index of equations and kernels"
+INDEX_HEADING = "## 10. Index of equations and kernels"
 PARALLEL_TABLE_HEADER = "| kernel | `prange` over |"
 
 # ------------------------------------------------------------------------- parsing the sources

@@ -21,7 +21,8 @@ from mint.checkpoint import save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-TESTED = ("train_mnist.py", "compare_strategies.py", "gradcheck.py", "visualize.py")
+TESTED = ("train_mnist.py", "compare_strategies.py", "gradcheck.py", "visualize.py",
+          "concat_block.py")
 TIMEOUT = 300  # seconds per script, far above what each needs, to stop a hung run
 
 
@@ -66,6 +67,13 @@ def test_gradcheck_example_finds_every_backward_within_tolerance():
     stdout = run_example("gradcheck.py")
     for layer in ("Linear", "Conv2d", "MaxPool2d", "ReLU", "Sigmoid", "Tanh", "CrossEntropyLoss"):
         assert layer in stdout
+
+
+def test_concat_block_example_checks_its_backward_and_learns_the_digits():
+    stdout = run_example("concat_block.py")
+    assert "backward vs finite differences: worst relative error" in stdout
+    assert "(conv): Conv2d(9, 8" in stdout  # the nested repr of the user's own module
+    assert "digits test accuracy after 10 epochs" in stdout
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mint.bench") is None,

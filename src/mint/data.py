@@ -24,7 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mint import _checks as check
 from mint.files import write_atomically
+from mint.functional import shift_flip
 
 MNIST_MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -300,6 +302,36 @@ DATASETS = {
 }
 
 
+# ---------------------------------------------------------------------------------- augmentation
+
+
+def augment(images, rng, crop_padding=0, flip=False, *, strategy=None):
+    """A randomly augmented copy of the image batch ``images`` (N, C, H, W), drawn from ``rng``.
+
+    ``crop_padding=P`` takes from each image zero-padded by P pixels a random H x W crop
+    (torchvision's ``RandomCrop(size, padding=P)``): a shift by ``dy, dx`` uniform in
+    ``[-P, P]``, filled with zeros. ``flip`` mirrors each image left-right with probability
+    1/2 (``RandomHorizontalFlip``): right for photographs, wrong for digits (a mirrored 3 is no
+    digit). The draws come from the ``numpy.random.Generator`` ``rng`` (the shifts, (N, 2),
+    then the N coin flips; only what is asked for), so a generator in the same state gives the
+    same batch. With the defaults nothing is drawn and ``images`` itself is returned. The work
+    is :func:`mint.functional.shift_flip`, a Numba kernel (or its NumPy twin).
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"augment: rng must be a numpy.random.Generator, got "
+                        f"{type(rng).__name__}")
+    images = check.float_array("augment", "images", images, ndim=4)
+    crop_padding = check.integer("augment", "crop_padding", crop_padding, 0)
+    flip = check.boolean("augment", "flip", flip)
+    if crop_padding == 0 and not flip:
+        return images
+    n = images.shape[0]
+    shifts = (rng.integers(-crop_padding, crop_padding, size=(n, 2), endpoint=True)
+              if crop_padding else np.zeros((n, 2), np.int64))
+    flips = rng.random(n) < 0.5 if flip else np.zeros(n, bool)
+    return shift_flip(images, shifts, flips, strategy=strategy)
+
+
 # -------------------------------------------------------------------------------------- batching
 
 
@@ -308,10 +340,13 @@ class Batches:
 
     ``seed`` is an int, ``None`` (fresh entropy) or a ``numpy.random.Generator``, which is used
     as it is (so a caller that owns the generator can save and restore its state). With
-    ``drop_last`` a final batch smaller than ``batch_size`` is skipped.
+    ``drop_last`` a final batch smaller than ``batch_size`` is skipped. ``augment``, a function
+    ``(images, rng) -> images`` such as ``functools.partial(augment, crop_padding=2)``, is
+    applied to each batch's images with the batches' generator (after the epoch's shuffle).
     """
 
-    def __init__(self, images, labels, batch_size, shuffle=False, seed=None, drop_last=False):
+    def __init__(self, images, labels, batch_size, shuffle=False, seed=None, drop_last=False,
+                 augment=None):
         if len(images) != len(labels):
             raise ValueError(
                 f"Batches: images and labels must have the same length, got {len(images)} "
@@ -321,7 +356,11 @@ class Batches:
             raise ValueError(f"Batches: batch_size must be a positive int, got {batch_size!r}")
         self.images, self.labels = images, labels
         self.batch_size, self.shuffle, self.drop_last = batch_size, bool(shuffle), bool(drop_last)
+        if augment is not None and not callable(augment):
+            raise TypeError(f"Batches: augment must be None or a function (images, rng) -> "
+                            f"images, got {type(augment).__name__}")
         self.rng = np.random.default_rng(seed)
+        self.augment = augment
 
     def __len__(self):
         full, rest = divmod(len(self.labels), self.batch_size)
@@ -332,8 +371,8 @@ class Batches:
         order = self.rng.permutation(n) if self.shuffle else None
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             stop = min(start + self.batch_size, n)
-            if order is None:
-                yield self.images[start:stop], self.labels[start:stop]
-            else:
-                index = order[start:stop]
-                yield self.images[index], self.labels[index]
+            index = slice(start, stop) if order is None else order[start:stop]
+            images = self.images[index]
+            if self.augment is not None:
+                images = self.augment(images, self.rng)
+            yield images, self.labels[index]

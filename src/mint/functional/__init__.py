@@ -26,6 +26,7 @@ from mint.functional.activation import (
     tanh,
     tanh_backward,
 )
+from mint.functional.augment import shift_flip
 from mint.functional.convolution import (
     conv2d,
     conv2d_backward,
@@ -56,6 +57,7 @@ __all__ = [
     "max_pool2d_backward",
     "relu",
     "relu_backward",
+    "shift_flip",
     "sigmoid",
     "sigmoid_backward",
     "softplus",
