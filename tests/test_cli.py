@@ -43,7 +43,7 @@ def read_metrics(path):
 @pytest.mark.parametrize("command, options", [
     ("train", ["--dataset", "--data-dir", "--model", "--epochs", "--batch-size", "--optimizer",
                "--lr", "--momentum", "--weight-decay", "--strategy", "--threads", "--seed",
-               "--out", "--resume", "--schedule", "--limit"]),
+               "--out", "--resume", "--schedule", "--limit", "--augment"]),
     ("evaluate", ["FILE", "--dataset", "--data-dir", "--split", "--out", "--strategy"]),
 ])
 def test_help_of_each_command_lists_every_option(capsys, command, options):
@@ -67,6 +67,10 @@ def test_top_level_help_names_the_commands(capsys):
     (["train", "--momentum", "1.5", "--optimizer", "sgd"], "--momentum: must be in [0, 1)"),
     (["train", "--threads", "100000"], "--threads: must be at most"),
     (["train", "--momentum", "0.5"], "--momentum applies to --optimizer sgd only"),
+    (["train", "--augment", "rotate"], "--augment: expected none, or a comma-separated list of "
+                                       "crop, crop=N and flip, got 'rotate'"),
+    (["train", "--augment", "crop=-1"], "--augment: expected none"),
+    (["train", "--augment", "none,flip"], "--augment: none cannot be combined"),
     (["evaluate"], "required: FILE"),
     ([], "required: COMMAND"),
 ])
@@ -114,10 +118,11 @@ def test_train_writes_checkpoint_metrics_and_curves_then_evaluate_reads_them(cap
     assert len(matrix) == 10 and sum(int(c) for row in matrix for c in row) == 359
 
 
+@pytest.mark.parametrize("augment", [[], ["--augment", "crop=1,flip"]])
 def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(capsys, tmp_path,
-                                                                     monkeypatch):
+                                                                     monkeypatch, augment):
     settings = [*QUICK, "--epochs", "3", "--optimizer", "sgd", "--lr", "0.05",
-                "--strategy", "vectorized"]
+                "--strategy", "vectorized", *augment]
     assert run(capsys, *settings, "--out", tmp_path / "whole")[0] == 0
 
     def stop_after_epoch_1(rows, path):  # called once the epoch's checkpoint is written
@@ -146,6 +151,22 @@ def test_resume_refuses_settings_that_differ_from_the_saved_run(capsys, tmp_path
     assert status == 2 and "--lr 0.5 differs from the resumed run's" in err
     status, _, err = run(capsys, "train", "--resume", checkpoint)
     assert status == 2 and "finished 1 of 1 epochs" in err
+    status, _, err = run(capsys, "train", "--resume", checkpoint, "--augment", "crop")
+    assert status == 2 and "--augment crop=2 differs from the resumed run's none" in err
+
+
+def test_augment_changes_the_training_batches_and_is_stored_with_the_run(capsys, tmp_path):
+    for name, augment in (("plain", "none"), ("crop", "crop"), ("both", "flip,crop=1")):
+        status, stdout, _ = run(capsys, *QUICK, "--epochs", "1", "--strategy", "vectorized",
+                                "--augment", augment, "--out", tmp_path / name)
+        assert status == 0
+    saved = {name: load_checkpoint(tmp_path / name / "model.npz")
+             for name in ("plain", "crop", "both")}
+    assert [saved[name].config["augment"] for name in saved] == ["none", "crop=2", "crop=1,flip"]
+    assert "augment crop=1,flip" in stdout
+    plain = saved["plain"].model_state["0.weight"]
+    assert not np.array_equal(saved["crop"].model_state["0.weight"], plain)
+    assert not np.array_equal(saved["both"].model_state["0.weight"], plain)
 
 
 def test_a_diverging_run_stops_with_one_line_and_keeps_its_files(capsys, tmp_path):

@@ -9,6 +9,7 @@ never a traceback.
 import argparse
 import contextlib
 import datetime
+import functools
 import math
 import sys
 from pathlib import Path
@@ -162,7 +163,36 @@ def _compute_settings(strategy, threads):
 
 # The settings of a run, stored in its checkpoint; a resumed run keeps them.
 _RUN_SETTINGS = ("dataset", "model", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
-                 "schedule", "seed", "limit")
+                 "schedule", "seed", "limit", "augment")
+CROP_PADDING = 2  # pixels, for --augment crop: MNIST digits shifted by up to 2 pixels each way
+
+
+def _augment_spec(text):
+    """``--augment``: "none", or a comma-separated list of "crop", "crop=N" and "flip", as the
+    canonical string a checkpoint stores ("crop=2,flip")."""
+    parts = {}
+    for item in (part.strip() for part in text.split(",")):
+        name, _, value = item.partition("=")
+        if name == "crop" and (not value or value.isdigit()):
+            parts["crop"] = f"crop={int(value) if value else CROP_PADDING}"
+        elif item in ("flip", "none"):
+            parts[item] = item
+        else:
+            raise argparse.ArgumentTypeError(
+                f"expected none, or a comma-separated list of crop, crop=N and flip, got {text!r}"
+            )
+    if "none" in parts and len(parts) > 1:
+        raise argparse.ArgumentTypeError(f"none cannot be combined with other items: {text!r}")
+    return ",".join(parts.get(key) for key in ("none", "crop", "flip") if key in parts)
+
+
+def _augmentation(spec):
+    """The ``augment`` function of :func:`mint.train.fit` that ``--augment spec`` asks for."""
+    items = dict(item.partition("=")[::2] for item in spec.split(","))
+    if "none" in items:
+        return None
+    return functools.partial(data.augment, crop_padding=int(items.get("crop") or 0),
+                             flip="flip" in items)
 
 
 def _add_train_parser(subparsers):
@@ -202,6 +232,13 @@ def _add_train_parser(subparsers):
                              "run) or cosine (default: cosine, down to 0 at the last step)")
     parser.add_argument("--seed", metavar="N", type=nonnegative_int,
                         help="seeds initialisation and shuffling (default: 0)")
+    parser.add_argument("--augment", metavar="SPEC", type=_augment_spec,
+                        help="random changes to each training batch, drawn from the seeded "
+                             "shuffling generator: crop (shift by up to "
+                             f"{CROP_PADDING} pixels each way with zero fill: a random crop of "
+                             "the zero-padded image; crop=N for N pixels), flip (mirror "
+                             "left-right with probability 1/2: not for digits, a mirrored 3 is "
+                             "no digit), e.g. crop or crop,flip (default: none)")
     parser.add_argument("--out", metavar="DIR", type=Path,
                         help="output folder (default: runs/<timestamp>; with --resume: the "
                              "checkpoint's folder)")
@@ -228,12 +265,13 @@ def _train_settings(args, dataset):
         "schedule": args.schedule or "cosine",
         "seed": 0 if args.seed is None else args.seed,
         "limit": args.limit,
+        "augment": args.augment or "none",
     }
 
 
 def _resumed_settings(args, checkpoint):
     """The checkpoint's settings; an option given that contradicts them is a usage error."""
-    settings = dict(checkpoint.config)
+    settings = {"augment": "none", **checkpoint.config}  # runs saved before --augment had none
     if not all(key in settings for key in (*_RUN_SETTINGS, "epochs")):
         raise CheckpointError(f"{checkpoint.path} holds no run settings, so it cannot be resumed")
     given = {"dataset": None if args.dataset == "auto" else args.dataset}
@@ -285,6 +323,7 @@ def run_train(args):
     print(f"{settings['dataset']}: {len(train[1])} training and {len(test[1])} test images; "
           f"{settings['model']}, {settings['optimizer']} lr {settings['lr']:g}, batch "
           f"{settings['batch_size']}, {_count(settings['epochs'], 'epoch')}, "
+          f"augment {settings['augment']}, "
           f"{strategy} strategy, {_count(threads or mint.get_num_threads(), 'thread')}")
 
     with _compute_settings(strategy, threads):
@@ -309,6 +348,7 @@ def run_train(args):
                 settings["batch_size"], val=test, schedule=schedule, seed=rng,
                 start_epoch=start, history=history, checkpoint=out / "model.npz",
                 architecture=architecture, config=settings,
+                augment=_augmentation(settings["augment"]),
                 on_epoch=lambda rows: _report_epoch(rows, settings["epochs"], out),
             )
         except TrainingDiverged as error:

@@ -114,12 +114,14 @@ def _parameters_finite(model):
 
 def fit(model, loss_fn, optimizer, train, epochs, batch_size, val=None, *, schedule=None,
         seed=0, start_epoch=0, history=(), checkpoint=None, architecture=None, config=None,
-        on_epoch=None, progress=True):
+        on_epoch=None, progress=True, augment=None):
     """Train ``model`` on ``train = (images, labels)`` up to epoch ``epochs``; returns the history.
 
     Each epoch shuffles ``train`` with ``seed`` (an int, or a ``numpy.random.Generator`` whose
     state a resumed run restores), takes an optimizer step per batch of ``batch_size``, then
     evaluates on ``val`` if given. ``schedule(t)`` sets ``optimizer.lr`` before every step.
+    ``augment(images, rng)`` (e.g. ``functools.partial(mint.data.augment, crop_padding=2)``)
+    transforms each training batch, drawing from the shuffling generator.
     ``start_epoch`` and ``history`` continue a run that finished that many epochs.
 
     After each epoch, ``history`` (a list of dicts with :data:`HISTORY_FIELDS`) gains a row,
@@ -130,11 +132,12 @@ def fit(model, loss_fn, optimizer, train, epochs, batch_size, val=None, *, sched
     # Overflow on the way to a NaN is what the NaN stop reports, in one clear message.
     with np.errstate(over="ignore", invalid="ignore"):
         return _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, seed,
-                    start_epoch, history, checkpoint, architecture, config, on_epoch, progress)
+                    start_epoch, history, checkpoint, architecture, config, on_epoch, progress,
+                    augment)
 
 
 def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, seed,
-         start_epoch, history, checkpoint, architecture, config, on_epoch, progress):
+         start_epoch, history, checkpoint, architecture, config, on_epoch, progress, augment):
     from tqdm import tqdm
 
     if checkpoint is not None and architecture is None:
@@ -142,7 +145,7 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
     if len(train[1]) == 0:
         raise ValueError("fit: the training set is empty")
     rng = np.random.default_rng(seed)
-    batches = Batches(*train, batch_size, shuffle=True, seed=rng)
+    batches = Batches(*train, batch_size, shuffle=True, seed=rng, augment=augment)
     history = list(history)
     saved = None  # (epoch, path) of the last checkpoint this call wrote
     model.train()
