@@ -10,6 +10,7 @@ Float32 and float64 are supported; the arrays of one call must share their dtype
 takes ``strategy=None`` ("loop", "vectorized", or ``None`` for :func:`mint.get_strategy`).
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -423,7 +424,8 @@ def flatten(x, start_dim=1, *, strategy=None):
         raise ValueError(
             f"flatten: start_dim must be < input dimensions {x.ndim}, got {start_dim}"
         )
-    return x.reshape(*x.shape[:start_dim], -1)
+    # The merged size spelled out: NumPy cannot infer -1 when a batch has no images.
+    return x.reshape(*x.shape[:start_dim], math.prod(x.shape[start_dim:]))
 
 
 def flatten_backward(grad_out, input_shape, *, strategy=None):
