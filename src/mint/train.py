@@ -275,7 +275,7 @@ def write_metrics(history, path):
     write_atomically(path, lambda file: file.write(text.encode()))
 
 
-def _pyplot():
+def load_pyplot():
     """matplotlib's pyplot on the file-only Agg backend (imported only when plotting)."""
     import matplotlib
 
@@ -287,7 +287,7 @@ def _pyplot():
 
 def save_curves(history, path):
     """Plot loss and accuracy per epoch (training and test) side by side into ``path``."""
-    plt = _pyplot()
+    plt = load_pyplot()
     epochs = [row["epoch"] for row in history]
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
     for axes, key, label in ((loss_axes, "loss", "loss"), (accuracy_axes, "accuracy", "accuracy")):
@@ -310,7 +310,7 @@ def save_curves(history, path):
 
 def save_confusion(matrix, path, title):
     """Draw a confusion matrix (rows: true class, columns: predicted) with counts into ``path``."""
-    plt = _pyplot()
+    plt = load_pyplot()
     matrix = np.asarray(matrix)
     classes = range(matrix.shape[0])
     figure, axes = plt.subplots(figsize=(6, 5.4), layout="constrained")
