@@ -139,10 +139,15 @@ def test_load_mnist_reads_uncompressed_files_too(tmp_path):
 @requires_mnist
 def test_download_from_a_mirror_writes_verified_files(tmp_path):
     mirrors = ["file:///nonexistent/mirror/", MNIST_DIR.as_uri()]  # the first one fails
-    images, labels = load_mnist(tmp_path / "cache", "test", mirrors=mirrors)
+    previous = os.umask(0o022)
+    try:
+        images, labels = load_mnist(tmp_path / "cache", "test", mirrors=mirrors)
+    finally:
+        os.umask(previous)
     assert images.shape == (10000, 1, 28, 28) and labels[0] == 7
-    written = sorted(p.name for p in (tmp_path / "cache").iterdir())
-    assert written == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    written = sorted((tmp_path / "cache").iterdir())
+    assert [p.name for p in written] == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    assert all(p.stat().st_mode & 0o777 == 0o644 for p in written)  # as the umask says
 
 
 class _TruncatingHandler(http.server.BaseHTTPRequestHandler):
