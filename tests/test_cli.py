@@ -400,37 +400,73 @@ def test_the_step_schedule_decays_twice_whatever_the_number_of_epochs(capsys, tm
     assert rates == pytest.approx([0.01, 0.001, 0.0001, 0.0001])
 
 
+def cut_after_epoch_1(path, to):
+    """A copy of the checkpoint at ``path`` in folder ``to``, as if interrupted after epoch 1."""
+    to.mkdir()
+    arrays = dict(np.load(path))
+    meta = json.loads(str(arrays["meta"]))
+    meta.update(epoch=1, history=meta["history"][:1])
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(to / "model.npz", **arrays)
+    return to / "model.npz"
+
+
+def lrs(folder):
+    return [float(row["lr"]) for row in read_metrics(folder / "metrics.csv")]
+
+
 def test_a_resumed_run_says_where_it_resumes_and_at_which_learning_rate(capsys, tmp_path):
     assert run(capsys, *QUICK, "--epochs", "3", "--out", tmp_path)[0] == 0
-    saved = load_checkpoint(tmp_path / "model.npz")
-    history = saved.history[:1]  # as if interrupted after epoch 1
-    cut = tmp_path / "cut"
-    cut.mkdir()
-    checkpoint_arrays = dict(np.load(tmp_path / "model.npz"))
-    meta = json.loads(str(checkpoint_arrays["meta"]))
-    meta.update(epoch=1, history=history)
-    checkpoint_arrays["meta"] = np.array(json.dumps(meta))
-    np.savez(cut / "model.npz", **checkpoint_arrays)
-    status, out, _ = run(capsys, "train", "--resume", cut / "model.npz")
+    status, out, _ = run(capsys, "train", "--resume",
+                         cut_after_epoch_1(tmp_path / "model.npz", tmp_path / "cut"))
     assert status == 0
     lr = 3e-3 * 0.5 * (1 + np.cos(np.pi / 3))
     assert f"resuming at epoch 1 of 3, lr {lr:.3g} (cosine schedule)" in out
 
 
-def test_extending_a_finished_cosine_run_stretches_the_schedule_and_says_so(capsys, tmp_path):
+def test_extending_a_finished_run_starts_a_new_schedule_and_says_so(capsys, tmp_path,
+                                                                     monkeypatch):
     assert run(capsys, *QUICK, "--epochs", "2", "--out", tmp_path / "short")[0] == 0
-    assert run(capsys, *QUICK, "--epochs", "4", "--out", tmp_path / "long")[0] == 0
     status, out, _ = run(capsys, "train", "--resume", tmp_path / "short" / "model.npz",
                          "--epochs", "4")
     assert status == 0
     line = next(line for line in out.splitlines() if line.startswith("resuming"))
-    assert line.startswith("resuming at epoch 2 of 4 (the run was planned for 2 epochs): the "
-                           "cosine schedule now spans 4 epochs, so the lr goes from ")
-    # From epoch 3 on, the extended run follows the schedule of a run planned for 4 epochs.
-    extended = [float(r["lr"]) for r in read_metrics(tmp_path / "short" / "metrics.csv")]
-    planned = [float(r["lr"]) for r in read_metrics(tmp_path / "long" / "metrics.csv")]
-    assert extended[2:] == pytest.approx(planned[2:])
-    assert extended[1] < 0.05 * 3e-3 < extended[2]  # the lr went back up, as the line says
+    assert line.startswith("resuming at epoch 2 of 4: the run had finished its 2 epochs (lr "
+                           "down to ")
+    assert line.endswith("so a new cosine schedule runs over epochs 3-4, from lr 0.003")
+    # Epochs 3 and 4 follow the schedule of epochs 1 and 2 again: a warm restart.
+    extended = lrs(tmp_path / "short")
+    assert extended[2:] == pytest.approx(extended[:2])
+
+    # Interrupted in the extension and resumed, the run keeps the new schedule.
+    assert run(capsys, *QUICK, "--epochs", "2", "--out", tmp_path / "again")[0] == 0
+
+    def stop_after_epoch_3(rows, epochs, out):  # called once the epoch's checkpoint is written
+        if rows[-1]["epoch"] == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_report_epoch", stop_after_epoch_3)
+    status, _, err = run(capsys, "train", "--resume", tmp_path / "again" / "model.npz",
+                         "--epochs", "4")
+    assert status == 130 and "holds epoch 3 of 4" in err
+    monkeypatch.undo()
+    status, out, _ = run(capsys, "train", "--resume", tmp_path / "again" / "model.npz")
+    assert status == 0 and "resuming at epoch 3 of 4, lr" in out
+    assert lrs(tmp_path / "again") == pytest.approx(extended)
+    for name, value in load_checkpoint(tmp_path / "short" / "model.npz").model_state.items():
+        np.testing.assert_array_equal(
+            load_checkpoint(tmp_path / "again" / "model.npz").model_state[name], value, name)
+
+
+def test_a_new_total_for_an_unfinished_run_moves_the_end_of_its_schedule(capsys, tmp_path):
+    assert run(capsys, *QUICK, "--epochs", "3", "--out", tmp_path / "three")[0] == 0
+    assert run(capsys, *QUICK, "--epochs", "5", "--out", tmp_path / "five")[0] == 0
+    cut = cut_after_epoch_1(tmp_path / "three" / "model.npz", tmp_path / "cut")
+    status, out, _ = run(capsys, "train", "--resume", cut, "--epochs", "5")
+    assert status == 0
+    assert ("resuming at epoch 1 of 5 (the run was planned for 3 epochs): its cosine schedule "
+            "now ends at epoch 5, so the lr goes from ") in out
+    assert lrs(tmp_path / "cut")[1:] == pytest.approx(lrs(tmp_path / "five")[1:])
 
 
 # -------------------------------------------------------------------------- smaller rough edges
