@@ -259,6 +259,8 @@ def test_a_second_run_into_a_folder_in_use_fails_at_once_naming_the_first(capsys
     first = start_mint("train", "--dataset", "digits", "--epochs", "30", "--out", out)
     try:
         wait_for_line(first, "epoch 1/30")
+        writing = out / ".model.npz.live01.tmp"  # as the first run's next save would be
+        writing.write_bytes(b"being written")
         started = time.monotonic()
         for argv in ([*QUICK, "--out", out, "--overwrite"],
                      ["train", "--resume", out / "model.npz", "--epochs", "40"]):
@@ -266,7 +268,7 @@ def test_a_second_run_into_a_folder_in_use_fails_at_once_naming_the_first(capsys
             assert status == 1 and "epoch" not in stdout
             assert f"{out} is in use by another mint train (pid {first.pid})" in err
         assert time.monotonic() - started < 10
-        assert first.poll() is None  # the first run carries on
+        assert first.poll() is None and writing.exists()  # the first run carries on, untouched
     finally:
         first.send_signal(signal.SIGINT)
         _, err = first.communicate(timeout=60)
