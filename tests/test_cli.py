@@ -336,7 +336,7 @@ def test_ctrl_c_at_any_moment_ends_in_one_true_line_and_a_consistent_folder(tmp_
     process = start_mint("train", "--dataset", "digits", "--epochs", "3", "--out", out)
     try:
         if moment == "while starting":
-            time.sleep(0.3)  # Python is up, Mint's imports are not done
+            time.sleep(0.5)  # Python is up; Numba and NumPy are most likely loading
         else:
             wait_for_line(process, {"before the first checkpoint": "digits:",
                                     "after the first epoch": "epoch 1/3",
