@@ -84,7 +84,7 @@ def assert_folder_matches_its_checkpoint(out, epochs):
 @pytest.mark.parametrize("command, options", [
     ("train", ["--dataset", "--data-dir", "--model", "--epochs", "--batch-size", "--optimizer",
                "--lr", "--momentum", "--weight-decay", "--strategy", "--threads", "--seed",
-               "--out", "--resume", "--schedule", "--limit"]),
+               "--out", "--overwrite", "--resume", "--schedule", "--limit"]),
     ("evaluate", ["FILE", "--dataset", "--data-dir", "--split", "--out", "--strategy"]),
 ])
 def test_help_of_each_command_lists_every_option(capsys, command, options):
