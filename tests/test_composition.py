@@ -3,6 +3,7 @@ walking a model (modules, named_modules, apply, repr, Sequential names and slice
 does."""
 
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -318,3 +319,29 @@ def test_sequential_refuses_names_that_cannot_be_keys(key):
 def test_sequential_of_named_modules_names_a_bad_entry():
     with pytest.raises(TypeError, match="Sequential: module 'act' must be a Module, got str"):
         nn.Sequential({"fc": nn.Linear(2, 2), "act": "relu"})
+
+
+# --------------------------------------------------------------------- the README's example
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+@requires_torch
+def test_the_readme_dense_block_matches_torch_autograd():
+    section = README.read_text(encoding="utf-8").split("### Beyond a chain", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace = {"np": np, "nn": nn}
+    exec(compile(snippet, "README.md", "exec"), namespace)
+    block = namespace["DenseBlock"](2, 3).to(np.float64)
+    conv = torch.nn.Conv2d(2, 3, 3, padding=1).double()
+    block.load_state_dict({f"conv.{k}": v.detach().numpy() for k, v in conv.state_dict().items()})
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 2, 5, 5))
+    out = block(x)
+    grad_out = rng.standard_normal(out.shape)
+    x_torch = torch.tensor(x, requires_grad=True)
+    expected = torch.cat([x_torch, torch.relu(conv(x_torch))], dim=1)
+    expected.backward(torch.tensor(grad_out))
+    assert_close(out, expected.detach().numpy())
+    assert_close(block.backward(grad_out), x_torch.grad.numpy())
+    assert_close(block.conv.weight.grad, conv.weight.grad.numpy())
