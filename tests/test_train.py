@@ -187,6 +187,38 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
         np.testing.assert_array_equal(saved.model_state[name], value)
 
 
+class CountsAndDraws(nn.Module):
+    """The identity, which counts its training forward passes in a buffer and draws a number
+    from Mint's generator in each, as BatchNorm's counter and Dropout's masks do."""
+
+    def __init__(self):
+        self.calls = nn.Buffer(np.array(0, np.int64))
+        self.draws = []
+
+    def forward(self, x):
+        if self.training:
+            self.calls.data += 1
+            self.draws.append(mint.runtime.default_generator().random())
+        self.save_for_backward(x.shape)
+        return x
+
+    def backward(self, grad_out):
+        self.saved_for_backward(grad_out)
+        return grad_out
+
+
+def test_the_warm_up_leaves_buffers_and_mints_generator_as_they_were():
+    counter = CountsAndDraws()
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10), counter)
+    mint.manual_seed(5)
+    fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), TRAIN, 1, 32,
+        progress=False)
+    batches = math.ceil(len(TRAIN[1]) / 32)
+    assert int(counter.calls.data) == batches  # not one more for the warm-up's forward
+    # The epoch draws what it would have drawn without the warm-up (whose draw is given back).
+    assert counter.draws[-batches:] == list(np.random.default_rng(5).random(batches))
+
+
 class SlowFirstCall(nn.Module):
     """The identity, whose first call takes a second, as a kernel that compiles on first use."""
 

@@ -17,6 +17,7 @@ import numpy as np
 from mint.checkpoint import save_checkpoint
 from mint.data import Batches
 from mint.files import write_atomically
+from mint.runtime import default_generator
 
 HISTORY_FIELDS = (
     "epoch", "loss", "train_accuracy", "test_loss", "test_accuracy", "seconds",
@@ -146,16 +147,24 @@ def _progress_disabled(progress):
 def _warm_up(model, loss_fn, images, labels):
     """A forward and backward pass on two images, and an eval-mode forward, so that kernels
     compiled on first use are compiled before an epoch's clock starts. Zeroes the gradients;
-    the parameters are unchanged."""
-    logits = model(images[:2])
-    loss_fn(logits, labels[:2])
-    model.backward_parameters(loss_fn.backward())
-    model.zero_grad()
-    model.eval()
+    the parameters are unchanged, and so are the buffers (BatchNorm's running statistics and
+    counter) and Mint's generator (Dropout's masks): a run, or its resumption, trains as if
+    the warm-up had not happened."""
+    buffers = [(buffer, buffer.data.copy()) for buffer in model.buffers()]
+    generator = default_generator().bit_generator
+    state = generator.state
     try:
+        logits = model(images[:2])
+        loss_fn(logits, labels[:2])
+        model.backward_parameters(loss_fn.backward())
+        model.zero_grad()
+        model.eval()
         model(images[:2])
     finally:
         model.train()
+        for buffer, data in buffers:
+            buffer.data = data
+        generator.state = state
 
 
 def fit(model, loss_fn, optimizer, train, epochs, batch_size, val=None, *, schedule=None,
