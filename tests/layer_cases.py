@@ -38,6 +38,14 @@ LAYER_CASES = [
         nn.Flatten(), nn.Linear(3 * 4 * 4, 6, dtype=dtype), nn.Sigmoid(),
         nn.Linear(6, 2, dtype=dtype), nn.LeakyReLU(),
     ), (2, 8, 8)),
+    ("residual-identity", lambda dtype: nn.Residual(nn.Sequential(
+        nn.Conv2d(2, 3, 3, padding=1, dtype=dtype), nn.ReLU(),
+        nn.Conv2d(3, 2, 3, padding=1, dtype=dtype))), (2, 6, 5)),
+    ("residual-projection", lambda dtype: nn.Sequential(
+        nn.Residual(nn.Sequential(nn.Conv2d(2, 4, 3, stride=2, padding=1, dtype=dtype),
+                                  nn.Tanh()),
+                    nn.Conv2d(2, 4, 1, stride=2, bias=False, dtype=dtype)),
+        nn.ReLU(), nn.Flatten(), nn.Linear(4 * 3 * 4, 3, dtype=dtype)), (2, 6, 7)),
 ]
 
 MODEL_CASES = [

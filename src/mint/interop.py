@@ -69,6 +69,33 @@ def _sequential_to_torch(torch, sequential, name):
         for child, layer in sequential.named_children()))
 
 
+@functools.cache
+def torch_residual():
+    """The ``torch.nn.Module`` class computing what :class:`mint.nn.Residual` computes,
+    ``body(x) + shortcut(x)`` (the identity when ``shortcut`` is None), with the same
+    state_dict keys (PyTorch has no such class); :func:`to_torch` and :func:`from_torch` map
+    one to the other."""
+    torch = _import_torch()
+
+    class Residual(torch.nn.Module):
+        def __init__(self, body, shortcut=None):
+            super().__init__()
+            self.body = body
+            self.shortcut = shortcut
+
+        def forward(self, x):
+            return self.body(x) + (x if self.shortcut is None else self.shortcut(x))
+
+    return Residual
+
+
+@TO_TORCH.register(nn.Residual)
+def _residual_to_torch(torch, block, name):
+    shortcut = None if block.shortcut is None else _to_torch(torch, block.shortcut,
+                                                             child_name(name, "shortcut"))
+    return torch_residual()(_to_torch(torch, block.body, child_name(name, "body")), shortcut)
+
+
 @TO_TORCH.register(nn.Linear)
 def _linear_to_torch(torch, layer, name):
     return _with_weights(torch, torch.nn.Linear, layer, layer.in_features, layer.out_features,
@@ -149,6 +176,7 @@ def from_torch_converters():
     registry = LayerRegistry("from_torch")
     registry.update({
         torch.nn.Sequential: _sequential_from_torch,
+        torch_residual(): _residual_from_torch,
         torch.nn.Linear: _linear_from_torch,
         torch.nn.Conv2d: _conv2d_from_torch,
         torch.nn.MaxPool2d: _max_pool2d_from_torch,
@@ -185,6 +213,12 @@ def _with_state(layer, state):
 def _sequential_from_torch(sequential, name):
     return nn.Sequential({child: _from_torch(module, child_name(name, child))
                           for child, module in sequential.named_children()})
+
+
+def _residual_from_torch(module, name):
+    shortcut = None if module.shortcut is None else _from_torch(module.shortcut,
+                                                                child_name(name, "shortcut"))
+    return nn.Residual(_from_torch(module.body, child_name(name, "body")), shortcut)
 
 
 def _linear_from_torch(module, name):

@@ -16,6 +16,7 @@ Mint layer      ONNX operator
                 ``Tanh``
 ``Softplus``    ``Where(Greater(beta x, threshold), x, Div(Softplus(Mul(x, beta)), beta))``
 ``Sequential``  its layers, in order
+``Residual``    its body and shortcut from the same input, then ``Add``
 ==============  ============================================================================
 
 Parameters become initializers named by their ``state_dict`` key (``"0.weight"``). The graph
@@ -240,6 +241,14 @@ def _sequential(graph, sequential, name, x_name, x):
         x_name = graph.convert(layer, layer_name, x_name, x)
         x = layer(x)
     return x_name
+
+
+@CONVERTERS.register(nn.Residual)
+def _residual(graph, block, name, x_name, x):
+    body = graph.convert(block.body, child_name(name, "body"), x_name, x)
+    shortcut = x_name if block.shortcut is None else graph.convert(
+        block.shortcut, child_name(name, "shortcut"), x_name, x)
+    return graph.node("Add", [body, shortcut], name)
 
 
 @CONVERTERS.register(nn.Linear)

@@ -82,6 +82,18 @@ def _walk_sequential(walk, sequential, name, x, x_id):
     return x, x_id
 
 
+@COSTS.register(nn.Residual)
+def _walk_residual(walk, block, name, x, x_id):
+    """Body and shortcut from the same input; their sum is a new array that nothing keeps."""
+    out, _ = walk.visit(block.body, child_name(name, "body"), x, x_id)
+    if block.shortcut is not None:
+        out = out + walk.visit(block.shortcut, child_name(name, "shortcut"), x, x_id)[0]
+    else:
+        out = out + x
+    walk.arrays += 1
+    return out, walk.arrays
+
+
 @dataclass(frozen=True)
 class LayerSummary:
     """One row of the table; ``kept_bytes`` as defined in :mod:`mint.summarize`."""
