@@ -157,15 +157,16 @@ def _compare_step(mint_layer, torch_layer, x, rng, tolerances=None):
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
 @pytest.mark.parametrize("dimensions", [1, 2])
 @given(seed=seeds, channels=st.integers(1, 4), momentum=st.sampled_from([0.1, None, 1.0]),
-       affine=st.booleans(), track_running_stats=st.booleans())
+       affine=st.booleans(), bias=st.booleans(), track_running_stats=st.booleans())
 def test_layer_trains_and_evaluates_as_pytorch(strategy, dtype, dimensions, seed, channels,
-                                               momentum, affine, track_running_stats):
+                                               momentum, affine, bias, track_running_stats):
     """Three training steps (outputs, all gradients, running statistics, num_batches_tracked),
-    then eval mode (running statistics, or batch ones without track_running_stats), then
-    training again, from a PyTorch state dict."""
+    with or without weight, bias (PyTorch 2.13's keyword) and running statistics; then eval mode
+    (running statistics, or batch ones without track_running_stats), then training again, all
+    from a PyTorch state dict."""
     rng = np.random.default_rng(seed)
     mint_layer, torch_layer = _layer_pair(dimensions, channels, dtype, momentum=momentum,
-                                          affine=affine,
+                                          affine=affine, bias=bias,
                                           track_running_stats=track_running_stats)
     mint_layer.strategy = strategy
     for mode in ("train", "train", "train", "eval", "eval", "train"):
