@@ -4,11 +4,11 @@ from .common import STRATEGIES, gflops, prepare
 
 
 class Conv2d:
-    params = [STRATEGIES, list(bench.CONV_SHAPES)]
+    params = [STRATEGIES, list(bench.SPECS["conv2d"].shapes)]
     param_names = ["strategy", "shape"]
 
     def setup(self, strategy, shape):
-        self.cases = bench.conv2d_cases(shape)
+        self.cases = bench.SPECS["conv2d"].cases([shape])
         self.forward, self.forward_backward = prepare(self.cases, strategy)
 
     def time_forward(self, strategy, shape):

@@ -4,11 +4,11 @@ from .common import STRATEGIES, gflops, prepare
 
 
 class Linear:
-    params = [STRATEGIES, list(bench.LINEAR_SHAPES)]
+    params = [STRATEGIES, list(bench.SPECS["linear"].shapes)]
     param_names = ["strategy", "shape"]
 
     def setup(self, strategy, shape):
-        self.cases = bench.linear_cases(shape)
+        self.cases = bench.SPECS["linear"].cases([shape])
         self.forward, self.forward_backward = prepare(self.cases, strategy)
 
     def time_forward(self, strategy, shape):

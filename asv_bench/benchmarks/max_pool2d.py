@@ -4,11 +4,12 @@ from .common import STRATEGIES, prepare
 
 
 class MaxPool2d:
-    params = [STRATEGIES, list(bench.POOL_SHAPES)]
+    params = [STRATEGIES, list(bench.SPECS["max_pool2d"].shapes)]
     param_names = ["strategy", "shape"]
 
     def setup(self, strategy, shape):
-        self.forward, self.forward_backward = prepare(bench.max_pool2d_cases(shape), strategy)
+        cases = bench.SPECS["max_pool2d"].cases([shape])
+        self.forward, self.forward_backward = prepare(cases, strategy)
 
     def time_forward(self, strategy, shape):
         self.forward()

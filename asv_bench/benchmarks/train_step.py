@@ -10,7 +10,7 @@ class TrainStep:
     param_names = ["strategy"]
 
     def setup(self, strategy):
-        self.cases = bench.train_step_cases()
+        self.cases = bench.SPECS["train_step"].cases()
         (self.step,) = prepare(self.cases, strategy)
 
     def time_train_step(self, strategy):

@@ -21,6 +21,7 @@ from mint import functional, nn, optim
 from mint.nn import Buffer, Parameter
 from mint.runtime import get_num_threads, manual_seed, set_num_threads
 from mint.strategy import STRATEGIES, get_strategy, set_strategy, use_strategy
+from mint.summarize import summary
 
 __version__ = "0.1.0"
 
@@ -36,5 +37,6 @@ __all__ = [
     "optim",
     "set_num_threads",
     "set_strategy",
+    "summary",
     "use_strategy",
 ]

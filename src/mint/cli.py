@@ -1,4 +1,4 @@
-"""The ``mint`` command: ``mint train``, ``mint evaluate`` and ``mint bench``.
+"""The ``mint`` command: ``mint train``, ``evaluate``, ``bench``, ``export`` and ``summary``.
 
 Each subcommand is a pair of functions: ``_add_<name>_parser(subparsers)`` declares its options
 and ``run_<name>(args)`` does the work and returns the exit status (0 success, 1 a failure the
@@ -18,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 import mint
+import mint.onnx
 from mint import bench, data, models, nn, optim
 from mint.checkpoint import CheckpointError, load_checkpoint
 from mint.train import (
@@ -448,13 +449,14 @@ def _add_bench_parser(subparsers):
 
 def run_bench(args):
     strategies = args.strategies or [
-        *bench.MINT_STRATEGIES, *(["torch"] if bench.torch_available() else [])
+        *bench.MINT_STRATEGIES, *(bench.TORCH_STRATEGIES if bench.torch_available() else ())
     ]
-    if "torch" in strategies and not bench.torch_available():
+    uses_torch = any(s in bench.TORCH_STRATEGIES for s in strategies)
+    if uses_torch and not bench.torch_available():
         raise _UsageError("torch is not installed (python -m pip install torch==2.13.0)")
     threads = args.threads or numba.config.NUMBA_NUM_THREADS
     mint.set_num_threads(threads)
-    if "torch" in strategies:
+    if uses_torch:
         import torch
 
         torch.set_num_threads(threads)
@@ -470,6 +472,116 @@ def run_bench(args):
     if args.plot:
         bench.plot(results, args.plot)
         print(f"wrote {args.plot}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------- export
+
+
+def _add_export_parser(subparsers):
+    parser = subparsers.add_parser(
+        "export", help="write a saved model as an ONNX file",
+        description=(
+            "Export the model saved in FILE (a model.npz from mint train) to the ONNX file OUT, "
+            "as it computes in eval mode, for ONNX Runtime and other runtimes. The file is "
+            "checked with onnx.checker and, when onnxruntime is installed, run in ONNX Runtime "
+            "on a random batch and compared with Mint. Needs the onnx package "
+            f"({mint.onnx.INSTALL['onnx']}; with onnxruntime: {mint.onnx.INSTALL['onnxruntime']})."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE", type=Path, help="checkpoint (model.npz)")
+    parser.add_argument("out", metavar="OUT", type=Path, help="ONNX file to write (model.onnx)")
+    parser.add_argument("--opset", metavar="N", type=positive_int, default=mint.onnx.DEFAULT_OPSET,
+                        help=f"ONNX operator set version (default: {mint.onnx.DEFAULT_OPSET})")
+    parser.add_argument("--batch", metavar="N", type=positive_int,
+                        help="fix the batch size to N (default: any batch size)")
+    parser.set_defaults(handler=run_export)
+
+
+def run_export(args):
+    checkpoint = load_checkpoint(args.file)
+    model = checkpoint.build_model()
+    in_shape = tuple(checkpoint.architecture.get("in_shape", ()))
+    try:
+        proto = mint.onnx.export(model, args.out, (args.batch or 1, *in_shape), opset=args.opset,
+                                 dynamic_batch=args.batch is None)
+    except ImportError as error:
+        print(f"mint export: error: {error}", file=sys.stderr)
+        return 1
+    except ValueError as error:  # an opset the installed onnx does not know, or too old
+        raise _UsageError(error) from None
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB, opset {args.opset}): "
+          f"{mint.onnx.signature(proto)}")
+    check_shape = (args.batch or 7, *in_shape)
+    try:
+        difference = mint.onnx.onnxruntime_difference(model, args.out, check_shape)
+    except ImportError:
+        print(f"onnxruntime is not installed, so the file was not run in it (to check it: "
+              f"{mint.onnx.INSTALL['onnxruntime']})")
+    else:
+        print(f"ONNX Runtime on a random batch {check_shape}: largest difference from Mint "
+              f"{difference:.1e} of the largest output")
+    return 0
+
+
+# ------------------------------------------------------------------------------------ summary
+
+
+def _image_shape(text):
+    """An argparse ``type``: "C,H,W" as a tuple of three positive ints."""
+    try:
+        shape = tuple(positive_int(part) for part in text.split(","))
+    except argparse.ArgumentTypeError:
+        shape = ()
+    if len(shape) != 3:
+        raise argparse.ArgumentTypeError(
+            f"expected channels,height,width as positive integers (as 1,28,28), got {text!r}"
+        )
+    return shape
+
+
+def _add_summary_parser(subparsers):
+    parser = subparsers.add_parser(
+        "summary", help="layers, output shapes, parameters and multiply-adds of a model",
+        description=(
+            "Print the layers of the model saved in FILE, or of --model built for --input "
+            "images, with each layer's output shape, parameters, multiply-adds and the bytes it "
+            "keeps for backward, and their totals, for a batch of --batch images (definitions "
+            "in mint.summarize)."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE", type=Path, nargs="?",
+                        help="checkpoint (model.npz); or give --model")
+    parser.add_argument("--model", choices=sorted(models.MODELS),
+                        help="a model of mint.models instead of a checkpoint")
+    parser.add_argument("--input", metavar="C,H,W", type=_image_shape,
+                        help="shape of one input image for --model (default: 1,28,28)")
+    parser.add_argument("--batch", metavar="N", type=positive_int, default=1,
+                        help="images per batch, for the multiply-adds and activations "
+                             "(default: 1)")
+    parser.set_defaults(handler=run_summary)
+
+
+def run_summary(args):
+    if (args.file is None) == (args.model is None):
+        raise _UsageError("give either a checkpoint FILE or --model NAME")
+    if args.file is not None:
+        if args.input is not None:
+            raise _UsageError("--input applies to --model; a checkpoint's model takes the "
+                              "images it was trained on")
+        checkpoint = load_checkpoint(args.file)
+        model = checkpoint.build_model()
+        in_shape = tuple(checkpoint.architecture.get("in_shape", ()))
+        title = f"{args.file}: {checkpoint.architecture['name']}"
+    else:
+        in_shape = args.input or (1, 28, 28)
+        try:
+            model = models.build(models.architecture(args.model, in_shape=in_shape))
+        except ValueError as error:
+            raise _UsageError(f"--input: {error}") from None
+        title = args.model
+    print(f"{title}, input batch {(args.batch, *in_shape)}")
+    print(mint.summary(model, (args.batch, *in_shape)))
     return 0
 
 
@@ -490,6 +602,8 @@ def build_parser():
     _add_train_parser(subparsers)
     _add_evaluate_parser(subparsers)
     _add_bench_parser(subparsers)
+    _add_export_parser(subparsers)
+    _add_summary_parser(subparsers)
     return parser
 
 
