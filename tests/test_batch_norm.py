@@ -175,8 +175,9 @@ def test_layer_trains_and_evaluates_as_pytorch(strategy, dtype, dimensions, seed
         torch_layer.zero_grad()
         mint_layer.zero_grad()
         x = random_array(rng, _batch_shape(dimensions, rng, channels)).astype(dtype)
-        if mode == "train" and x.shape[0] * np.prod(x.shape[2:]) == 1:
-            x = np.concatenate([x, x + 1])  # one value per channel cannot train (tested below)
+        batch_statistics = mode == "train" or not track_running_stats
+        if batch_statistics and x.shape[0] * np.prod(x.shape[2:]) == 1:
+            x = np.concatenate([x, x + 1])  # too few for batch statistics (tested below)
         _compare_step(mint_layer, torch_layer, x, rng)
 
 
@@ -295,8 +296,11 @@ def test_one_value_per_channel_cannot_train_and_leaves_the_state_alone(layer, sh
     if shape[0] == 1:
         with pytest.raises(ValueError, match="more than 1 value per channel"):
             F.batch_norm_backward(np.ones(shape), np.ones(shape), np.zeros(3), np.ones(3))
-    # Eval mode normalises with the running statistics: any batch will do.
+    # Eval mode normalises with the running statistics: any batch will do; without them it
+    # needs batch statistics, as in training.
     assert module.eval()(np.ones(shape, np.float32)).shape == shape
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        layer(3, track_running_stats=False).eval()(np.ones(shape, np.float32))
 
 
 @requires_torch
@@ -434,3 +438,26 @@ def test_running_statistics_of_any_layout_are_updated_where_they_live():
     F.batch_norm(x, running[:, 0], running[:, 1], training=True, momentum=1.0)
     np.testing.assert_allclose(running[:, 0], x.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(running[:, 1], x.var(axis=0, ddof=1), rtol=1e-12)
+
+
+# ------------------------------------------------------------------- conversions and exports
+
+
+@requires_torch
+@pytest.mark.parametrize("kwargs", [{}, {"affine": False}, {"bias": False, "momentum": None},
+                                    {"track_running_stats": False, "eps": 0.01}])
+def test_pytorch_conversions_keep_every_configuration(kwargs):
+    from mint.interop import from_torch, to_torch
+
+    rng = np.random.default_rng(4)
+    reference = torch.nn.BatchNorm2d(3, **kwargs).double()
+    reference(torch.from_numpy(random_array(rng, (5, 3, 2, 2))))  # running statistics move
+    layer = from_torch(reference)
+    back = to_torch(layer)
+    for converted in (layer, back):
+        assert repr(converted) == repr(reference)
+        state = converted.state_dict()
+        assert list(state) == list(reference.state_dict())
+        for key, value in reference.state_dict().items():
+            np.testing.assert_array_equal(np.asarray(state[key]), value.numpy(), err_msg=key)
+    _compare_step(layer, reference, random_array(rng, (4, 3, 3, 2)), rng)
