@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import mint
-from mint import cli, data
+from mint import cli, data, optim
 from mint.checkpoint import load_checkpoint
 
 MNIST_DIR = Path(os.environ["MINT_DATA"]) if os.environ.get("MINT_DATA") else None
@@ -581,3 +581,26 @@ def test_the_loop_strategy_says_it_compiles_before_the_first_epoch(capsys, tmp_p
     assert status == 0
     lines = out.splitlines()
     assert lines[1].startswith("compiling kernels (once") and lines[2].startswith("epoch 1/1")
+
+
+def test_the_cli_reads_its_data_sets_and_optimizers_from_the_registries(capsys, tmp_path,
+                                                                        monkeypatch):
+    """A data set or an optimizer is one registry entry: the CLI offers it, with its defaults."""
+    images, labels = data.load_digits("all")
+    monkeypatch.setitem(data.DATASETS, "tiny", data.DatasetEntry(
+        lambda split, root=None: (images[:40], labels[:40]), "40 digits", epochs=1,
+        batch_size=20, strategy="vectorized", threads=1))
+    monkeypatch.setitem(optim.OPTIMIZERS, "heavy-ball", optim.OptimizerEntry(
+        optim.SGD, "SGD with heavy momentum", {"lr": 0.02, "momentum": 0.5}))
+    status, out, err = run(capsys, "train", "--help")
+    out = " ".join(out.split())  # argparse wraps the help
+    assert "tiny: 40 digits" in out and "heavy-ball: SGD with heavy momentum" in out
+    status, out, err = run(capsys, "train", "--dataset", "tiny", "--optimizer", "heavy-ball",
+                           "--out", tmp_path / "run")
+    assert status == 0, err
+    settings = load_checkpoint(tmp_path / "run" / "model.npz").config
+    assert (settings["epochs"], settings["batch_size"], settings["lr"], settings["momentum"]) == (
+        1, 20, 0.02, 0.5)
+    status, out, err = run(capsys, "train", "--dataset", "tiny", "--momentum", "0.5",
+                           "--out", tmp_path / "adam")
+    assert status == 2 and "--momentum applies to --optimizer sgd or heavy-ball only" in err

@@ -37,18 +37,9 @@ from mint.train import (
     write_metrics,
 )
 
-DATASETS = ("auto", "mnist", "digits")
-OPTIMIZERS = ("sgd", "adam")
-# Defaults that differ per data set, used for each option the user does not give. The digits
-# train in seconds, less than compiling the Numba loops takes on a first run, so they default
-# to the vectorized strategy; and on one thread, as their arrays are too small to share out
-# (several threads cost far more than they save, above all on a busy machine).
-DATASET_DEFAULTS = {
-    "mnist": {"epochs": 1, "batch_size": 64, "lr": {"adam": 3e-3, "sgd": 0.05},
-              "strategy": "loop", "threads": None},
-    "digits": {"epochs": 10, "batch_size": 32, "lr": {"adam": 3e-3, "sgd": 0.05},
-               "strategy": "vectorized", "threads": 1},
-}
+# The choices of --dataset and --optimizer, their help and their defaults come from the
+# registries data.DATASETS and optim.OPTIMIZERS.
+DEFAULT_OPTIMIZER = "adam"
 AUTO_DOWNLOAD_TIMEOUT = 5.0  # seconds: `mint train` offline must fall back to digits quickly
 RESULT_FILES = ("model.npz", "metrics.csv", "curves.png")
 
@@ -131,7 +122,9 @@ def _threads(text):
 
 
 def _add_data_options(parser, dataset_help, limit_help):
-    parser.add_argument("--dataset", choices=DATASETS, default="auto", help=dataset_help)
+    parser.add_argument("--dataset", choices=("auto", *data.DATASETS), default="auto",
+                        help=dataset_help + "; " + "; ".join(
+                            f"{name}: {entry.summary}" for name, entry in data.DATASETS.items()))
     parser.add_argument(
         "--data-dir", metavar="DIR", type=_path,
         help="folder of the MNIST files (default: $MINT_DATA, else ~/.cache/mint/mnist)",
@@ -141,11 +134,13 @@ def _add_data_options(parser, dataset_help, limit_help):
         help=limit_help,
     )
     parser.add_argument("--strategy", choices=sorted(mint.STRATEGIES),
-                        help="how ops compute: Numba loops or NumPy/BLAS (default: loop on "
-                             "MNIST, vectorized on the digits)")
+                        help="how ops compute: Numba loops or NumPy/BLAS (default: "
+                             + ", ".join(f"{d.strategy} on {name}"
+                                         for name, d in data.DATASETS.items()) + ")")
     parser.add_argument("--threads", metavar="N", type=_threads,
-                        help="threads for the kernels and BLAS (default: all cores on MNIST, "
-                             "1 on the digits)")
+                        help="threads for the kernels and BLAS (default: " + ", ".join(
+                            f"{'all cores' if d.threads is None else d.threads} on {name}"
+                            for name, d in data.DATASETS.items()) + ")")
 
 
 def _resolve_dataset(name, data_dir):
@@ -165,10 +160,7 @@ def _resolve_dataset(name, data_dir):
 
 
 def _load(dataset, split, data_dir, limit):
-    if dataset == "mnist":
-        images, labels = data.load_mnist(data_dir, split)
-    else:
-        images, labels = data.load_digits(split)
+    images, labels = data.DATASETS[dataset].load(split, data_dir)
     return (images[:limit], labels[:limit]) if limit else (images, labels)
 
 
@@ -200,11 +192,10 @@ def _add_train_parser(subparsers):
             "Train a network on MNIST or on scikit-learn's 8x8 digits. Writes model.npz (a "
             "checkpoint), metrics.csv (one row per epoch) and curves.png to --out, and prints "
             "the final test accuracy. Options left out take per-data-set defaults: "
-            + "; ".join(
-                f"{name}: {_count(d['epochs'], 'epoch')}, batch {d['batch_size']}, lr "
-                f"{d['lr']['adam']} (adam) / {d['lr']['sgd']} (sgd)"
-                for name, d in DATASET_DEFAULTS.items()
-            )
+            + "; ".join(f"{name}: {_count(d.epochs, 'epoch')}, batch {d.batch_size}"
+                        for name, d in data.DATASETS.items())
+            + "; lr " + ", ".join(f"{entry.defaults['lr']:g} ({name})"
+                                  for name, entry in optim.OPTIMIZERS.items())
             + "."
         ),
     )
@@ -219,12 +210,17 @@ def _add_train_parser(subparsers):
                              "schedule ends at the new total)")
     parser.add_argument("--batch-size", metavar="N", type=positive_int,
                         help="images per optimizer step (default: per data set, above)")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, help="default: adam")
+    parser.add_argument("--optimizer", choices=tuple(optim.OPTIMIZERS),
+                        help="; ".join(f"{name}: {entry.summary}"
+                                       for name, entry in optim.OPTIMIZERS.items())
+                             + f" (default: {DEFAULT_OPTIMIZER})")
     parser.add_argument("--lr", metavar="X", type=positive_float,
-                        help="initial learning rate (default: per data set and optimizer, "
-                             "above)")
+                        help="initial learning rate (default: per optimizer, above)")
     parser.add_argument("--momentum", metavar="X", type=_momentum,
-                        help="SGD momentum (default: 0.9; sgd only)")
+                        help="momentum (for " + ", ".join(
+                            f"{name}: default {entry.defaults['momentum']:g}"
+                            for name, entry in optim.OPTIMIZERS.items()
+                            if "momentum" in entry.defaults) + "; the others take none)")
     parser.add_argument("--weight-decay", metavar="X", type=nonnegative_float,
                         help="L2 penalty added to the gradients (default: 0)")
     parser.add_argument("--schedule", choices=SCHEDULES,
@@ -245,18 +241,20 @@ def _add_train_parser(subparsers):
 
 def _train_settings(args, dataset):
     """The run's settings: the arguments given, else the defaults for ``dataset``."""
-    defaults = DATASET_DEFAULTS[dataset]
-    optimizer = args.optimizer or "adam"
-    if args.momentum is not None and optimizer != "sgd":
-        raise _UsageError("--momentum applies to --optimizer sgd only")
+    defaults = data.DATASETS[dataset]
+    optimizer = args.optimizer or DEFAULT_OPTIMIZER
+    options = optim.OPTIMIZERS[optimizer].defaults
+    if args.momentum is not None and "momentum" not in options:
+        takers = [name for name, entry in optim.OPTIMIZERS.items() if "momentum" in entry.defaults]
+        raise _UsageError(f"--momentum applies to --optimizer {' or '.join(takers)} only")
     return {
         "dataset": dataset,
         "model": args.model or "lenet",
-        "epochs": args.epochs or defaults["epochs"],
-        "batch_size": args.batch_size or defaults["batch_size"],
+        "epochs": args.epochs or defaults.epochs,
+        "batch_size": args.batch_size or defaults.batch_size,
         "optimizer": optimizer,
-        "lr": args.lr or defaults["lr"][optimizer],
-        "momentum": 0.9 if args.momentum is None else args.momentum,
+        "lr": args.lr or options["lr"],
+        "momentum": options.get("momentum") if args.momentum is None else args.momentum,
         "weight_decay": args.weight_decay or 0.0,
         "schedule": args.schedule or "cosine",
         "seed": 0 if args.seed is None else args.seed,
@@ -300,11 +298,10 @@ def _schedule(settings):
 
 
 def _make_optimizer(settings, model):
-    if settings["optimizer"] == "sgd":
-        return optim.SGD(model.parameters(), lr=settings["lr"], momentum=settings["momentum"],
-                         weight_decay=settings["weight_decay"])
-    return optim.Adam(model.parameters(), lr=settings["lr"],
-                      weight_decay=settings["weight_decay"])
+    """The run's optimizer, with the settings its registry entry lets a user choose."""
+    entry = optim.OPTIMIZERS[settings["optimizer"]]
+    options = {key: settings[key] for key in entry.defaults}
+    return entry.cls(model.parameters(), weight_decay=settings["weight_decay"], **options)
 
 
 def _default_out_dir():
@@ -381,8 +378,8 @@ def _output_folder(out, checkpoint, overwrite):
 
 
 def _train(args, checkpoint, settings, out):
-    strategy = args.strategy or DATASET_DEFAULTS[settings["dataset"]]["strategy"]
-    threads = args.threads or DATASET_DEFAULTS[settings["dataset"]]["threads"]
+    strategy = args.strategy or data.DATASETS[settings["dataset"]].strategy
+    threads = args.threads or data.DATASETS[settings["dataset"]].threads
     train = _load(settings["dataset"], "train", args.data_dir, settings["limit"])
     test = _load(settings["dataset"], "test", args.data_dir, settings["limit"])
     print(f"{settings['dataset']}: {len(train[1])} training and {len(test[1])} test images; "
@@ -543,8 +540,8 @@ def run_evaluate(args):
                                                        else "mnist")
     images, labels = _load(dataset, args.split, args.data_dir, args.limit)
     _check_input_shape(checkpoint, images)
-    strategy = args.strategy or DATASET_DEFAULTS[dataset]["strategy"]
-    threads = args.threads or DATASET_DEFAULTS[dataset]["threads"]
+    strategy = args.strategy or data.DATASETS[dataset].strategy
+    threads = args.threads or data.DATASETS[dataset].threads
     with _compute_settings(strategy, threads):
         model = checkpoint.build_model()
         result = evaluate(model, (images, labels))
