@@ -32,6 +32,10 @@ LAYER_CASES = [
     ("tanh", lambda dtype: nn.Tanh(), (6,)),
     ("softplus", lambda dtype: nn.Softplus(), (3, 4, 5)),
     ("softplus-beta-threshold", lambda dtype: nn.Softplus(2.0, 3.0), (3, 4, 5)),
+    ("batch-norm1d", lambda dtype: nn.BatchNorm1d(6, dtype=dtype), (6,)),
+    ("batch-norm1d-sequence", lambda dtype: nn.BatchNorm1d(4, momentum=None, dtype=dtype),
+     (4, 7)),
+    ("batch-norm2d", lambda dtype: nn.BatchNorm2d(3, eps=1e-3, dtype=dtype), (3, 5, 4)),
     ("nested-sequential", lambda dtype: nn.Sequential(
         nn.Conv2d(2, 3, 3, padding=1, dtype=dtype),
         nn.Sequential(nn.Tanh(), nn.MaxPool2d(2)),

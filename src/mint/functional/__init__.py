@@ -35,11 +35,14 @@ from mint.functional.convolution import (
 )
 from mint.functional.dense import linear, linear_backward, linear_backward_parameters
 from mint.functional.loss import cross_entropy, cross_entropy_backward
+from mint.functional.normalization import batch_norm, batch_norm_backward
 from mint.functional.pooling import max_pool2d, max_pool2d_backward
 from mint.functional.shape import flatten, flatten_backward
 
 __all__ = [
     "FLOAT_DTYPES",
+    "batch_norm",
+    "batch_norm_backward",
     "conv2d",
     "conv2d_backward",
     "conv2d_backward_parameters",

@@ -9,10 +9,13 @@ from mint.nn.activation import Activation, LeakyReLU, ReLU, Sigmoid, Softplus, T
 from mint.nn.layers import Conv2d, Flatten, Linear, MaxPool2d
 from mint.nn.loss import CrossEntropyLoss
 from mint.nn.module import Module, Residual, Sequential
+from mint.nn.normalization import BatchNorm1d, BatchNorm2d
 from mint.nn.parameter import Buffer, Parameter
 
 __all__ = [
     "Activation",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "Buffer",
     "Conv2d",
     "CrossEntropyLoss",

@@ -6,6 +6,22 @@ NumPy array expressions: windows through ``sliding_window_view`` (im2col), one B
 direction, and no Python loop over pixels.
 """
 
-from mint.vectorized import activation, augment, conv2d, cross_entropy, linear, max_pool2d
+from mint.vectorized import (
+    activation,
+    augment,
+    batch_norm,
+    conv2d,
+    cross_entropy,
+    linear,
+    max_pool2d,
+)
 
-__all__ = ["activation", "augment", "conv2d", "cross_entropy", "linear", "max_pool2d"]
+__all__ = [
+    "activation",
+    "augment",
+    "batch_norm",
+    "conv2d",
+    "cross_entropy",
+    "linear",
+    "max_pool2d",
+]
