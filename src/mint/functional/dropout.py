@@ -15,8 +15,8 @@ from mint.runtime import default_generator
 from mint.strategy import resolve
 
 
-def _probability(op, p):
-    """``p`` as a float in [0, 1] (both ends allowed, as in PyTorch)."""
+def dropout_probability(op, p):
+    """``p`` as a float in [0, 1] (both ends allowed, as in PyTorch); also used by nn.Dropout."""
     p = check.real(op, "p", p)
     if not 0 <= p <= 1:
         raise ValueError(f"{op}: p (the probability of dropping) must be in [0, 1], got {p}")
@@ -31,7 +31,7 @@ def _scale(p):
 
 def _dropped(op, x, p, training, mask_shape, strategy):
     """(out, mask) of a dropout whose mask has ``mask_shape`` (x's leading axes, then ones)."""
-    p = _probability(op, p)
+    p = dropout_probability(op, p)
     training = check.boolean(op, "training", training)
     kernels = resolve(strategy).dropout
     if not training:
@@ -91,7 +91,7 @@ def dropout_backward(grad_out, mask, p, *, strategy=None):
     """
     op = "dropout_backward"
     grad_out = check.float_array(op, "grad_out", grad_out)
-    p = _probability(op, p)
+    p = dropout_probability(op, p)
     if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_:
         raise TypeError(f"{op}: mask must be the bool numpy.ndarray returned by the forward")
     leading = grad_out.shape[:2] + (1,) * (grad_out.ndim - 2)

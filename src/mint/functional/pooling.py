@@ -111,7 +111,7 @@ def _window_bins(size, kernel, stride, padding, out):
 
 def _adaptive_bins(size, out):
     """(out, 2) int64: PyTorch's adaptive bins along one axis, ``[floor(i * size / out),
-    ceil((i + 1) * size / out))`` (P3)."""
+    ceil((i + 1) * size / out))`` (P4)."""
     i = np.arange(out, dtype=np.int64)
     return np.stack([i * size // out, -(-(i + 1) * size // out)], axis=1)
 
@@ -120,10 +120,11 @@ def _lengths(bins):
     return bins[:, 1] - bins[:, 0]
 
 
-def _avg_pool2d_windows(op, x_shape, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                        divisor_override, dtype):
-    """(rows, cols, divisor, out_hw) of avg_pool2d's windows over an input of ``x_shape``,
-    every argument checked: the three arrays :mod:`mint.kernels.avg_pool2d` takes, (P4)."""
+def avg_pool2d_arguments(op, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                        divisor_override):
+    """avg_pool2d's hyper-parameters checked and normalised (also used by ``nn.AvgPool2d``):
+    ``(kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)``, pairs,
+    bools and a non-zero int or None (negative divisors are allowed, as in PyTorch)."""
     kernel_size, stride, padding, _, ceil_mode = check.pooling(op, kernel_size, stride, padding,
                                                                1, ceil_mode)
     count_include_pad = check.boolean(op, "count_include_pad", count_include_pad)
@@ -131,6 +132,13 @@ def _avg_pool2d_windows(op, x_shape, kernel_size, stride, padding, ceil_mode, co
         divisor_override = check.integer(op, "divisor_override", divisor_override, -math.inf)
         if divisor_override == 0:
             raise ValueError(f"{op}: divisor_override must be non-zero (or None), got 0")
+    return kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+
+
+def _avg_pool2d_windows(op, x_shape, arguments, dtype):
+    """(rows, cols, divisor, out_hw) of avg_pool2d's windows over an input of ``x_shape``, for
+    the checked ``arguments``: the three arrays :mod:`mint.kernels.avg_pool2d` takes, (P3)."""
+    kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override = arguments
     check.window_fits(op, x_shape, kernel_size, padding, (1, 1))
     out_hw = tuple(check.output_size(x_shape[2 + a], kernel_size[a], stride[a], padding[a], 1,
                                      ceil_mode) for a in (0, 1))
@@ -160,9 +168,9 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     """
     op = "avg_pool2d"
     x = check.float_array(op, "input", x, ndim=4)
-    rows, cols, divisor, _ = _avg_pool2d_windows(op, x.shape, kernel_size, stride, padding,
-                                                 ceil_mode, count_include_pad, divisor_override,
-                                                 x.dtype)
+    arguments = avg_pool2d_arguments(op, kernel_size, stride, padding, ceil_mode,
+                                     count_include_pad, divisor_override)
+    rows, cols, divisor, _ = _avg_pool2d_windows(op, x.shape, arguments, x.dtype)
     return resolve(strategy).avg_pool2d.avg_pool2d_forward(x, rows, cols, divisor)
 
 
@@ -176,31 +184,37 @@ def avg_pool2d_backward(grad_out, input_shape, kernel_size, stride=None, padding
     op = "avg_pool2d_backward"
     grad_out = check.float_array(op, "grad_out", grad_out, ndim=4)
     input_shape = _input_shape(op, input_shape, grad_out)
-    rows, cols, divisor, out_hw = _avg_pool2d_windows(
-        op, input_shape, kernel_size, stride, padding, ceil_mode, count_include_pad,
-        divisor_override, grad_out.dtype
-    )
+    arguments = avg_pool2d_arguments(op, kernel_size, stride, padding, ceil_mode,
+                                     count_include_pad, divisor_override)
+    rows, cols, divisor, out_hw = _avg_pool2d_windows(op, input_shape, arguments,
+                                                      grad_out.dtype)
     check.grad_out_shape(op, grad_out, (*input_shape[:2], *out_hw))
     return resolve(strategy).avg_pool2d.avg_pool2d_backward(grad_out, rows, cols, divisor,
                                                             input_shape[2:])
 
 
-def _adaptive_windows(op, x_shape, output_size, dtype):
-    """(rows, cols, divisor, out_hw) of adaptive_avg_pool2d's bins over an input of ``x_shape``.
-
-    ``output_size`` is an int or a pair whose entries may be ``None`` (keep that input size).
-    """
+def adaptive_output_size(op, output_size):
+    """``output_size`` checked (also used by ``nn.AdaptiveAvgPool2d``): an int >= 1, or a pair
+    of ints >= 1 or ``None`` (keep that input size), returned as a tuple."""
     if isinstance(output_size, tuple | list):
         if len(output_size) != 2:
-            raise ValueError(f"{op}: output_size must be an int or a pair (h, w), got "
-                             f"{output_size!r}")
-        out_hw = tuple(x_shape[2 + a] if size is None
-                       else check.integer(op, "output_size", size, 1)
-                       for a, size in enumerate(output_size))
-    else:
-        out_hw = (check.integer(op, "output_size", output_size, 1),) * 2
+            raise ValueError(
+                f"{op}: output_size must be an int or a pair (h, w), got {output_size!r}"
+            )
+        return tuple(None if size is None else check.integer(op, "output_size", size, 1)
+                     for size in output_size)
+    return check.integer(op, "output_size", output_size, 1)
+
+
+def _adaptive_windows(op, x_shape, output_size, dtype):
+    """(rows, cols, divisor, out_hw) of adaptive_avg_pool2d's bins over an input of ``x_shape``,
+    for a checked ``output_size``: each bin's divisor is its pixel count, (P4)."""
     if min(x_shape[2:]) < 1:
         raise ValueError(f"{op}: input height and width must be >= 1, got shape {x_shape}")
+    if not isinstance(output_size, tuple):
+        output_size = (output_size, output_size)
+    out_hw = tuple(x_shape[2 + a] if size is None else size
+                   for a, size in enumerate(output_size))
     rows, cols = (_adaptive_bins(x_shape[2 + a], out_hw[a]) for a in (0, 1))
     divisor = np.multiply.outer(_lengths(rows), _lengths(cols)).astype(dtype)
     return rows, cols, divisor, out_hw
@@ -216,7 +230,8 @@ def adaptive_avg_pool2d(x, output_size, *, strategy=None):
     """
     op = "adaptive_avg_pool2d"
     x = check.float_array(op, "input", x, ndim=4)
-    rows, cols, divisor, _ = _adaptive_windows(op, x.shape, output_size, x.dtype)
+    rows, cols, divisor, _ = _adaptive_windows(op, x.shape, adaptive_output_size(op, output_size),
+                                               x.dtype)
     return resolve(strategy).avg_pool2d.avg_pool2d_forward(x, rows, cols, divisor)
 
 
@@ -226,8 +241,9 @@ def adaptive_avg_pool2d_backward(grad_out, input_shape, output_size, *, strategy
     op = "adaptive_avg_pool2d_backward"
     grad_out = check.float_array(op, "grad_out", grad_out, ndim=4)
     input_shape = _input_shape(op, input_shape, grad_out)
-    rows, cols, divisor, out_hw = _adaptive_windows(op, input_shape, output_size,
-                                                    grad_out.dtype)
+    rows, cols, divisor, out_hw = _adaptive_windows(
+        op, input_shape, adaptive_output_size(op, output_size), grad_out.dtype
+    )
     check.grad_out_shape(op, grad_out, (*input_shape[:2], *out_hw))
     return resolve(strategy).avg_pool2d.avg_pool2d_backward(grad_out, rows, cols, divisor,
                                                             input_shape[2:])
