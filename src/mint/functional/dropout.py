@@ -35,7 +35,7 @@ def _dropped(op, x, p, training, mask_shape, strategy):
     training = check.boolean(op, "training", training)
     kernels = resolve(strategy).dropout
     if not training:
-        return x, np.ones(mask_shape, dtype=bool)
+        return x, None
     # u >= p keeps each entry with probability exactly 1 - p (u uniform on [0, 1)).
     mask = default_generator().random(mask_shape) >= p
     rows = mask.size
@@ -49,7 +49,8 @@ def dropout(x, p=0.5, training=True, *, strategy=None):
     probability p, the others are scaled by 1 / (1 - p), (D1).
 
     Returns ``(out, mask)``: mask is bool, x's shape, True where an element was kept, for
-    :func:`dropout_backward`. With ``training=False`` out is x itself and mask all True.
+    :func:`dropout_backward`. With ``training=False`` out is x itself and mask is None (the
+    identity, whose gradient :func:`dropout_backward` passes through).
     ``p`` lies in [0, 1]; p = 1 drops everything (out = x * 0, as PyTorch).
     """
     x = check.float_array("dropout", "input", x)
@@ -63,8 +64,8 @@ def dropout2d(x, p=0.5, training=True, *, strategy=None):
     x (N, C, H, W), or (N, C, L), which PyTorch 2 also reads as a batch of channels (with a
     warning that it may later read it as one unbatched (C, H, W) image; Mint warns the same:
     pass ``x[None]`` to drop the channels of one image). Returns ``(out, mask)`` with mask bool
-    (N, C, 1, 1) or (N, C, 1), True for the channels kept. Other ranks raise ValueError
-    (PyTorch deprecates them).
+    (N, C, 1, 1) or (N, C, 1), True for the channels kept (None with ``training=False``). Other
+    ranks raise ValueError (PyTorch deprecates them).
     """
     op = "dropout2d"
     x = check.float_array(op, "input", x)
@@ -87,13 +88,18 @@ def dropout_backward(grad_out, mask, p, *, strategy=None):
     the forward's ``mask`` kept an element or a channel, times 0 elsewhere, (D2).
 
     grad_out has the forward output's shape; mask is the bool mask the forward returned (that
-    shape, or its leading axes followed by ones for channel dropout).
+    shape, or its leading axes followed by ones for channel dropout); ``None``, from a forward
+    with ``training=False``, passes grad_out through (as a copy).
     """
     op = "dropout_backward"
     grad_out = check.float_array(op, "grad_out", grad_out)
     p = dropout_probability(op, p)
+    if mask is None:
+        return grad_out.copy()
     if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_:
-        raise TypeError(f"{op}: mask must be the bool numpy.ndarray returned by the forward")
+        raise TypeError(
+            f"{op}: mask must be None or the bool numpy.ndarray returned by the forward"
+        )
     leading = grad_out.shape[:2] + (1,) * (grad_out.ndim - 2)
     if mask.ndim != grad_out.ndim or (mask.shape != grad_out.shape and mask.shape != leading):
         raise ValueError(
