@@ -189,3 +189,17 @@ def test_average_pooling_backward_rejects_shapes_that_do_not_fit(strategy):
         F.adaptive_avg_pool2d_backward(grad_out, (2, 3, 6, 6), 3, strategy=strategy)
     with pytest.raises(TypeError, match="adaptive_avg_pool2d_backward: grad_out must have dtype"):
         F.adaptive_avg_pool2d_backward(grad_out.astype(int), (2, 3, 6, 6), 2, strategy=strategy)
+
+
+def test_guide_p3_example_divisors_of_a_ceil_mode_window_past_the_padding():
+    # docs/backprop.md, (P3): H_in = 6, F = 3, S = 2, P = 1, ceil_mode; rows of each window and
+    # its divisor with / without count_include_pad.
+    windows = [({0, 1}, 3, 2), ({1, 2, 3}, 3, 3), ({3, 4, 5}, 3, 3), ({5}, 2, 1)]
+    for count_include_pad, column in ((True, 1), (False, 2)):
+        for h, window in enumerate(windows):
+            grad_out = np.zeros((1, 1, 4, 1))
+            grad_out[0, 0, h, 0] = 1.0
+            grad = F.avg_pool2d_backward(grad_out, (1, 1, 6, 1), (3, 1), (2, 1), (1, 0), True,
+                                         count_include_pad)
+            expected = [1 / window[column] if u in window[0] else 0 for u in range(6)]
+            np.testing.assert_allclose(grad.ravel(), expected, rtol=1e-15)
