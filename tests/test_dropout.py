@@ -61,21 +61,13 @@ probabilities = st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0])
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
-@given(shape=st.lists(st.integers(1, 6), min_size=1, max_size=4).map(tuple), p=probabilities,
-       seed=st.integers(0, 2**32 - 1))
-def test_dropout_matches_references_for_its_mask(strategy, dtype, shape, p, seed):
-    x = random_array(np.random.default_rng(seed), shape)
-    check_op(_dropout_op(F.dropout, p), (x,), {"p": p}, strategies=[strategy], dtypes=[dtype],
-             seed=seed)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
-@given(shape=st.lists(st.integers(1, 5), min_size=3, max_size=4).map(tuple), p=probabilities,
-       seed=st.integers(0, 2**32 - 1))
-def test_dropout2d_matches_references_for_its_mask(strategy, dtype, shape, p, seed):
-    x = random_array(np.random.default_rng(seed), shape)
-    check_op(_dropout_op(F.dropout2d, p), (x,), {"p": p}, strategies=[strategy], dtypes=[dtype],
+@pytest.mark.parametrize("function, ranks", [(F.dropout, (1, 4)), (F.dropout2d, (3, 4))])
+@given(data=st.data(), p=probabilities, seed=st.integers(0, 2**32 - 1))
+def test_dropout_matches_references_for_its_mask(strategy, dtype, function, ranks, data, p,
+                                                 seed):
+    shape = data.draw(st.lists(st.integers(1, 6), min_size=ranks[0], max_size=ranks[1]))
+    x = random_array(np.random.default_rng(seed), tuple(shape))
+    check_op(_dropout_op(function, p), (x,), {"p": p}, strategies=[strategy], dtypes=[dtype],
              seed=seed)
 
 
