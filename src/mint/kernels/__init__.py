@@ -21,8 +21,9 @@ instead, keeping only windows that start inside the input or the left padding)::
 
 Kernels are pure: they take C-contiguous float arrays (float32 or float64), Python ints or
 int tuples, and the index arrays or masks :mod:`mint.functional` built (max-pooling's argmax,
-average pooling's windows, dropout's mask), allocate and return their outputs (conv2d keeps its internal layout copies in
-arrays reused from call to call; no output is ever one of them), and check nothing.
+average pooling's windows, dropout's mask), allocate and return their outputs (conv2d keeps its
+internal layout copies in arrays reused from call to call; no output is ever one of them), and
+check nothing.
 :mod:`mint.functional` is the only caller; it validates every argument before a kernel runs,
 because a Numba kernel reads out of bounds silently. Equation numbers refer to
 ``docs/backprop.md``.
