@@ -36,7 +36,7 @@ def _dropped(op, x, p, training, mask_shape, strategy):
     kernels = resolve(strategy).dropout
     if not training:
         return x, None
-    # u >= p keeps each entry with probability exactly 1 - p (u uniform on [0, 1)).
+    # u >= p keeps each entry with probability 1 - p (u uniform on [0, 1), in steps of 2**-53).
     mask = default_generator().random(mask_shape) >= p
     rows = mask.size
     out = kernels.dropout_forward(x.reshape(rows, -1 if rows else 0), mask.reshape(-1),
