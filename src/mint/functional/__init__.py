@@ -35,6 +35,7 @@ from mint.functional.convolution import (
 from mint.functional.dense import linear, linear_backward, linear_backward_parameters
 from mint.functional.dropout import dropout, dropout2d, dropout_backward
 from mint.functional.loss import cross_entropy, cross_entropy_backward
+from mint.functional.normalization import batch_norm, batch_norm_backward
 from mint.functional.pooling import (
     adaptive_avg_pool2d,
     adaptive_avg_pool2d_backward,
@@ -51,6 +52,8 @@ __all__ = [
     "adaptive_avg_pool2d_backward",
     "avg_pool2d",
     "avg_pool2d_backward",
+    "batch_norm",
+    "batch_norm_backward",
     "conv2d",
     "conv2d_backward",
     "conv2d_backward_parameters",

@@ -4,6 +4,8 @@ Shape notation, used by every kernel docstring here and in :mod:`mint.vectorized
 
 ==========================  ==================================================
 ``N``                       batch size
+``C``, ``L``                channels, and positions per channel, of batch normalisation's
+                            input viewed as (N, C, L): L = 1, length, or H * W
 ``C_in``, ``C_out``         input and output channels (features for ``linear``)
 ``H_in``, ``W_in``          input height and width
 ``H_out``, ``W_out``        output height and width
@@ -32,6 +34,7 @@ because a Numba kernel reads out of bounds silently. Equation numbers refer to
 from mint.kernels import (
     activation,
     avg_pool2d,
+    batch_norm,
     conv2d,
     cross_entropy,
     dropout,
@@ -42,6 +45,7 @@ from mint.kernels import (
 __all__ = [
     "activation",
     "avg_pool2d",
+    "batch_norm",
     "conv2d",
     "cross_entropy",
     "dropout",

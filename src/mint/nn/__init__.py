@@ -10,12 +10,15 @@ from mint.nn.dropout import Dropout, Dropout2d
 from mint.nn.layers import AdaptiveAvgPool2d, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d
 from mint.nn.loss import CrossEntropyLoss
 from mint.nn.module import Module, Sequential
+from mint.nn.normalization import BatchNorm1d, BatchNorm2d
 from mint.nn.parameter import Buffer, Parameter
 
 __all__ = [
     "Activation",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "Buffer",
     "Conv2d",
     "CrossEntropyLoss",

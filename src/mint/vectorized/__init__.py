@@ -9,6 +9,7 @@ direction, and no Python loop over pixels.
 from mint.vectorized import (
     activation,
     avg_pool2d,
+    batch_norm,
     conv2d,
     cross_entropy,
     dropout,
@@ -19,6 +20,7 @@ from mint.vectorized import (
 __all__ = [
     "activation",
     "avg_pool2d",
+    "batch_norm",
     "conv2d",
     "cross_entropy",
     "dropout",
