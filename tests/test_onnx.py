@@ -59,6 +59,23 @@ def test_onnxruntime_equals_mint_at_batch_1_and_7_from_one_dynamic_batch_file(tm
         assert_close(run_onnxruntime(path, x), eval_output(model, x), STRATEGY_TOLERANCES)
 
 
+def _assert_onnxruntime_equals_mint(tmp_path_factory, model, shape, opset):
+    """Export ``model`` for inputs of ``shape`` at ``opset`` (22 where only 22 specifies it) and
+    compare ONNX Runtime with Mint on a batch of 3; inputs Mint refuses are skipped."""
+    x = example_batch(shape, 3)
+    try:
+        expected = eval_output(model, x)
+    except ValueError:  # the windows do not fit this input: Mint refuses it
+        assume(False)
+    path = tmp_path_factory.mktemp("onnx") / "model.onnx"
+    try:
+        mint.onnx.export(model, path, (1, *shape), opset=opset)
+    except ValueError as error:  # the one case ONNX specifies only from opset 22
+        assert opset < 22 and "opset=22" in str(error)
+        mint.onnx.export(model, path, (1, *shape), opset=22)
+    assert_close(run_onnxruntime(path, x), expected, STRATEGY_TOLERANCES)
+
+
 @requires_onnx
 @given(
     channels=st.integers(1, 3), size=st.tuples(st.integers(1, 12), st.integers(1, 12)),
@@ -75,18 +92,7 @@ def test_onnxruntime_equals_mint_for_random_convolution_and_pooling_options(
         nn.MaxPool2d(pool_kernel, pool_stride, pool_kernel // 2 if pool_padding else 0,
                      pool_dilation, ceil_mode),
     )
-    x = example_batch((channels, *size), 3)
-    try:
-        expected = eval_output(model, x)
-    except ValueError:  # the windows do not fit this input: Mint refuses it
-        assume(False)
-    path = tmp_path_factory.mktemp("onnx") / "model.onnx"
-    try:
-        mint.onnx.export(model, path, (1, channels, *size), opset=opset)
-    except ValueError as error:  # the one case ONNX specifies only from opset 22
-        assert opset < 22 and "opset=22" in str(error)
-        mint.onnx.export(model, path, (1, channels, *size), opset=22)
-    assert_close(run_onnxruntime(path, x), expected, STRATEGY_TOLERANCES)
+    _assert_onnxruntime_equals_mint(tmp_path_factory, model, (channels, *size), opset)
 
 
 @requires_onnx
@@ -101,18 +107,7 @@ def test_onnxruntime_equals_mint_for_random_average_pooling_options(
     kernel, stride, ceil_mode, count_include_pad = pool
     model = nn.AvgPool2d(kernel, stride, kernel // 2 if padding else 0, ceil_mode,
                          count_include_pad)
-    x = example_batch((channels, *size), 3)
-    try:
-        expected = eval_output(model, x)
-    except ValueError:  # the window does not fit this input: Mint refuses it
-        assume(False)
-    path = tmp_path_factory.mktemp("onnx") / "model.onnx"
-    try:
-        mint.onnx.export(model, path, (1, channels, *size), opset=opset)
-    except ValueError as error:  # the one case ONNX specifies only from opset 22
-        assert opset < 22 and "opset=22" in str(error)
-        mint.onnx.export(model, path, (1, channels, *size), opset=22)
-    assert_close(run_onnxruntime(path, x), expected, STRATEGY_TOLERANCES)
+    _assert_onnxruntime_equals_mint(tmp_path_factory, model, (channels, *size), opset)
 
 
 @requires_onnx
