@@ -9,9 +9,11 @@ direction, and no Python loop over pixels.
 from mint.vectorized import (
     activation,
     augment,
+    avg_pool2d,
     batch_norm,
     conv2d,
     cross_entropy,
+    dropout,
     linear,
     max_pool2d,
 )
@@ -19,9 +21,11 @@ from mint.vectorized import (
 __all__ = [
     "activation",
     "augment",
+    "avg_pool2d",
     "batch_norm",
     "conv2d",
     "cross_entropy",
+    "dropout",
     "linear",
     "max_pool2d",
 ]
