@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from helpers import assert_close, requires_torch
-from mint import bench, cli
+from mint import bench, cli, models
 from mint import functional as F
 
 
@@ -57,9 +57,10 @@ def test_op_spec_cases_compute_what_their_torch_reference_computes(spec, strateg
                 assert_close(grad, want)
 
 
+@pytest.mark.parametrize("network", sorted(bench.NETWORKS))
 @pytest.mark.parametrize("strategy", bench.MINT_STRATEGIES)
-def test_train_step_case_lowers_the_loss_on_its_fixed_batch(strategy):
-    step = bench.make_mint_train_step(strategy, batch=16)
+def test_train_step_case_lowers_the_loss_on_its_fixed_batch(strategy, network):
+    step = bench.make_mint_train_step(strategy, network, batch=16)
     losses = [step() for _ in range(5)]
     assert losses[-1] < losses[0]
 
@@ -128,6 +129,18 @@ def test_mint_bench_without_torch_times_mint_alone_and_refuses_torch(capsys, mon
 
 
 @requires_torch
-def test_torch_train_step_runs_the_same_model_shape():
-    step = bench.make_torch_train_step(batch=8)
+@pytest.mark.parametrize("network", sorted(bench.NETWORKS))
+def test_torch_train_step_runs_the_same_model_shape(network):
+    step = bench.make_torch_train_step(network, batch=8)
     assert step() > 0
+    # The same layers: Mint's model of that name has the torch twin's parameters and keys.
+    model, twin = models.MODELS[network](), bench.NETWORKS[network].torch_model()
+    assert [name for name, _ in model.named_parameters()] == [
+        name for name, _ in twin.named_parameters()]
+    assert set(model.state_dict()) == set(twin.state_dict())
+
+
+def test_every_network_is_timed_in_a_training_step():
+    shapes = bench.SPECS["train_step"].cases()
+    assert {case.shape.split()[0] for case in shapes} == set(bench.NETWORKS)
+    assert all(case.flops > 0 for case in shapes)

@@ -6,6 +6,7 @@ zero-argument callable. To time a new op, write its seeded inputs builder and ad
 A whole network (a training step) is a :class:`ModelSpec` over ``NETWORKS``.
 """
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -309,6 +310,53 @@ def torch_lenet():
     )
 
 
+def torch_resnet(in_shape=(1, 28, 28), num_classes=10, widths=(16, 32, 64), blocks=(2, 2, 2)):
+    """``mint.models.resnet`` in PyTorch: the same layers under the same state_dict keys, the
+    residual sums by :func:`mint.interop.torch_residual` (``body(x) + shortcut(x)``)."""
+    import torch
+
+    from mint.interop import torch_residual
+
+    nn = torch.nn
+
+    def block(in_channels, out_channels, stride):
+        body = nn.Sequential(OrderedDict(
+            conv1=nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False),
+            bn1=nn.BatchNorm2d(out_channels), relu=nn.ReLU(),
+            conv2=nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False),
+            bn2=nn.BatchNorm2d(out_channels)))
+        shortcut = None
+        if stride != 1 or in_channels != out_channels:
+            shortcut = nn.Sequential(OrderedDict(
+                conv=nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
+                bn=nn.BatchNorm2d(out_channels)))
+        return nn.Sequential(OrderedDict(residual=torch_residual()(body, shortcut),
+                                         relu=nn.ReLU()))
+
+    layers = OrderedDict(conv1=nn.Conv2d(in_shape[0], widths[0], 3, 1, 1, bias=False),
+                         bn1=nn.BatchNorm2d(widths[0]), relu=nn.ReLU())
+    in_channels = widths[0]
+    for stage, (out_channels, count) in enumerate(zip(widths, blocks, strict=True)):
+        stage_blocks = []
+        for index in range(count):
+            stride = 2 if stage > 0 and index == 0 else 1
+            stage_blocks.append(block(in_channels, out_channels, stride))
+            in_channels = out_channels
+        layers[f"layer{stage + 1}"] = nn.Sequential(*stage_blocks)
+    layers.update(avgpool=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(),
+                  fc=nn.Linear(in_channels, num_classes))
+    return nn.Sequential(layers)
+
+
+def resnet_flops(batch, in_shape=(1, 28, 28)):
+    """Floating-point operations of one forward pass of the default ``mint.models.resnet``:
+    twice the multiply-adds :func:`mint.summary` counts (convolutions, BatchNorm's scale and
+    shift, the linear layer)."""
+    from mint.summarize import summary
+
+    return 2.0 * summary(models.resnet(in_shape), (batch, *in_shape)).total_multiply_adds
+
+
 class Network(NamedTuple):
     """A model of ``mint.models`` as the network cases need it besides Mint's own builder."""
 
@@ -316,7 +364,9 @@ class Network(NamedTuple):
     flops: Callable[[int], float]  # floating-point operations of one forward pass of a batch
 
 
-NETWORKS = {"lenet": Network(torch_lenet, lenet_flops)}  # keys: names in mint.models.MODELS
+# keys: names in mint.models.MODELS
+NETWORKS = {"lenet": Network(torch_lenet, lenet_flops),
+            "resnet": Network(torch_resnet, resnet_flops)}
 
 
 def mnist_batch(batch, seed=0):
@@ -392,7 +442,7 @@ class ModelSpec:
 SPECS = {spec.name: spec for spec in (
     *OP_SPECS,
     # forward, then backward's two products as large (input and weight gradients)
-    ModelSpec("train_step", "step", (("lenet", 64),), make_mint_train_step,
+    ModelSpec("train_step", "step", (("lenet", 64), ("resnet", 64)), make_mint_train_step,
               make_torch_train_step, passes=3),
 )}
 OPS = tuple(SPECS)
