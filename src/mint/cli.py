@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import datetime
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 import mint
-from mint import bench, data, models, nn, optim
+from mint import bench, data, distributed, models, nn, optim
 from mint.checkpoint import CheckpointError, load_checkpoint
 from mint.train import (
     SCHEDULES,
@@ -206,11 +207,16 @@ def _add_train_parser(subparsers):
                              "checkpoint's folder)")
     parser.add_argument("--resume", metavar="FILE", type=Path,
                         help="continue the run saved in this model.npz, with its settings")
+    parser.add_argument("--distributed", action="store_true",
+                        help="data-parallel training over the processes of `mpiexec -n N mint "
+                             "train --distributed` (needs mpi4py): --batch-size is per process, "
+                             "--threads defaults to cores / processes on each machine")
     parser.set_defaults(handler=run_train)
 
 
-def _train_settings(args, dataset):
-    """The run's settings: the arguments given, else the defaults for ``dataset``."""
+def _train_settings(args, dataset, processes=1):
+    """The run's settings: the arguments given, else the defaults for ``dataset``. Its
+    ``batch_size`` is the images of one step over all ``processes``."""
     defaults = DATASET_DEFAULTS[dataset]
     optimizer = args.optimizer or "adam"
     if args.momentum is not None and optimizer != "sgd":
@@ -219,7 +225,7 @@ def _train_settings(args, dataset):
         "dataset": dataset,
         "model": args.model or "lenet",
         "epochs": args.epochs or defaults["epochs"],
-        "batch_size": args.batch_size or defaults["batch_size"],
+        "batch_size": (args.batch_size or defaults["batch_size"]) * processes,
         "optimizer": optimizer,
         "lr": args.lr or defaults["lr"][optimizer],
         "momentum": 0.9 if args.momentum is None else args.momentum,
@@ -230,13 +236,22 @@ def _train_settings(args, dataset):
     }
 
 
-def _resumed_settings(args, checkpoint):
-    """The checkpoint's settings; an option given that contradicts them is a usage error."""
+def _resumed_settings(args, checkpoint, processes=1):
+    """The checkpoint's settings; an option given that contradicts them is a usage error. Its
+    ``batch_size`` (images per step) is shared equally by ``processes``."""
     settings = dict(checkpoint.config)
     if not all(key in settings for key in (*_RUN_SETTINGS, "epochs")):
         raise CheckpointError(f"{checkpoint.path} holds no run settings, so it cannot be resumed")
     given = {"dataset": None if args.dataset == "auto" else args.dataset}
     given.update({key: getattr(args, key) for key in _RUN_SETTINGS if key != "dataset"})
+    per_process, rest = divmod(settings["batch_size"], processes)
+    if rest:
+        raise _UsageError(f"the resumed run takes {settings['batch_size']} images per step, which "
+                          f"{processes} processes cannot share equally")
+    if processes > 1 and given.pop("batch_size") not in (None, per_process):
+        raise _UsageError(f"--batch-size {args.batch_size} differs from the resumed run's "
+                          f"{per_process} per process ({settings['batch_size']} images per step "
+                          f"over {processes} processes); a resumed run keeps its settings")
     for key, value in given.items():
         if value is not None and value != settings[key]:
             option = "--" + key.replace("_", "-")
@@ -267,24 +282,44 @@ def _default_out_dir():
 
 
 def run_train(args):
+    if not args.distributed:
+        return _train(args, processes=1, main=True)
+    distributed.init()
+    if distributed.is_main():
+        return _train(args, distributed.world_size(), main=True)
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # rank 0 prints
+        return _train(args, distributed.world_size(), main=False)
+
+
+def _train(args, processes, main):
+    """``mint train`` as process ``main`` (the one that writes files) or not, of ``processes``."""
     checkpoint = load_checkpoint(args.resume) if args.resume else None
     if checkpoint is None:
-        settings = _train_settings(args, _resolve_dataset(args.dataset, args.data_dir))
+        settings = _train_settings(args, _resolve_dataset(args.dataset, args.data_dir),
+                                   processes)
     else:
-        settings = _resumed_settings(args, checkpoint)
+        settings = _resumed_settings(args, checkpoint, processes)
     out = args.out or (checkpoint.path.parent if checkpoint else _default_out_dir())
     strategy = args.strategy or DATASET_DEFAULTS[settings["dataset"]]["strategy"]
     threads = args.threads or DATASET_DEFAULTS[settings["dataset"]]["threads"]
+    if args.distributed:
+        out = distributed.init().bcast(out, root=0)  # rank 0's default folder name
+        threads = threads or distributed.threads_per_process()
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        if main:
+            out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise _UsageError(f"--out: cannot create {out} ({error.strerror or error})") from None
     train = _load(settings["dataset"], "train", args.data_dir, settings["limit"])
     test = _load(settings["dataset"], "test", args.data_dir, settings["limit"])
+    batch = settings["batch_size"]
+    threads_used = _count(threads or mint.get_num_threads(), "thread")
+    if args.distributed:
+        batch = f"{batch} ({batch // processes} per process)"
+        threads_used += f" x {_count(processes, 'process', 'processes')}"
     print(f"{settings['dataset']}: {len(train[1])} training and {len(test[1])} test images; "
-          f"{settings['model']}, {settings['optimizer']} lr {settings['lr']:g}, batch "
-          f"{settings['batch_size']}, {_count(settings['epochs'], 'epoch')}, "
-          f"{strategy} strategy, {_count(threads or mint.get_num_threads(), 'thread')}")
+          f"{settings['model']}, {settings['optimizer']} lr {settings['lr']:g}, batch {batch}, "
+          f"{_count(settings['epochs'], 'epoch')}, {strategy} strategy, {threads_used}")
 
     with _compute_settings(strategy, threads):
         if checkpoint is None:
@@ -305,16 +340,18 @@ def run_train(args):
         try:
             history = fit(
                 model, nn.CrossEntropyLoss(), optimizer, train, settings["epochs"],
-                settings["batch_size"], val=test, schedule=schedule, seed=rng,
+                settings["batch_size"] // processes, val=test, schedule=schedule, seed=rng,
                 start_epoch=start, history=history, checkpoint=out / "model.npz",
                 architecture=architecture, config=settings,
                 on_epoch=lambda rows: _report_epoch(rows, settings["epochs"], out),
+                distributed=args.distributed,
             )
         except TrainingDiverged as error:
-            if error.history:
+            if error.history and main:
                 save_curves(error.history, out / "curves.png")
             raise
-    save_curves(history, out / "curves.png")
+    if main:
+        save_curves(history, out / "curves.png")
     last = history[-1]
     seconds = sum(row["seconds"] for row in history[start:])
     print(f"test accuracy {100 * last['test_accuracy']:.2f}% after "
@@ -330,11 +367,20 @@ def _report_epoch(history, epochs, out):
     row = history[-1]
     print(f"epoch {row['epoch']}/{epochs}: loss {row['loss']:.4f}, train accuracy "
           f"{100 * row['train_accuracy']:.2f}%, test accuracy {100 * row['test_accuracy']:.2f}%, "
-          f"{row['seconds']:.1f} s, {row['images_per_second']:.0f} images/s", flush=True)
+          f"{row['seconds']:.1f} s, {row['images_per_second']:.0f} images/s"
+          f"{_processes(row)}", flush=True)
 
 
-def _count(n, noun):
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def _processes(row):
+    """" on 2 processes (Allreduce 1.2 ms/step)" for a distributed epoch, else nothing."""
+    if row.get("allreduce_ms") is None:
+        return ""
+    processes = _count(row["processes"], "process", "processes")
+    return f" on {processes} (Allreduce {row['allreduce_ms']:.1f} ms/step)"
+
+
+def _count(n, noun, plural=None):
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
 def _check_input_shape(checkpoint, images):
@@ -497,13 +543,21 @@ def main(argv=None):
     """Entry point of the ``mint`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    status = _run(args)
+    if status and getattr(args, "distributed", False):
+        distributed.abort(status)  # the other processes would wait for this one forever
+    return status
+
+
+def _run(args):
     prog = f"mint {args.command}"
     try:
         return args.handler(args)
     except _UsageError as error:
         print(f"{prog}: error: {error} (see {prog} --help)", file=sys.stderr)
         return 2
-    except (data.DataError, CheckpointError, TrainingDiverged) as error:
+    except (data.DataError, CheckpointError, TrainingDiverged,
+            distributed.DistributedError) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
     except OSError as error:  # an output folder that cannot be written, a full disk, ...
