@@ -21,9 +21,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mint import cli, distributed
+from mint import cli, distributed, models, nn, optim
 from mint.checkpoint import load_checkpoint
 from mint.data import Batches
+from mint.train import fit
 
 # mpich's wheel puts mpiexec beside the interpreter, which may not be on PATH.
 _BESIDE_PYTHON = Path(sys.executable).parent / "mpiexec"
@@ -135,6 +136,20 @@ def test_without_mpi4py_distributed_says_what_to_install(capsys, monkeypatch, tm
     err = capsys.readouterr().err
     assert status == 1
     assert len(err.strip().splitlines()) == 1 and "pip install" in err and "mpi4py" in err
+
+
+def test_train_help_offers_distributed(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    assert "--distributed" in capsys.readouterr().out
+
+
+def test_distributed_fit_needs_a_loss_averaged_over_the_batch():
+    model = models.mlp((1, 2, 2), hidden=())
+    data = (np.zeros((4, 1, 2, 2), np.float32), np.zeros(4, np.int64))
+    with pytest.raises(ValueError, match="averages over the batch"):
+        fit(model, nn.CrossEntropyLoss(reduction="sum"), optim.SGD(model.parameters(), lr=0.1),
+            data, epochs=1, batch_size=2, distributed=True)
 
 
 # -------------------------------------------------------------------------------- under MPI
