@@ -253,6 +253,14 @@ def test_a_usage_error_on_every_process_ends_the_job_with_its_message(one_proces
 
 
 @requires_mpi
+def test_the_nan_stop_ends_every_process_and_is_reported_once(tmp_path):
+    done = mpiexec(2, "-m", "mint.cli", "train", "--distributed", *DIGITS, "--optimizer", "sgd",
+                   "--lr", "1e4", "--epochs", "2", "--out", tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.count("training stopped: the loss became nan") == 1, done.stderr
+
+
+@requires_mpi
 def test_ctrl_c_ends_every_process_and_keeps_the_last_checkpoint(tmp_path):
     command = [MPIEXEC, "-n", "2", sys.executable, "-m", "mint.cli", "train", "--distributed",
                *DIGITS, "--epochs", "1000", "--out", str(tmp_path)]

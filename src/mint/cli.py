@@ -287,8 +287,12 @@ def run_train(args):
     distributed.init()
     if distributed.is_main():
         return _train(args, distributed.world_size(), main=True)
-    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # rank 0 prints
-        return _train(args, distributed.world_size(), main=False)
+    try:
+        with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # rank 0 prints
+            return _train(args, distributed.world_size(), main=False)
+    except TrainingDiverged:  # all stop at the same step; rank 0 says why, then ends the job
+        distributed.barrier()
+        raise
 
 
 def _train(args, processes, main):
