@@ -16,6 +16,11 @@ Every process holds the whole model and trains on its share of each *global batc
 - evaluation is split the same way and its predictions and loss sums are combined
   (:func:`evaluate`).
 
+Mint has no layer yet whose result depends on the batch or on chance; when it does, as in
+DistributedDataParallel, BatchNorm uses each process's own batch statistics (unless a
+synchronised variant is chosen) and Dropout draws different masks on each process (its generator
+must not be seeded the same on all).
+
 Run a script under ``mpiexec -n 4 python script.py`` (or ``srun``); ``mint train --distributed``
 does all of this. MPI starts on the first call here (:func:`init`), never on ``import mint``.
 After :func:`init`, an exception no code catches on any process ends every process
