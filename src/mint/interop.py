@@ -86,6 +86,22 @@ def _max_pool2d_to_torch(torch, layer, name):
                               ceil_mode=layer.ceil_mode)
 
 
+@TO_TORCH.register(nn.AvgPool2d)
+def _avg_pool2d_to_torch(torch, layer, name):
+    return torch.nn.AvgPool2d(layer.kernel_size, layer.stride, layer.padding, layer.ceil_mode,
+                              layer.count_include_pad, layer.divisor_override)
+
+
+@TO_TORCH.register(nn.AdaptiveAvgPool2d)
+def _adaptive_avg_pool2d_to_torch(torch, layer, name):
+    return torch.nn.AdaptiveAvgPool2d(layer.output_size)
+
+
+@TO_TORCH.register(nn.Dropout, nn.Dropout2d)
+def _dropout_to_torch(torch, layer, name):
+    return getattr(torch.nn, type(layer).__name__)(layer.p)
+
+
 @TO_TORCH.register(nn.Flatten)
 def _flatten_to_torch(torch, layer, name):
     return torch.nn.Flatten(layer.start_dim, -1)
@@ -164,6 +180,13 @@ def from_torch_converters():
         torch.nn.Conv2d: _conv2d_from_torch,
         torch.nn.MaxPool2d: _max_pool2d_from_torch,
         torch.nn.Flatten: _flatten_from_torch,
+        torch.nn.AvgPool2d: lambda module, name: nn.AvgPool2d(
+            module.kernel_size, module.stride, module.padding, module.ceil_mode,
+            module.count_include_pad, module.divisor_override),
+        torch.nn.AdaptiveAvgPool2d: lambda module, name: nn.AdaptiveAvgPool2d(module.output_size),
+        # inplace only saves PyTorch memory: Mint's dropout computes the same without it.
+        torch.nn.Dropout: lambda module, name: nn.Dropout(module.p),
+        torch.nn.Dropout2d: lambda module, name: nn.Dropout2d(module.p),
         torch.nn.ReLU: lambda module, name: nn.ReLU(),
         torch.nn.LeakyReLU: lambda module, name: nn.LeakyReLU(module.negative_slope),
         torch.nn.Sigmoid: lambda module, name: nn.Sigmoid(),

@@ -33,13 +33,25 @@ from mint.functional.convolution import (
     conv2d_output_shape,
 )
 from mint.functional.dense import linear, linear_backward, linear_backward_parameters
+from mint.functional.dropout import dropout, dropout2d, dropout_backward
 from mint.functional.loss import cross_entropy, cross_entropy_backward
 from mint.functional.normalization import batch_norm, batch_norm_backward
-from mint.functional.pooling import max_pool2d, max_pool2d_backward
+from mint.functional.pooling import (
+    adaptive_avg_pool2d,
+    adaptive_avg_pool2d_backward,
+    avg_pool2d,
+    avg_pool2d_backward,
+    max_pool2d,
+    max_pool2d_backward,
+)
 from mint.functional.shape import flatten, flatten_backward
 
 __all__ = [
     "FLOAT_DTYPES",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool2d_backward",
+    "avg_pool2d",
+    "avg_pool2d_backward",
     "batch_norm",
     "batch_norm_backward",
     "conv2d",
@@ -48,6 +60,9 @@ __all__ = [
     "conv2d_output_shape",
     "cross_entropy",
     "cross_entropy_backward",
+    "dropout",
+    "dropout2d",
+    "dropout_backward",
     "flatten",
     "flatten_backward",
     "leaky_relu",

@@ -6,7 +6,8 @@ its ``strategy`` (``None`` means the default at call time).
 """
 
 from mint.nn.activation import Activation, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
-from mint.nn.layers import Conv2d, Flatten, Linear, MaxPool2d
+from mint.nn.dropout import Dropout, Dropout2d
+from mint.nn.layers import AdaptiveAvgPool2d, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d
 from mint.nn.loss import CrossEntropyLoss
 from mint.nn.module import Module, Sequential
 from mint.nn.normalization import BatchNorm1d, BatchNorm2d
@@ -14,11 +15,15 @@ from mint.nn.parameter import Buffer, Parameter
 
 __all__ = [
     "Activation",
+    "AdaptiveAvgPool2d",
+    "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
     "Buffer",
     "Conv2d",
     "CrossEntropyLoss",
+    "Dropout",
+    "Dropout2d",
     "Flatten",
     "LeakyReLU",
     "Linear",
