@@ -73,7 +73,7 @@ def test_mlp_and_build_from_a_description():
     assert [p.shape for p in model.parameters()] == [(16, 64), (16,), (10, 16), (10,)]
 
 
-@pytest.mark.parametrize("bad", [{"name": "resnet"}, {"name": "lenet", "depth": 3}, "lenet"])
+@pytest.mark.parametrize("bad", [{"name": "vgg"}, {"name": "lenet", "depth": 3}, "lenet"])
 def test_build_rejects_an_unknown_description(bad):
     with pytest.raises(ValueError, match="architecture"):
         models.build(bad)
