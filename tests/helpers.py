@@ -55,27 +55,5 @@ def shuffled_linspace(shape, dtype, seed):
     return np.random.default_rng(seed).permutation(values).reshape(shape).astype(dtype)
 
 
-def numerical_gradient(f, x, grad_out, eps=1e-6):
-    """Central differences of ``sum(f(x) * grad_out)`` with respect to float64 ``x``."""
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat_x.size):
-        saved = flat_x[i]
-        flat_x[i] = saved + eps
-        plus = np.sum(f(x) * grad_out)
-        flat_x[i] = saved - eps
-        minus = np.sum(f(x) * grad_out)
-        flat_x[i] = saved
-        flat_grad[i] = (plus - minus) / (2 * eps)
-    return grad
-
-
-def assert_gradient_matches_finite_differences(f, x, analytic, grad_out, rtol=1e-6, atol=1e-7):
-    """Check an analytic gradient of ``sum(f(x) * grad_out)`` (float64) by central differences."""
-    numeric = numerical_gradient(f, x, grad_out)
-    np.testing.assert_allclose(analytic, numeric, rtol=rtol, atol=atol)
-
-
 def to_torch(array, requires_grad=False):
     return torch.tensor(np.asarray(array), requires_grad=requires_grad)

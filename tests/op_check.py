@@ -109,11 +109,12 @@ def check_op(op, inputs, params=None, *, strategies=STRATEGY_NAMES, dtypes=DTYPE
             where = f"{strategy} {dtype}"
             _check_dtypes(results[strategy], dtype, expected, where)
             if expected is not None:
-                _check_results(op, results[strategy], expected, None, f"{where} vs torch")
+                _check_results(op, results[strategy], expected, dtype, None,
+                               f"{where} vs torch")
             for other in STRATEGY_NAMES:
                 if other != strategy:
-                    _check_results(op, results[strategy], results[other], STRATEGY_TOLERANCES,
-                                   f"{where} vs {other}")
+                    _check_results(op, results[strategy], results[other], dtype,
+                                   STRATEGY_TOLERANCES, f"{where} vs {other}")
             for layout, relayout in LAYOUTS.items():
                 _check_equal(_run(op, cast, params, strategy, seed, relayout),
                              results[strategy], f"{where} {layout} inputs")
@@ -209,12 +210,13 @@ def _check_dtypes(results, dtype, expected, where):
         assert isinstance(grad, np.ndarray) and grad.dtype == dtype, (where, f"grad {i}")
 
 
-def _check_results(op, actual, expected, tolerances, where):
-    """Compare (outputs, gradients) within ``tolerances`` (None: helpers.TOLERANCES)."""
+def _check_results(op, actual, expected, dtype, tolerances, where):
+    """Compare (outputs, gradients) within ``tolerances`` (None: helpers.TOLERANCES); a loss
+    (a Python float) is compared in ``dtype``."""
     (outputs, grads), (expected_outputs, expected_grads) = actual, expected
     assert len(outputs) == len(expected_outputs) and len(grads) == len(expected_grads), where
     for i, (a, e) in enumerate(zip(outputs, expected_outputs, strict=True)):
-        a = np.asarray(a, dtype=e.dtype if np.ndim(a) == 0 else None)
+        a, e = (np.asarray(v, dtype=dtype if np.ndim(v) == 0 else None) for v in (a, e))
         if i in op.exact_outputs or a.dtype.kind in "iu":
             assert a.shape == e.shape, (where, f"output {i}", a.shape, e.shape)
             np.testing.assert_array_equal(a, e, err_msg=f"{where}: output {i}")
