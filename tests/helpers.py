@@ -38,7 +38,8 @@ def assert_close(actual, expected, tolerances=None, err_msg=""):
     expected = np.asarray(expected)
     assert actual.shape == expected.shape, (actual.shape, expected.shape, err_msg)
     tol = (tolerances or TOLERANCES)[actual.dtype]
-    scale = max(1.0, float(np.abs(expected).max())) if expected.size else 1.0
+    finite = np.abs(expected[np.isfinite(expected)])  # inf and NaN must match exactly
+    scale = max(1.0, float(finite.max())) if finite.size else 1.0
     np.testing.assert_allclose(
         actual, expected, rtol=tol["rtol"], atol=tol["atol"] * scale, err_msg=err_msg
     )
