@@ -90,7 +90,7 @@ class Op:
 
 
 def check_op(op, inputs, params=None, *, strategies=STRATEGY_NAMES, dtypes=DTYPES, seed=0,
-             finite_differences=True, fd_elements=128):
+             finite_differences=True, fd_elements=64):
     """Check ``op`` on ``inputs`` (a tuple of arrays, ``None`` for an absent optional input)
     with hyper-parameters ``params``, for each strategy in ``strategies`` and dtype in
     ``dtypes``; see the module docstring for the five checks.
