@@ -1,4 +1,5 @@
-"""Shared test helpers: strategies, tolerances, random inputs and the optional torch."""
+"""Shared test helpers: strategies, tolerances, random inputs, finite differences and the
+optional torch."""
 
 import numpy as np
 import pytest
@@ -54,6 +55,29 @@ def shuffled_linspace(shape, dtype, seed):
     single maximum, spaced by far more than a finite-difference step."""
     values = np.linspace(-1, 1, int(np.prod(shape)), dtype=np.float64)
     return np.random.default_rng(seed).permutation(values).reshape(shape).astype(dtype)
+
+
+def central_difference(f, x, direction, grad_out):
+    """d/dt sum(f(x + t * direction) * grad_out) at t = 0, by central differences in float64.
+
+    The two outputs are subtracted before the sum, so outputs that ``x`` does not reach cancel
+    exactly instead of adding rounding noise."""
+    eps = FINITE_DIFFERENCES["eps"]
+    plus, minus = (np.asarray(f(x + t * direction), dtype=np.float64) for t in (eps, -eps))
+    return np.sum((plus - minus) * grad_out) / (2 * eps)
+
+
+def assert_gradient_matches_finite_differences(f, x, analytic, grad_out, elements=None,
+                                               err_msg=""):
+    """Check the analytic gradient of ``sum(f(x) * grad_out)`` with respect to float64 ``x`` by
+    central differences, element by element (the flat indices ``elements``, default all)."""
+    x = np.asarray(x, dtype=np.float64)
+    elements = np.arange(x.size) if elements is None else elements
+    numeric = [central_difference(f, x, np.eye(1, x.size, i).reshape(x.shape), grad_out)
+               for i in elements]
+    np.testing.assert_allclose(np.asarray(analytic).reshape(-1)[elements], numeric,
+                               rtol=FINITE_DIFFERENCES["rtol"], atol=FINITE_DIFFERENCES["atol"],
+                               err_msg=err_msg)
 
 
 def to_torch(array, requires_grad=False):
