@@ -32,6 +32,13 @@ LAYER_CASES = [
     ("tanh", lambda dtype: nn.Tanh(), (6,)),
     ("softplus", lambda dtype: nn.Softplus(), (3, 4, 5)),
     ("softplus-beta-threshold", lambda dtype: nn.Softplus(2.0, 3.0), (3, 4, 5)),
+    ("gelu", lambda dtype: nn.GELU(), (3, 4, 5)),
+    ("gelu-tanh", lambda dtype: nn.GELU(approximate="tanh"), (3, 4, 5)),
+    ("silu", lambda dtype: nn.SiLU(), (3, 4, 5)),
+    ("softmax", lambda dtype: nn.Softmax(dim=1), (7,)),
+    ("softmax-inner-dim", lambda dtype: nn.Softmax(dim=2), (3, 4, 5)),
+    ("log-softmax-negative-dim", lambda dtype: nn.LogSoftmax(dim=-2), (3, 4, 5)),
+    ("identity", lambda dtype: nn.Identity(), (3, 4)),
     ("nested-sequential", lambda dtype: nn.Sequential(
         nn.Conv2d(2, 3, 3, padding=1, dtype=dtype),
         nn.Sequential(nn.Tanh(), nn.MaxPool2d(2)),

@@ -286,3 +286,21 @@ def test_mint_export_errors_are_one_line(tmp_path, capsys):
                                   tmp_path / "model.onnx")
     assert status == 1 and "no checkpoint at" in err
     assert not (tmp_path / "model.onnx").exists()
+
+
+@requires_onnx
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("opset", [13, 20])
+def test_gelu_is_one_gelu_node_from_opset_20_and_built_from_erf_or_tanh_below(tmp_path,
+                                                                               approximate,
+                                                                               opset):
+    model = nn.GELU(approximate)
+    path = tmp_path / "gelu.onnx"
+    mint.onnx.export(model, path, (1, 3, 4), opset=opset)
+    onnx.checker.check_model(str(path), full_check=True)
+    op_types = {node.op_type for node in onnx.load(str(path)).graph.node}
+    expected = {"Gelu"} if opset >= 20 else {"Erf" if approximate == "none" else "Tanh", "Mul",
+                                             "Add"}
+    assert expected <= op_types and ("Gelu" in op_types) == (opset >= 20)
+    x = 3 * example_batch((3, 4), 5)
+    assert_close(run_onnxruntime(path, x), eval_output(model, x), STRATEGY_TOLERANCES)

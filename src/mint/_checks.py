@@ -53,6 +53,20 @@ def real(op, name, value, minimum=-math.inf, below=None):
     return value
 
 
+def dim(op, name, value, ndim):
+    """``value`` as an axis of an array with ``ndim`` dimensions, in ``[0, ndim)``; negative
+    values count from the end, as in PyTorch (a 0-d array has one axis, 0 or -1)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{op}: {name} must be an int, got {value!r}")
+    axes = max(ndim, 1)
+    if not -axes <= value < axes:
+        raise ValueError(
+            f"{op}: {name} must be in [{-axes}, {axes - 1}] for an input with {ndim} "
+            f"dimensions, got {value}"
+        )
+    return int(value) % axes
+
+
 def boolean(op, name, value):
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{op}: {name} must be a bool, got {value!r}")

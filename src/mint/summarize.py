@@ -72,6 +72,11 @@ COSTS.update({
     nn.Sigmoid: Cost(keeps=("output",)),
     nn.Tanh: Cost(keeps=("output",)),
     nn.Softplus: Cost(keeps=("input",)),
+    nn.GELU: Cost(keeps=("input",)),
+    nn.SiLU: Cost(keeps=("input",)),
+    nn.Softmax: Cost(keeps=("output",)),
+    nn.LogSoftmax: Cost(keeps=("output",)),
+    nn.Identity: Cost(view=True),
 })
 
 

@@ -15,12 +15,16 @@ One module per op family; a new op is a new module here, re-exported below.
 
 from mint._checks import FLOAT_DTYPES
 from mint.functional.activation import (
+    gelu,
+    gelu_backward,
     leaky_relu,
     leaky_relu_backward,
     relu,
     relu_backward,
     sigmoid,
     sigmoid_backward,
+    silu,
+    silu_backward,
     softplus,
     softplus_backward,
     tanh,
@@ -36,6 +40,12 @@ from mint.functional.dense import linear, linear_backward, linear_backward_param
 from mint.functional.loss import cross_entropy, cross_entropy_backward
 from mint.functional.pooling import max_pool2d, max_pool2d_backward
 from mint.functional.shape import flatten, flatten_backward
+from mint.functional.softmax import (
+    log_softmax,
+    log_softmax_backward,
+    softmax,
+    softmax_backward,
+)
 
 __all__ = [
     "FLOAT_DTYPES",
@@ -47,17 +57,25 @@ __all__ = [
     "cross_entropy_backward",
     "flatten",
     "flatten_backward",
+    "gelu",
+    "gelu_backward",
     "leaky_relu",
     "leaky_relu_backward",
     "linear",
     "linear_backward",
     "linear_backward_parameters",
+    "log_softmax",
+    "log_softmax_backward",
     "max_pool2d",
     "max_pool2d_backward",
     "relu",
     "relu_backward",
     "sigmoid",
     "sigmoid_backward",
+    "silu",
+    "silu_backward",
+    "softmax",
+    "softmax_backward",
     "softplus",
     "softplus_backward",
     "tanh",

@@ -27,6 +27,6 @@ because a Numba kernel reads out of bounds silently. Equation numbers refer to
 ``docs/backprop.md``.
 """
 
-from mint.kernels import activation, conv2d, cross_entropy, linear, max_pool2d
+from mint.kernels import activation, conv2d, cross_entropy, linear, max_pool2d, softmax
 
-__all__ = ["activation", "conv2d", "cross_entropy", "linear", "max_pool2d"]
+__all__ = ["activation", "conv2d", "cross_entropy", "linear", "max_pool2d", "softmax"]

@@ -5,8 +5,19 @@ both by walking its attributes; every layer calls :mod:`mint.functional` (never 
 its ``strategy`` (``None`` means the default at call time).
 """
 
-from mint.nn.activation import Activation, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
-from mint.nn.layers import Conv2d, Flatten, Linear, MaxPool2d
+from mint.nn.activation import (
+    GELU,
+    Activation,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from mint.nn.layers import Conv2d, Flatten, Identity, Linear, MaxPool2d
 from mint.nn.loss import CrossEntropyLoss
 from mint.nn.module import Module, Sequential
 from mint.nn.parameter import Buffer, Parameter
@@ -17,14 +28,19 @@ __all__ = [
     "Conv2d",
     "CrossEntropyLoss",
     "Flatten",
+    "GELU",
+    "Identity",
     "LeakyReLU",
     "Linear",
+    "LogSoftmax",
     "MaxPool2d",
     "Module",
     "Parameter",
     "ReLU",
     "Sequential",
+    "SiLU",
     "Sigmoid",
+    "Softmax",
     "Softplus",
     "Tanh",
 ]
