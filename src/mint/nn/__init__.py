@@ -5,6 +5,7 @@ both by walking its attributes; every layer calls :mod:`mint.functional` (never 
 its ``strategy`` (``None`` means the default at call time).
 """
 
+from mint.nn import utils
 from mint.nn.activation import (
     GELU,
     Activation,
@@ -43,4 +44,5 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "utils",
 ]
