@@ -213,7 +213,10 @@ def _check_results(op, actual, expected, tolerances, where):
     """Compare (outputs, gradients) within ``tolerances`` (None: helpers.TOLERANCES)."""
     (outputs, grads), (expected_outputs, expected_grads) = actual, expected
     assert len(outputs) == len(expected_outputs) and len(grads) == len(expected_grads), where
+    # A loss is a Python float: compare it in the dtype it was computed in (its gradient's).
+    dtype = grads[0].dtype if grads else None
     for i, (a, e) in enumerate(zip(outputs, expected_outputs, strict=True)):
+        e = e if isinstance(e, np.ndarray) else np.asarray(e, dtype)
         a = np.asarray(a, dtype=e.dtype if np.ndim(a) == 0 else None)
         if i in op.exact_outputs or a.dtype.kind in "iu":
             assert a.shape == e.shape, (where, f"output {i}", a.shape, e.shape)

@@ -14,7 +14,7 @@ import numpy as np
 from mint.strategy import STRATEGIES
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-REDUCTIONS = ("mean", "sum")
+REDUCTIONS = ("mean", "sum", "none")
 
 
 # ------------------------------------------------------------------------------ Python values

@@ -37,7 +37,16 @@ from mint.functional.convolution import (
     conv2d_output_shape,
 )
 from mint.functional.dense import linear, linear_backward, linear_backward_parameters
-from mint.functional.loss import cross_entropy, cross_entropy_backward
+from mint.functional.loss import (
+    binary_cross_entropy_with_logits,
+    binary_cross_entropy_with_logits_backward,
+    cross_entropy,
+    cross_entropy_backward,
+    mse_loss,
+    mse_loss_backward,
+    nll_loss,
+    nll_loss_backward,
+)
 from mint.functional.pooling import max_pool2d, max_pool2d_backward
 from mint.functional.shape import flatten, flatten_backward
 from mint.functional.softmax import (
@@ -49,6 +58,8 @@ from mint.functional.softmax import (
 
 __all__ = [
     "FLOAT_DTYPES",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_backward",
     "conv2d",
     "conv2d_backward",
     "conv2d_backward_parameters",
@@ -68,6 +79,10 @@ __all__ = [
     "log_softmax_backward",
     "max_pool2d",
     "max_pool2d_backward",
+    "mse_loss",
+    "mse_loss_backward",
+    "nll_loss",
+    "nll_loss_backward",
     "relu",
     "relu_backward",
     "sigmoid",

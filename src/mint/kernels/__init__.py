@@ -27,6 +27,17 @@ because a Numba kernel reads out of bounds silently. Equation numbers refer to
 ``docs/backprop.md``.
 """
 
-from mint.kernels import activation, conv2d, cross_entropy, linear, max_pool2d, softmax
+from mint.kernels import (
+    activation,
+    bce_with_logits,
+    conv2d,
+    cross_entropy,
+    linear,
+    max_pool2d,
+    mse_loss,
+    nll_loss,
+    softmax,
+)
 
-__all__ = ["activation", "conv2d", "cross_entropy", "linear", "max_pool2d", "softmax"]
+__all__ = ["activation", "bce_with_logits", "conv2d", "cross_entropy", "linear", "max_pool2d",
+           "mse_loss", "nll_loss", "softmax"]

@@ -19,12 +19,13 @@ from mint.nn.activation import (
     Tanh,
 )
 from mint.nn.layers import Conv2d, Flatten, Identity, Linear, MaxPool2d
-from mint.nn.loss import CrossEntropyLoss
+from mint.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from mint.nn.module import Module, Sequential
 from mint.nn.parameter import Buffer, Parameter
 
 __all__ = [
     "Activation",
+    "BCEWithLogitsLoss",
     "Buffer",
     "Conv2d",
     "CrossEntropyLoss",
@@ -34,8 +35,10 @@ __all__ = [
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
+    "MSELoss",
     "MaxPool2d",
     "Module",
+    "NLLLoss",
     "Parameter",
     "ReLU",
     "Sequential",

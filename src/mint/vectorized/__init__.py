@@ -6,6 +6,17 @@ NumPy array expressions: windows through ``sliding_window_view`` (im2col), one B
 direction, and no Python loop over pixels.
 """
 
-from mint.vectorized import activation, conv2d, cross_entropy, linear, max_pool2d, softmax
+from mint.vectorized import (
+    activation,
+    bce_with_logits,
+    conv2d,
+    cross_entropy,
+    linear,
+    max_pool2d,
+    mse_loss,
+    nll_loss,
+    softmax,
+)
 
-__all__ = ["activation", "conv2d", "cross_entropy", "linear", "max_pool2d", "softmax"]
+__all__ = ["activation", "bce_with_logits", "conv2d", "cross_entropy", "linear", "max_pool2d",
+           "mse_loss", "nll_loss", "softmax"]
