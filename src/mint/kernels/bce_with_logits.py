@@ -13,6 +13,8 @@ Each loop writes element i only, so ``prange`` over i is race-free by constructi
 import numpy as np
 from numba import njit, prange
 
+from mint.kernels.vector_math import exp_nonpositive
+
 
 @njit(parallel=True, cache=True)
 def _bce_with_logits_forward(x, target, pos_weight, losses):
@@ -37,7 +39,7 @@ def _bce_with_logits_backward(x, target, pos_weight, grad_losses, grad_x):
     # Iteration i writes only grad_x[i].
     for i in prange(x.size):
         weight = one + (pos_weight[i] - one) * target[i]
-        e = np.exp(-np.abs(x[i]))
+        e = exp_nonpositive(-np.abs(x[i]))
         sigmoid_minus_x = (e if x[i] >= 0 else one) / (one + e)  # as in activation.sigmoid
         grad_x[i] = ((one - target[i]) - weight * sigmoid_minus_x) * grad_losses[i]
 
