@@ -39,6 +39,10 @@ LAYER_CASES = [
     ("softmax-inner-dim", lambda dtype: nn.Softmax(dim=2), (3, 4, 5)),
     ("log-softmax-negative-dim", lambda dtype: nn.LogSoftmax(dim=-2), (3, 4, 5)),
     ("identity", lambda dtype: nn.Identity(), (3, 4)),
+    ("batch-norm1d", lambda dtype: nn.BatchNorm1d(6, dtype=dtype), (6,)),
+    ("batch-norm1d-sequence", lambda dtype: nn.BatchNorm1d(4, momentum=None, dtype=dtype),
+     (4, 7)),
+    ("batch-norm2d", lambda dtype: nn.BatchNorm2d(3, eps=1e-3, dtype=dtype), (3, 5, 4)),
     ("nested-sequential", lambda dtype: nn.Sequential(
         nn.Conv2d(2, 3, 3, padding=1, dtype=dtype),
         nn.Sequential(nn.Tanh(), nn.MaxPool2d(2)),

@@ -36,7 +36,8 @@ LABEL = re.compile(r"\(([A-Z]\d+)\)")
 DEFINED_LABEL = re.compile(r"\*\*\(([A-Z]\d+)\)\*\*")
 # How the code cites a label: "(C7)", "(C4) and", "(L2, delta . W)".
 CODE_LABEL = re.compile(r"\(([A-Z]\d+)[,)]")
-INDEX_HEADING = "## 8. Index of equations and kernels"
+# The index is the last section; its number grows as ops add sections before it.
+INDEX_HEADING = re.compile(r"^## \d+\. Index of equations and kernels$", re.MULTILINE)
 PARALLEL_TABLE_HEADER = "| kernel | `prange` over |"
 
 # ------------------------------------------------------------------------- parsing the sources
@@ -147,8 +148,9 @@ def table_rows(text, header):
 
 def guide_index_rows():
     text = GUIDE.read_text(encoding="utf-8")
-    assert INDEX_HEADING in text, f"{GUIDE.name} has no section {INDEX_HEADING!r}"
-    return table_rows(text.split(INDEX_HEADING, 1)[1].lstrip("\n"), "| equations |")
+    heading = INDEX_HEADING.search(text)
+    assert heading, f"{GUIDE.name} has no section '<number>. Index of equations and kernels'"
+    return table_rows(text[heading.end():].lstrip("\n"), "| equations |")
 
 
 # ------------------------------------------------------------------------------ docs vs code

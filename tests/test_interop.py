@@ -176,8 +176,8 @@ class Doubling(nn.Module):
 
 @requires_torch
 def test_a_layer_without_conversion_is_named():
-    with pytest.raises(UnsupportedLayerError, match=r"layer '1' of type BatchNorm2d"):
-        from_torch(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2)))
+    with pytest.raises(UnsupportedLayerError, match=r"layer '1' of type InstanceNorm2d"):
+        from_torch(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.InstanceNorm2d(2)))
     with pytest.raises(UnsupportedLayerError, match=r"layer '2\.0' of type Doubling"):
         to_torch(nn.Sequential(nn.ReLU(), nn.Tanh(), nn.Sequential(Doubling())))
 

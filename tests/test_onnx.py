@@ -289,6 +289,32 @@ def test_mint_export_errors_are_one_line(tmp_path, capsys):
 
 
 @requires_onnx
+@pytest.mark.parametrize("layer", [nn.BatchNorm1d(4, affine=False, dtype=np.float64),
+                                   nn.BatchNorm2d(4, eps=0.125, dtype=np.float64)],
+                         ids=["batch-norm1d-no-affine", "batch-norm2d"])
+def test_batch_norm_exports_its_running_statistics(tmp_path, layer):
+    """Trained statistics and parameters (the layer cases have only the initial ones). ONNX
+    stores epsilon as a float32 attribute: eps=0.1 would move float64 results by 1e-9."""
+    rng = np.random.default_rng(0)
+    shape = (4,) if isinstance(layer, nn.BatchNorm1d) else (4, 3, 2)
+    for _ in range(3):
+        layer(3 + 2 * rng.standard_normal((5, *shape)))
+    for parameter in layer.parameters():
+        parameter.data[...] = rng.standard_normal(parameter.shape)
+    path = tmp_path / "bn.onnx"
+    mint.onnx.export(layer, path, (1, *shape), dtype=np.float64)
+    x = rng.standard_normal((7, *shape))
+    assert_close(run_onnxruntime(path, x), eval_output(layer, x), FLOAT64_TOLERANCES)
+
+
+def test_batch_norm_without_running_statistics_is_not_exported(tmp_path):
+    with pytest.raises(ValueError, match="BatchNorm2d '1' has no running statistics"):
+        mint.onnx.export(nn.Sequential(nn.ReLU(), nn.BatchNorm2d(2, track_running_stats=False)),
+                         tmp_path / "bn.onnx", (1, 2, 3, 3))
+    assert not (tmp_path / "bn.onnx").exists()
+
+
+@requires_onnx
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
 @pytest.mark.parametrize("opset", [13, 20])
 def test_gelu_is_one_gelu_node_from_opset_20_and_built_from_erf_or_tanh_below(tmp_path,

@@ -111,6 +111,19 @@ def _softmax_to_torch(torch, layer, name):
     return getattr(torch.nn, type(layer).__name__)(dim=layer.dim)
 
 
+@TO_TORCH.register(nn.BatchNorm1d, nn.BatchNorm2d)
+def _batch_norm_to_torch(torch, layer, name):
+    # PyTorch initialises a batch norm with constants (no generator draw); the state replaces them.
+    state = layer.state_dict()
+    dtype = next((value.dtype for value in state.values() if value.dtype.kind == "f"),
+                 np.dtype(np.float32))
+    module = getattr(torch.nn, type(layer).__name__)(
+        layer.num_features, layer.eps, layer.momentum, layer.affine, layer.track_running_stats,
+        bias=layer.bias is not None, dtype=getattr(torch, str(dtype)))
+    module.load_state_dict({key: torch.from_numpy(value) for key, value in state.items()})
+    return module
+
+
 @TO_TORCH.register(nn.ReLU, nn.Sigmoid, nn.Tanh, nn.SiLU, nn.Identity)
 def _activation_to_torch(torch, layer, name):
     return getattr(torch.nn, type(layer).__name__)()
@@ -171,6 +184,8 @@ def from_torch_converters():
         torch.nn.Identity: lambda module, name: nn.Identity(),
         torch.nn.Softmax: _softmax_from_torch,
         torch.nn.LogSoftmax: _softmax_from_torch,
+        torch.nn.BatchNorm1d: _batch_norm_from_torch,
+        torch.nn.BatchNorm2d: _batch_norm_from_torch,
     })
     return registry
 
@@ -187,9 +202,11 @@ def _unsupported(module, name, what):
 
 
 def _weights_of(module, name):
-    """``module``'s state_dict as NumPy arrays, and their dtype (float32 or float64)."""
+    """``module``'s state_dict as NumPy arrays, and their dtype (float32 or float64: that of its
+    first floating-point array, float32 when it has none)."""
     state = {key: value.detach().cpu().numpy() for key, value in module.state_dict().items()}
-    dtype = str(module.weight.dtype).removeprefix("torch.")
+    dtype = next((str(value.dtype) for value in state.values() if value.dtype.kind == "f"),
+                 "float32")
     if dtype not in _TORCH_DTYPES:
         raise TypeError(f"from_torch: {type(module).__name__} {name!r} has dtype {dtype}; Mint "
                         f"computes in float32 or float64 (convert with module.float())")
@@ -230,6 +247,13 @@ def _conv2d_from_torch(module, name):
     return _with_state(nn.Conv2d(module.in_channels, module.out_channels, module.kernel_size,
                                  module.stride, padding, module.dilation,
                                  bias=module.bias is not None, dtype=dtype), state)
+
+
+def _batch_norm_from_torch(module, name):
+    state, dtype = _weights_of(module, name)
+    return _with_state(getattr(nn, type(module).__name__)(
+        module.num_features, module.eps, module.momentum, module.affine,
+        module.track_running_stats, bias=module.bias is not None, dtype=dtype), state)
 
 
 def _max_pool2d_from_torch(module, name):

@@ -21,6 +21,8 @@ Mint layer      ONNX operator
 ``Softmax``     ``Softmax(axis=dim)``; ``LogSoftmax``: ``LogSoftmax(axis=dim)`` (per-axis
                 from opset 13, as PyTorch)
 ``Identity``    ``Identity``
+``BatchNorm*``  ``BatchNormalization(input, weight, bias, running_mean, running_var, epsilon)``
+                (ones and zeros without ``affine``; ``track_running_stats=False`` is refused)
 ``Sequential``  its layers, in order
 ==============  ============================================================================
 
@@ -292,6 +294,30 @@ def _max_pool2d(graph, layer, name, x_name, x):
     return graph.node("MaxPool", [x_name], name, kernel_shape=list(layer.kernel_size),
                       strides=list(layer.stride), pads=[*layer.padding, *layer.padding],
                       dilations=list(layer.dilation), ceil_mode=int(ceil_mode))
+
+
+@CONVERTERS.register(nn.BatchNorm1d, nn.BatchNorm2d)
+def _batch_norm(graph, layer, name, x_name, x):
+    if layer.running_mean is None:
+        where = f" {name!r}" if name else ""
+        raise ValueError(
+            f"ONNX export: {type(layer).__name__}{where} has no running statistics "
+            "(track_running_stats=False), so even in eval mode it normalises each batch with its "
+            "own; ONNX's BatchNormalization takes the running statistics of eval mode"
+        )
+    # Without affine parameters, the scale and shift that change nothing.
+    ones, zeros = np.ones(layer.num_features, graph.dtype), np.zeros(layer.num_features,
+                                                                   graph.dtype)
+    scale = (graph.constant(child_name(name, "scale"), ones) if layer.weight is None
+             else graph.parameter(name, "weight", layer.weight))
+    shift = (graph.constant(child_name(name, "shift"), zeros) if layer.bias is None
+             else graph.parameter(name, "bias", layer.bias))
+    statistics = [graph.parameter(name, key, getattr(layer, key))
+                  for key in ("running_mean", "running_var")]
+    # epsilon is a float32 attribute: an eps that float32 rounds (0.1) moves float64 results
+    # by about 1e-9 relative.
+    return graph.node("BatchNormalization", [x_name, scale, shift, *statistics], name,
+                      epsilon=layer.eps)
 
 
 @CONVERTERS.register(nn.Flatten)

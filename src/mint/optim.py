@@ -52,9 +52,18 @@ class Optimizer:
             parameter.zero_grad()
 
     def step(self):
+        self._follow_parameter_dtypes()
         for index, parameter in enumerate(self.params):
             self._update(index, parameter)
         self.steps += 1
+
+    def _follow_parameter_dtypes(self):
+        """Cast each buffer to its parameter's dtype, which ``model.to(dtype)`` may have changed
+        since the buffers were allocated (float32 moments would round a float64 model's steps)."""
+        for arrays in self._buffers().values():
+            for index, (array, parameter) in enumerate(zip(arrays, self.params, strict=True)):
+                if array.dtype != parameter.data.dtype:
+                    arrays[index] = array.astype(parameter.data.dtype)
 
     def _update(self, index, parameter):
         raise NotImplementedError

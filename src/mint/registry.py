@@ -105,8 +105,10 @@ def check_input_shape(op, input_shape):
 
 
 def parameter_dtype(op, model):
-    """The one dtype of ``model``'s parameters (float32 when it has none)."""
-    dtypes = {parameter.dtype for parameter in model.parameters()}
+    """The one dtype of ``model``'s parameters and float buffers (float32 when it has none):
+    a batch norm without affine parameters still computes in its running statistics' dtype."""
+    dtypes = {parameter.dtype for parameter in model.parameters()} | {
+        buffer.dtype for buffer in model.buffers() if buffer.dtype.kind == "f"}
     if len(dtypes) > 1:
         raise TypeError(f"{op}: the model mixes parameter dtypes {sorted(map(str, dtypes))}; "
                         f"convert it with model.to(dtype) first")

@@ -7,13 +7,16 @@ Per layer: its dotted name and class, its output shape, and, for one batch of ``
 - **multiply-adds**: one per product the layer sums, plus one per output value for a bias (the
   convention of torchinfo): ``Linear`` ``N * out_features * (in_features + 1)``, ``Conv2d``
   ``N * C_out * H_out * W_out * (C_in * KH * KW + 1)`` (without the ``+ 1`` when there is no
-  bias); pooling, activations and ``Flatten`` multiply nothing and count 0;
+  bias); ``BatchNorm1d``/``2d`` one per output value (its scale and shift: torchinfo counts the
+  batch size times its parameters, which is not the work done); pooling, activations and
+  ``Flatten`` multiply nothing and count 0;
 - **kept for backward**: the bytes of the arrays the layer keeps from forward for its backward
   in a training step: ``Linear`` and ``Conv2d`` their input, ``ReLU`` and ``LeakyReLU`` their
   input, ``Sigmoid`` and ``Tanh`` their output, ``MaxPool2d`` its argmax (int64, the output's
-  shape), ``Flatten`` nothing (its output is a view of its input). An array that two layers
-  keep (a ``Sigmoid``'s output that the next ``Linear`` keeps as input) counts once, at the
-  first.
+  shape), ``BatchNorm1d``/``2d`` its input and its batch's mean and inverse deviation (one
+  value per channel each), ``Flatten`` nothing (its output is a view of its input). An array
+  that two layers keep (a ``Sigmoid``'s output that the next ``Linear`` keeps as input) counts
+  once, at the first.
 
 The total of the last column is the **activation memory of one training step**: what stays
 allocated from the forward pass until backward has used it, beyond the parameters, their
@@ -44,7 +47,7 @@ from mint.registry import (
 class Cost:
     """What a layer costs. ``multiply_adds(layer, input_shape, output_shape) -> int``;
     ``keeps``: what it keeps for backward, each ``"input"``, ``"output"`` or a function
-    ``(input_shape, output_shape) -> bytes`` of an array of its own; ``view``: its output shares
+    ``(input, output) -> bytes`` of an array of its own; ``view``: its output shares
     its input's memory."""
 
     multiply_adds: Callable = lambda layer, input_shape, output_shape: 0
@@ -57,8 +60,17 @@ def _weighted_sum_multiply_adds(layer, input_shape, output_shape):
     return math.prod(output_shape) * (layer.weight.data[0].size + (layer.bias is not None))
 
 
-def _argmax_bytes(input_shape, output_shape):
-    return math.prod(output_shape) * np.dtype(np.int64).itemsize
+def _argmax_bytes(x, out):
+    return out.size * np.dtype(np.int64).itemsize
+
+
+def _one_per_output_value(layer, input_shape, output_shape):
+    return math.prod(output_shape)
+
+
+def _channel_statistics_bytes(x, out):
+    """The mean and inverse deviation of each channel, in the input's dtype."""
+    return 2 * x.shape[1] * x.itemsize
 
 
 COSTS = LayerRegistry("summary")
@@ -77,6 +89,8 @@ COSTS.update({
     nn.Softmax: Cost(keeps=("output",)),
     nn.LogSoftmax: Cost(keeps=("output",)),
     nn.Identity: Cost(view=True),
+    nn.BatchNorm1d: Cost(_one_per_output_value, keeps=("input", _channel_statistics_bytes)),
+    nn.BatchNorm2d: Cost(_one_per_output_value, keeps=("input", _channel_statistics_bytes)),
 })
 
 
@@ -126,7 +140,7 @@ class _Walk:
                     self.kept.add(array_id)
                     kept_bytes += array.nbytes
             else:
-                kept_bytes += item(x.shape, out.shape)
+                kept_bytes += item(x, out)
         self.rows.append(LayerSummary(
             name=name, kind=type(layer).__name__, output_shape=out.shape,
             parameters=sum(parameter.data.size for parameter in layer.parameters()),

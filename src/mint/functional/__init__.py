@@ -47,6 +47,7 @@ from mint.functional.loss import (
     nll_loss,
     nll_loss_backward,
 )
+from mint.functional.normalization import batch_norm, batch_norm_backward
 from mint.functional.pooling import max_pool2d, max_pool2d_backward
 from mint.functional.shape import flatten, flatten_backward
 from mint.functional.softmax import (
@@ -58,6 +59,8 @@ from mint.functional.softmax import (
 
 __all__ = [
     "FLOAT_DTYPES",
+    "batch_norm",
+    "batch_norm_backward",
     "binary_cross_entropy_with_logits",
     "binary_cross_entropy_with_logits_backward",
     "conv2d",

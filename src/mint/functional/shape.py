@@ -1,5 +1,7 @@
 """Ops that only change an array's shape: flatten (a view, the same for both strategies)."""
 
+import math
+
 import numpy as np
 
 from mint import _checks as check
@@ -15,7 +17,8 @@ def flatten(x, start_dim=1, *, strategy=None):
         raise ValueError(
             f"flatten: start_dim must be < input dimensions {x.ndim}, got {start_dim}"
         )
-    return x.reshape(*x.shape[:start_dim], -1)
+    # The merged size spelled out: NumPy cannot infer -1 when a batch has no images.
+    return x.reshape(*x.shape[:start_dim], math.prod(x.shape[start_dim:]))
 
 
 def flatten_backward(grad_out, input_shape, *, strategy=None):

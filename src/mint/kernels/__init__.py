@@ -4,6 +4,8 @@ Shape notation, used by every kernel docstring here and in :mod:`mint.vectorized
 
 ==========================  ==================================================
 ``N``                       batch size
+``C``, ``L``                channels, and positions per channel, of batch normalisation's
+                            input viewed as (N, C, L): L = 1, length, or H * W
 ``C_in``, ``C_out``         input and output channels (features for ``linear``)
 ``H_in``, ``W_in``          input height and width
 ``H_out``, ``W_out``        output height and width
@@ -29,6 +31,7 @@ because a Numba kernel reads out of bounds silently. Equation numbers refer to
 
 from mint.kernels import (
     activation,
+    batch_norm,
     bce_with_logits,
     conv2d,
     cross_entropy,
@@ -39,5 +42,5 @@ from mint.kernels import (
     softmax,
 )
 
-__all__ = ["activation", "bce_with_logits", "conv2d", "cross_entropy", "linear", "max_pool2d",
-           "mse_loss", "nll_loss", "softmax"]
+__all__ = ["activation", "batch_norm", "bce_with_logits", "conv2d", "cross_entropy", "linear",
+           "max_pool2d", "mse_loss", "nll_loss", "softmax"]

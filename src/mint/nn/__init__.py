@@ -21,11 +21,14 @@ from mint.nn.activation import (
 from mint.nn.layers import Conv2d, Flatten, Identity, Linear, MaxPool2d
 from mint.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from mint.nn.module import Module, Sequential
+from mint.nn.normalization import BatchNorm1d, BatchNorm2d
 from mint.nn.parameter import Buffer, Parameter
 
 __all__ = [
     "Activation",
     "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "Buffer",
     "Conv2d",
     "CrossEntropyLoss",

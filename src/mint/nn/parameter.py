@@ -6,7 +6,24 @@ import numpy as np
 from mint._checks import FLOAT_DTYPES
 
 
-class Parameter:
+class _Holder:
+    """What Parameter and Buffer share: an array in ``data``, its shape and dtype."""
+
+    data: np.ndarray
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    def __repr__(self):
+        return f"{type(self).__name__}(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+class Parameter(_Holder):
     """``data`` (the values) and ``grad`` (dL/d data, same shape and dtype, starting at zero).
 
     Layers *add* their gradients into ``grad``, so two backward passes accumulate, as in
@@ -21,23 +38,12 @@ class Parameter:
         self.data = np.ascontiguousarray(data)
         self.grad = np.zeros_like(self.data)
 
-    @property
-    def shape(self):
-        return self.data.shape
-
-    @property
-    def dtype(self):
-        return self.data.dtype
-
     def zero_grad(self):
         """Set ``grad`` to zero in place (arrays that view it stay valid)."""
         self.grad.fill(0)
 
-    def __repr__(self):
-        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
 
-
-class Buffer:
+class Buffer(_Holder):
     """``data``: an array that is part of a module's state but not trained (PyTorch's
     ``register_buffer``): BatchNorm's running mean and variance, a step counter.
 
@@ -54,14 +60,3 @@ class Buffer:
         if data.dtype.kind not in "biuf":
             raise TypeError(f"Buffer: data must hold real numbers, got dtype {data.dtype}")
         self.data = np.require(data, requirements="C")  # keeps a 0-d counter 0-d
-
-    @property
-    def shape(self):
-        return self.data.shape
-
-    @property
-    def dtype(self):
-        return self.data.dtype
-
-    def __repr__(self):
-        return f"Buffer(shape={self.data.shape}, dtype={self.data.dtype})"

@@ -8,6 +8,7 @@ direction, and no Python loop over pixels.
 
 from mint.vectorized import (
     activation,
+    batch_norm,
     bce_with_logits,
     conv2d,
     cross_entropy,
@@ -18,5 +19,5 @@ from mint.vectorized import (
     softmax,
 )
 
-__all__ = ["activation", "bce_with_logits", "conv2d", "cross_entropy", "linear", "max_pool2d",
-           "mse_loss", "nll_loss", "softmax"]
+__all__ = ["activation", "batch_norm", "bce_with_logits", "conv2d", "cross_entropy", "linear",
+           "max_pool2d", "mse_loss", "nll_loss", "softmax"]
