@@ -219,6 +219,8 @@ def _check_results(op, actual, expected, dtype, tolerances, where):
     (a Python float) is compared in ``dtype``."""
     (outputs, grads), (expected_outputs, expected_grads) = actual, expected
     assert len(outputs) == len(expected_outputs) and len(grads) == len(expected_grads), where
+    # A loss is a Python float: compare it in the dtype it was computed in (its gradient's).
+    dtype = grads[0].dtype if grads else None
     for i, (a, e) in enumerate(zip(outputs, expected_outputs, strict=True)):
         a, e = (np.asarray(v, dtype=dtype if np.ndim(v) == 0 else None) for v in (a, e))
         if i in op.exact_outputs or a.dtype.kind in "iu":

@@ -15,7 +15,9 @@ from mint import STRATEGIES
 # Modules that exist on one side only on purpose: helpers that the op modules of that strategy
 # import, which callers never reach through STRATEGIES.
 ONE_SIDED = {
-    "loop": {"products": "the 4x4 register-blocked products shared by conv2d and linear"},
+    "loop": {"products": "the 4x4 register-blocked products shared by conv2d and linear",
+             "vector_math": "an exp that LLVM vectorises without SVML, for the activations "
+                            "and losses"},
     "vectorized": {"windows": "the sliding-window (im2col) view shared by conv2d and max_pool2d"},
 }
 

@@ -117,6 +117,16 @@ def _softplus_to_torch(torch, layer, name):
     return torch.nn.Softplus(**layer.arguments)
 
 
+@TO_TORCH.register(nn.GELU)
+def _gelu_to_torch(torch, layer, name):
+    return torch.nn.GELU(approximate=layer.approximate)
+
+
+@TO_TORCH.register(nn.Softmax, nn.LogSoftmax)
+def _softmax_to_torch(torch, layer, name):
+    return getattr(torch.nn, type(layer).__name__)(dim=layer.dim)
+
+
 @TO_TORCH.register(nn.BatchNorm1d, nn.BatchNorm2d)
 def _batch_norm_to_torch(torch, layer, name):
     # PyTorch initialises a batch norm with constants (no generator draw); the state replaces them.
@@ -130,7 +140,7 @@ def _batch_norm_to_torch(torch, layer, name):
     return module
 
 
-@TO_TORCH.register(nn.ReLU, nn.Sigmoid, nn.Tanh)
+@TO_TORCH.register(nn.ReLU, nn.Sigmoid, nn.Tanh, nn.SiLU, nn.Identity)
 def _activation_to_torch(torch, layer, name):
     return getattr(torch.nn, type(layer).__name__)()
 
@@ -192,10 +202,21 @@ def from_torch_converters():
         torch.nn.Sigmoid: lambda module, name: nn.Sigmoid(),
         torch.nn.Tanh: lambda module, name: nn.Tanh(),
         torch.nn.Softplus: lambda module, name: nn.Softplus(module.beta, module.threshold),
+        torch.nn.GELU: lambda module, name: nn.GELU(module.approximate),
+        torch.nn.SiLU: lambda module, name: nn.SiLU(),
+        torch.nn.Identity: lambda module, name: nn.Identity(),
+        torch.nn.Softmax: _softmax_from_torch,
+        torch.nn.LogSoftmax: _softmax_from_torch,
         torch.nn.BatchNorm1d: _batch_norm_from_torch,
         torch.nn.BatchNorm2d: _batch_norm_from_torch,
     })
     return registry
+
+
+def _softmax_from_torch(module, name):
+    if module.dim is None:
+        raise _unsupported(module, name, "dim=None (PyTorch's deprecated implicit dim)")
+    return getattr(nn, type(module).__name__)(module.dim)
 
 
 def _unsupported(module, name, what):

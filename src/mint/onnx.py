@@ -15,6 +15,12 @@ Mint layer      ONNX operator
 ``ReLU``        ``Relu``; ``LeakyReLU``: ``LeakyRelu(alpha=negative_slope)``; ``Sigmoid``;
                 ``Tanh``
 ``Softplus``    ``Where(Greater(beta x, threshold), x, Div(Softplus(Mul(x, beta)), beta))``
+``GELU``        ``Gelu(approximate)`` from opset 20; below, ``x * 0.5 * (1 + Erf(x / sqrt 2))``
+                or ``x * 0.5 * (1 + Tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))``
+``SiLU``        ``Mul(x, Sigmoid(x))``
+``Softmax``     ``Softmax(axis=dim)``; ``LogSoftmax``: ``LogSoftmax(axis=dim)`` (per-axis
+                from opset 13, as PyTorch)
+``Identity``    ``Identity``
 ``BatchNorm*``  ``BatchNormalization(input, weight, bias, running_mean, running_var, epsilon)``
                 (ones and zeros without ``affine``; ``track_running_stats=False`` is refused)
 ``Sequential``  its layers, in order
@@ -391,5 +397,38 @@ def _elementwise(op_type):
     return convert
 
 
-for _layer, _op_type in ((nn.ReLU, "Relu"), (nn.Sigmoid, "Sigmoid"), (nn.Tanh, "Tanh")):
+for _layer, _op_type in ((nn.ReLU, "Relu"), (nn.Sigmoid, "Sigmoid"), (nn.Tanh, "Tanh"),
+                         (nn.Identity, "Identity")):
     CONVERTERS.register(_layer)(_elementwise(_op_type))
+
+
+@CONVERTERS.register(nn.Softmax, nn.LogSoftmax)
+def _softmax(graph, layer, name, x_name, x):
+    return graph.node(type(layer).__name__, [x_name], name, axis=layer.dim)
+
+
+@CONVERTERS.register(nn.GELU)
+def _gelu(graph, layer, name, x_name, x):
+    if graph.opset >= 20:
+        return graph.node("Gelu", [x_name], name, approximate=layer.approximate)
+
+    def constant(key, value):
+        return graph.constant(child_name(name, key), np.array(value, graph.dtype))
+
+    if layer.approximate == "tanh":
+        cube = graph.node("Mul", [graph.node("Mul", [x_name, x_name], name), x_name], name)
+        inner = graph.node("Add", [x_name, graph.node("Mul", [cube, constant("cubic", 0.044715)],
+                                                      name)], name)
+        scaled = graph.node("Mul", [inner, constant("scale", np.sqrt(2 / np.pi))], name)
+        curve = graph.node("Tanh", [scaled], name)
+    else:
+        curve = graph.node("Erf", [graph.node("Mul", [x_name, constant("scale", np.sqrt(0.5))],
+                                              name)], name)
+    cdf = graph.node("Mul", [graph.node("Add", [curve, constant("one", 1.0)], name),
+                             constant("half", 0.5)], name)
+    return graph.node("Mul", [x_name, cdf], name)
+
+
+@CONVERTERS.register(nn.SiLU)
+def _silu(graph, layer, name, x_name, x):
+    return graph.node("Mul", [x_name, graph.node("Sigmoid", [x_name], name)], name)

@@ -98,6 +98,11 @@ COSTS.update({
     nn.Sigmoid: Cost(keeps=("output",)),
     nn.Tanh: Cost(keeps=("output",)),
     nn.Softplus: Cost(keeps=("input",)),
+    nn.GELU: Cost(keeps=("input",)),
+    nn.SiLU: Cost(keeps=("input",)),
+    nn.Softmax: Cost(keeps=("output",)),
+    nn.LogSoftmax: Cost(keeps=("output",)),
+    nn.Identity: Cost(view=True),
     nn.BatchNorm1d: Cost(_one_per_output_value, keeps=("input", _channel_statistics_bytes)),
     nn.BatchNorm2d: Cost(_one_per_output_value, keeps=("input", _channel_statistics_bytes)),
 })

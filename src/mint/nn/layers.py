@@ -231,3 +231,20 @@ class Flatten(Module):
 
     def extra_repr(self):
         return repr_arguments(f"start_dim={self.start_dim}", strategy=self.strategy)
+
+
+class Identity(Module):
+    """``out = x`` and ``grad_x = grad_out``: a placeholder where a layer is optional (a
+    shortcut, a head to be replaced). As ``torch.nn.Identity``, any arguments are accepted and
+    ignored, so it can stand in for the layer it replaces."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def forward(self, x):
+        self.save_for_backward(np.shape(x))
+        return x
+
+    def backward(self, grad_out):
+        self.saved_for_backward(grad_out)
+        return grad_out

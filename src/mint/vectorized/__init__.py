@@ -10,20 +10,28 @@ from mint.vectorized import (
     activation,
     avg_pool2d,
     batch_norm,
+    bce_with_logits,
     conv2d,
     cross_entropy,
     dropout,
     linear,
     max_pool2d,
+    mse_loss,
+    nll_loss,
+    softmax,
 )
 
 __all__ = [
     "activation",
     "avg_pool2d",
     "batch_norm",
+    "bce_with_logits",
     "conv2d",
     "cross_entropy",
     "dropout",
     "linear",
     "max_pool2d",
+    "mse_loss",
+    "nll_loss",
+    "softmax",
 ]
