@@ -6,7 +6,7 @@ its ``strategy`` (``None`` means the default at call time).
 """
 
 from mint.nn.activation import Activation, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
-from mint.nn.layers import Conv2d, Flatten, Linear, MaxPool2d
+from mint.nn.layers import Conv2d, ConvTranspose2d, Flatten, Linear, MaxPool2d
 from mint.nn.loss import CrossEntropyLoss
 from mint.nn.module import Module, Sequential
 from mint.nn.parameter import Buffer, Parameter
@@ -15,6 +15,7 @@ __all__ = [
     "Activation",
     "Buffer",
     "Conv2d",
+    "ConvTranspose2d",
     "CrossEntropyLoss",
     "Flatten",
     "LeakyReLU",
