@@ -28,11 +28,11 @@ def _check_weights(op, x, weight, bias, groups, bias_channels):
     return x, weight, bias, groups
 
 
-def _padding_amounts(padding, kernel_hw, dilation):
+def conv2d_padding_amounts(padding, kernel_hw, dilation):
     """``(before, extra)``: the zero rows and columns on each side, (PH, PW), and the extra ones
-    after the input, (EH, EW), that padding (a pair, "valid" or "same") means. "same" pads
-    ``D * (K - 1)`` in all, half of it before the input and the rest after (PyTorch's rule: the
-    odd one goes to the bottom and right)."""
+    after the input, (EH, EW), that a convolution's padding (a pair, "valid" or "same") means.
+    "same" pads ``D * (K - 1)`` in all, half of it before the input and the rest after
+    (PyTorch's rule: the odd one goes to the bottom and right)."""
     if padding == "valid":
         return (0, 0), (0, 0)
     if padding == "same":
@@ -49,7 +49,7 @@ def _padded_after(x, extra):
 
 
 def _check_conv2d(op, x, weight, bias, stride, padding, dilation, groups):
-    """The validated arguments, with padding as ``(before, extra)`` (:func:`_padding_amounts`)."""
+    """The validated arguments, padding as ``(before, extra)`` (:func:`conv2d_padding_amounts`)."""
     x, weight, bias, groups = _check_weights(op, x, weight, bias, groups,
                                              lambda weight, groups: weight.shape[0])
     if x.shape[1] != weight.shape[1] * groups:
@@ -61,7 +61,7 @@ def _check_conv2d(op, x, weight, bias, stride, padding, dilation, groups):
     stride = check.pair(op, "stride", stride, 1)
     padding = check.conv_padding(op, padding, stride)
     dilation = check.pair(op, "dilation", dilation, 1)
-    before, extra = _padding_amounts(padding, weight.shape[2:], dilation)
+    before, extra = conv2d_padding_amounts(padding, weight.shape[2:], dilation)
     extended = (*x.shape[:2], x.shape[2] + extra[0], x.shape[3] + extra[1])
     check.window_fits(op, extended, weight.shape[2:], before, dilation)
     return x, weight, bias, stride, (before, extra), dilation, groups
@@ -70,7 +70,7 @@ def _check_conv2d(op, x, weight, bias, stride, padding, dilation, groups):
 def conv2d_output_shape(input_shape, weight_shape, stride, padding, dilation):
     """``(N, C_out, H_out, W_out)`` of a convolution: stride and dilation pairs, padding a pair,
     "valid" or "same"."""
-    before, extra = _padding_amounts(padding, weight_shape[2:], dilation)
+    before, extra = conv2d_padding_amounts(padding, weight_shape[2:], dilation)
     hw = [
         check.output_size(input_shape[2 + a] + extra[a], weight_shape[2 + a], stride[a],
                           before[a], dilation[a])
