@@ -160,6 +160,17 @@ def conv_padding(op, padding, stride):
     return pair(op, "padding", padding, 0)
 
 
+def output_padding(op, value, stride, dilation):
+    """A transposed convolution's ``output_padding``, an int or pair >= 0 and, per axis, smaller
+    than the stride or the dilation (pairs), as PyTorch requires."""
+    value = pair(op, "output_padding", value, 0)
+    if any(o >= max(s, d) for o, s, d in zip(value, stride, dilation, strict=True)):
+        raise ValueError(f"{op}: output_padding must be smaller than stride or dilation "
+                         f"(PyTorch's rule), got output_padding {value}, stride {stride}, "
+                         f"dilation {dilation}")
+    return value
+
+
 def pooling(op, kernel_size, stride, padding, dilation, ceil_mode):
     """The hyper-parameters of a pooling window, normalised: ``(kernel_size, stride, padding,
     dilation, ceil_mode)``, pairs and a bool. ``stride=None`` means the kernel size; padding is

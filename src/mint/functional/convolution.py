@@ -163,12 +163,7 @@ def _check_conv_transpose2d(op, x, weight, bias, stride, padding, output_padding
     if min(x.shape[2:]) < 1:
         raise ValueError(f"{op}: input must have a height and width >= 1, got shape {x.shape}")
     stride, padding, dilation = check.spatial(op, stride, padding, dilation)
-    output_padding = check.pair(op, "output_padding", output_padding, 0)
-    for axis, o, s, d in zip(("height", "width"), output_padding, stride, dilation, strict=True):
-        if o >= max(s, d):
-            raise ValueError(f"{op}: output_padding must be smaller than stride or dilation "
-                             f"(PyTorch's rule), got output_padding {output_padding}, stride "
-                             f"{stride}, dilation {dilation} ({axis})")
+    output_padding = check.output_padding(op, output_padding, stride, dilation)
     out_hw = tuple(
         (size - 1) * s - 2 * p + d * (k - 1) + o + 1
         for size, k, s, p, d, o in zip(x.shape[2:], weight.shape[2:], stride, padding, dilation,

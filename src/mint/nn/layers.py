@@ -75,7 +75,60 @@ class Linear(Module):
 PADDING_MODES = ("zeros",)
 
 
-class Conv2d(Module):
+class _Convolution(Module):
+    """Forward and backward of a convolution layer: its functional ops (``_forward``,
+    ``_backward``, ``_backward_parameters``) called with ``self.weight``, ``self.bias`` and
+    ``self._arguments()``, its hyper-parameters in the ops' order."""
+
+    def _init_parameters(self, op, weight_shape, bias, padding_mode, dtype, strategy):
+        """Check the last arguments; draw the weight and the bias (out_channels values) from
+        U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with PyTorch's fan_in, the weight's second dimension
+        times the kernel size, for both layers."""
+        has_bias = check.boolean(op, "bias", bias)
+        self.padding_mode = _padding_mode(op, padding_mode)
+        dtype = check.float_dtype(op, dtype)
+        self.strategy = check.strategy(op, strategy)
+        fan_in = math.prod(weight_shape[1:])
+        self.weight = _uniform_parameter(weight_shape, fan_in, dtype)
+        self.bias = _uniform_parameter((self.out_channels,), fan_in, dtype) if has_bias else None
+
+    def forward(self, x):
+        bias = None if self.bias is None else self.bias.data
+        out = self._forward(x, self.weight.data, bias, *self._arguments(), strategy=self.strategy)
+        self.save_for_backward(out.shape, x)
+        return out
+
+    def backward(self, grad_out):
+        (x,) = self.saved_for_backward(grad_out)
+        grad_x, grad_weight, grad_bias = self._backward(
+            grad_out, x, self.weight.data, *self._arguments(), strategy=self.strategy
+        )
+        _add_parameter_grads(self, grad_weight, grad_bias)
+        return grad_x
+
+    def backward_parameters(self, grad_out):
+        (x,) = self.saved_for_backward(grad_out)
+        _add_parameter_grads(self, *self._backward_parameters(
+            grad_out, x, self.weight.data, *self._arguments(), strategy=self.strategy
+        ))
+
+    def extra_repr(self):
+        """PyTorch's repr: padding, dilation, output_padding, groups and bias only when they
+        differ from the default (a padding string unquoted, as PyTorch prints it)."""
+        output_padding = getattr(self, "output_padding", (0, 0))
+        return repr_arguments(
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}",
+            f"stride={self.stride}",
+            f"padding={self.padding}" if self.padding != (0, 0) else "",
+            f"dilation={self.dilation}" if self.dilation != (1, 1) else "",
+            f"output_padding={output_padding}" if output_padding != (0, 0) else "",
+            f"groups={self.groups}" if self.groups != 1 else "",
+            "bias=False" if self.bias is None else "",
+            strategy=self.strategy,
+        )
+
+
+class Conv2d(_Convolution):
     """2-D cross-correlation over NCHW input; weight (out_channels, in_channels / groups, KH,
     KW). ``padding`` is an int, a pair, "valid" or "same" (stride 1); ``groups`` splits the
     channels into independent convolutions (``groups == in_channels``: depthwise). Only
@@ -90,44 +143,20 @@ class Conv2d(Module):
         self.padding = check.conv_padding("Conv2d", padding, self.stride)
         self.dilation = check.pair("Conv2d", "dilation", dilation, 1)
         self.groups = _groups("Conv2d", groups, self.in_channels, self.out_channels)
-        has_bias = check.boolean("Conv2d", "bias", bias)
-        self.padding_mode = _padding_mode("Conv2d", padding_mode)
-        dtype = check.float_dtype("Conv2d", dtype)
-        self.strategy = check.strategy("Conv2d", strategy)
-        fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
-        self.weight = _uniform_parameter(
-            (self.out_channels, self.in_channels // self.groups, *self.kernel_size), fan_in, dtype
+        self._init_parameters(
+            "Conv2d", (self.out_channels, self.in_channels // self.groups, *self.kernel_size),
+            bias, padding_mode, dtype, strategy,
         )
-        self.bias = _uniform_parameter((self.out_channels,), fan_in, dtype) if has_bias else None
+
+    _forward = staticmethod(F.conv2d)
+    _backward = staticmethod(F.conv2d_backward)
+    _backward_parameters = staticmethod(F.conv2d_backward_parameters)
 
     def _arguments(self):
         return self.stride, self.padding, self.dilation, self.groups
 
-    def forward(self, x):
-        bias = None if self.bias is None else self.bias.data
-        out = F.conv2d(x, self.weight.data, bias, *self._arguments(), strategy=self.strategy)
-        self.save_for_backward(out.shape, x)
-        return out
 
-    def backward(self, grad_out):
-        (x,) = self.saved_for_backward(grad_out)
-        grad_x, grad_weight, grad_bias = F.conv2d_backward(
-            grad_out, x, self.weight.data, *self._arguments(), strategy=self.strategy
-        )
-        _add_parameter_grads(self, grad_weight, grad_bias)
-        return grad_x
-
-    def backward_parameters(self, grad_out):
-        (x,) = self.saved_for_backward(grad_out)
-        _add_parameter_grads(self, *F.conv2d_backward_parameters(
-            grad_out, x, self.weight.data, *self._arguments(), strategy=self.strategy
-        ))
-
-    def extra_repr(self):
-        return _convolution_repr(self)
-
-
-class ConvTranspose2d(Module):
+class ConvTranspose2d(_Convolution):
     """2-D transposed convolution over NCHW input, the adjoint of :class:`Conv2d`; weight
     (in_channels, out_channels / groups, KH, KW), as PyTorch. Output size (T2):
     ``H_out = (H_in - 1) * SH - 2 * PH + DH * (KH - 1) + output_padding + 1``."""
@@ -140,50 +169,20 @@ class ConvTranspose2d(Module):
         self.out_channels = check.integer(op, "out_channels", out_channels, 1)
         self.kernel_size = check.pair(op, "kernel_size", kernel_size, 1)
         self.stride, self.padding, self.dilation = check.spatial(op, stride, padding, dilation)
-        self.output_padding = check.pair(op, "output_padding", output_padding, 0)
-        if any(o >= max(s, d) for o, s, d in zip(self.output_padding, self.stride,
-                                                 self.dilation, strict=True)):
-            raise ValueError(f"{op}: output_padding must be smaller than stride or dilation "
-                             f"(PyTorch's rule), got output_padding {self.output_padding}, "
-                             f"stride {self.stride}, dilation {self.dilation}")
+        self.output_padding = check.output_padding(op, output_padding, self.stride,
+                                                   self.dilation)
         self.groups = _groups(op, groups, self.in_channels, self.out_channels)
-        has_bias = check.boolean(op, "bias", bias)
-        self.padding_mode = _padding_mode(op, padding_mode)
-        dtype = check.float_dtype(op, dtype)
-        self.strategy = check.strategy(op, strategy)
-        # PyTorch's fan_in is the weight's second dimension times the kernel size.
-        fan_in = self.out_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
-        self.weight = _uniform_parameter(
-            (self.in_channels, self.out_channels // self.groups, *self.kernel_size), fan_in, dtype
+        self._init_parameters(
+            op, (self.in_channels, self.out_channels // self.groups, *self.kernel_size), bias,
+            padding_mode, dtype, strategy,
         )
-        self.bias = _uniform_parameter((self.out_channels,), fan_in, dtype) if has_bias else None
+
+    _forward = staticmethod(F.conv_transpose2d)
+    _backward = staticmethod(F.conv_transpose2d_backward)
+    _backward_parameters = staticmethod(F.conv_transpose2d_backward_parameters)
 
     def _arguments(self):
         return self.stride, self.padding, self.output_padding, self.groups, self.dilation
-
-    def forward(self, x):
-        bias = None if self.bias is None else self.bias.data
-        out = F.conv_transpose2d(x, self.weight.data, bias, *self._arguments(),
-                                 strategy=self.strategy)
-        self.save_for_backward(out.shape, x)
-        return out
-
-    def backward(self, grad_out):
-        (x,) = self.saved_for_backward(grad_out)
-        grad_x, grad_weight, grad_bias = F.conv_transpose2d_backward(
-            grad_out, x, self.weight.data, *self._arguments(), strategy=self.strategy
-        )
-        _add_parameter_grads(self, grad_weight, grad_bias)
-        return grad_x
-
-    def backward_parameters(self, grad_out):
-        (x,) = self.saved_for_backward(grad_out)
-        _add_parameter_grads(self, *F.conv_transpose2d_backward_parameters(
-            grad_out, x, self.weight.data, *self._arguments(), strategy=self.strategy
-        ))
-
-    def extra_repr(self):
-        return _convolution_repr(self)
 
 
 def _groups(op, groups, in_channels, out_channels):
@@ -200,23 +199,6 @@ def _padding_mode(op, padding_mode):
         raise ValueError(f"{op}: padding_mode={padding_mode!r} is not supported; Mint pads "
                          f"with zeros only (padding_mode='zeros')")
     return check.choice(op, "padding_mode", padding_mode, PADDING_MODES)
-
-
-def _convolution_repr(layer):
-    """PyTorch's repr: padding, dilation, output_padding, groups and bias only when they differ
-    from the default (a padding string unquoted, as PyTorch prints it)."""
-    padding = layer.padding if isinstance(layer.padding, str) else tuple(layer.padding)
-    output_padding = getattr(layer, "output_padding", (0, 0))
-    return repr_arguments(
-        f"{layer.in_channels}, {layer.out_channels}, kernel_size={layer.kernel_size}",
-        f"stride={layer.stride}",
-        f"padding={padding}" if padding != (0, 0) else "",
-        f"dilation={layer.dilation}" if layer.dilation != (1, 1) else "",
-        f"output_padding={output_padding}" if output_padding != (0, 0) else "",
-        f"groups={layer.groups}" if layer.groups != 1 else "",
-        "bias=False" if layer.bias is None else "",
-        strategy=layer.strategy,
-    )
 
 
 class MaxPool2d(Module):
