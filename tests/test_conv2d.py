@@ -73,7 +73,8 @@ def grouped_conv_configs(draw):
     depthwise = draw(st.booleans())
     c_group = 1 if depthwise else draw(st.integers(1, 5))
     c_out = groups * draw(st.integers(1, 3))
-    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    # Kernels up to 3 x 3: the depthwise forward compiles once per kernel size.
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
     padding = draw(st.sampled_from(["same", "valid", 0, 1, (2, 1)]))
     stride = 1 if padding == "same" else (draw(st.integers(1, 3)), draw(st.integers(1, 2)))
@@ -143,6 +144,9 @@ AWKWARD_CASES = {
     "groups_strided_gather": dict(x_shape=(2, 12, 9, 8), weight_shape=(9, 4, 3, 2),
                                   stride=(2, 3), padding=(1, 0), groups=3),
     "depthwise": dict(x_shape=(2, 5, 7, 8), weight_shape=(5, 1, 3, 3), padding=1, groups=5),
+    "depthwise_multiplier_same_even_kernel": dict(x_shape=(2, 3, 6, 7),
+                                                  weight_shape=(6, 1, 2, 3), padding="same",
+                                                  groups=3),
     "depthwise_multiplier_strided_dilated": dict(
         x_shape=(2, 3, 9, 10), weight_shape=(6, 1, 3, 2), stride=2, dilation=(1, 2), groups=3
     ),
