@@ -41,6 +41,26 @@ LAYER_CASES = {
         lambda: torch.nn.Conv2d(2, 3, (3, 2), stride=(1, 2), padding=(0, 1), dilation=2,
                                 bias=False), (2, 2, 8, 9),
     ),
+    "conv2d_groups": (lambda **kw: nn.Conv2d(6, 4, 3, padding=1, groups=2, **kw),
+                      lambda: torch.nn.Conv2d(6, 4, 3, padding=1, groups=2), (2, 6, 5, 6)),
+    "conv2d_depthwise_strided_without_bias": (
+        lambda **kw: nn.Conv2d(4, 8, 3, stride=2, groups=4, bias=False, **kw),
+        lambda: torch.nn.Conv2d(4, 8, 3, stride=2, groups=4, bias=False), (2, 4, 7, 6),
+    ),
+    "conv2d_same_even_kernel_dilated": (
+        lambda **kw: nn.Conv2d(3, 5, (2, 4), padding="same", dilation=(3, 1), **kw),
+        lambda: torch.nn.Conv2d(3, 5, (2, 4), padding="same", dilation=(3, 1)), (2, 3, 7, 6),
+    ),
+    "conv_transpose2d_upsample": (
+        lambda **kw: nn.ConvTranspose2d(3, 4, 4, stride=2, padding=1, **kw),
+        lambda: torch.nn.ConvTranspose2d(3, 4, 4, stride=2, padding=1), (2, 3, 4, 5),
+    ),
+    "conv_transpose2d_output_padding_groups_dilation": (
+        lambda **kw: nn.ConvTranspose2d(4, 6, 3, (2, 3), (1, 0), (1, 2), 2, dilation=(1, 2),
+                                        **kw),
+        lambda: torch.nn.ConvTranspose2d(4, 6, 3, (2, 3), (1, 0), (1, 2), 2, dilation=(1, 2)),
+        (2, 4, 3, 4),
+    ),
     "max_pool2d": (lambda **kw: nn.MaxPool2d(2, **kw), lambda: torch.nn.MaxPool2d(2),
                    (2, 3, 6, 6)),
     "max_pool2d_overlapping_padded_ceil": (

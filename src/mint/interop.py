@@ -77,7 +77,17 @@ def _linear_to_torch(torch, layer, name):
 def _conv2d_to_torch(torch, layer, name):
     return _with_weights(torch, torch.nn.Conv2d, layer, layer.in_channels, layer.out_channels,
                          layer.kernel_size, stride=layer.stride, padding=layer.padding,
-                         dilation=layer.dilation, bias=layer.bias is not None)
+                         dilation=layer.dilation, groups=layer.groups,
+                         bias=layer.bias is not None)
+
+
+@TO_TORCH.register(nn.ConvTranspose2d)
+def _conv_transpose2d_to_torch(torch, layer, name):
+    return _with_weights(torch, torch.nn.ConvTranspose2d, layer, layer.in_channels,
+                         layer.out_channels, layer.kernel_size, stride=layer.stride,
+                         padding=layer.padding, output_padding=layer.output_padding,
+                         groups=layer.groups, bias=layer.bias is not None,
+                         dilation=layer.dilation)
 
 
 @TO_TORCH.register(nn.MaxPool2d)
@@ -188,6 +198,7 @@ def from_torch_converters():
         torch.nn.Sequential: _sequential_from_torch,
         torch.nn.Linear: _linear_from_torch,
         torch.nn.Conv2d: _conv2d_from_torch,
+        torch.nn.ConvTranspose2d: _conv_transpose2d_from_torch,
         torch.nn.MaxPool2d: _max_pool2d_from_torch,
         torch.nn.Flatten: _flatten_from_torch,
         torch.nn.AvgPool2d: lambda module, name: nn.AvgPool2d(
@@ -253,22 +264,11 @@ def _linear_from_torch(module, name):
 
 
 def _conv2d_from_torch(module, name):
-    if module.groups != 1:
-        raise _unsupported(module, name, f"groups={module.groups}")
     if module.padding_mode != "zeros":
         raise _unsupported(module, name, f"padding_mode={module.padding_mode!r}")
-    padding = module.padding
-    if padding == "valid":
-        padding = 0
-    elif padding == "same":  # stride 1: symmetric when each dilation * (kernel - 1) is even
-        total = [d * (k - 1) for d, k in zip(module.dilation, module.kernel_size, strict=True)]
-        if any(t % 2 for t in total):
-            raise _unsupported(module, name, "padding='same' with an even kernel span "
-                                             "(asymmetric padding)")
-        padding = tuple(t // 2 for t in total)
     state, dtype = _weights_of(module, name)
     return _with_state(nn.Conv2d(module.in_channels, module.out_channels, module.kernel_size,
-                                 module.stride, padding, module.dilation,
+                                 module.stride, module.padding, module.dilation, module.groups,
                                  bias=module.bias is not None, dtype=dtype), state)
 
 
@@ -277,6 +277,15 @@ def _batch_norm_from_torch(module, name):
     return _with_state(getattr(nn, type(module).__name__)(
         module.num_features, module.eps, module.momentum, module.affine,
         module.track_running_stats, bias=module.bias is not None, dtype=dtype), state)
+
+
+def _conv_transpose2d_from_torch(module, name):
+    state, dtype = _weights_of(module, name)
+    return _with_state(nn.ConvTranspose2d(module.in_channels, module.out_channels,
+                                          module.kernel_size, module.stride, module.padding,
+                                          module.output_padding, module.groups,
+                                          bias=module.bias is not None,
+                                          dilation=module.dilation, dtype=dtype), state)
 
 
 def _max_pool2d_from_torch(module, name):

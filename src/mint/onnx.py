@@ -8,7 +8,10 @@ model is exported as it computes in eval mode, one ONNX operator per layer:
 Mint layer      ONNX operator
 ==============  ============================================================================
 ``Linear``      ``Gemm(input, weight, bias, transB=1)``
-``Conv2d``      ``Conv(input, weight, bias, kernel_shape, strides, pads, dilations, group=1)``
+``Conv2d``      ``Conv(input, weight, bias, kernel_shape, strides, pads, dilations, group)``;
+                padding "same" as pads, one more after than before when its total is odd;
+                ``ConvTranspose2d``: ``ConvTranspose`` with the same attributes and
+                ``output_padding``
 ``MaxPool2d``   ``MaxPool(kernel_shape, strides, pads, dilations, ceil_mode)``
 ``Flatten``     ``Flatten(axis=1)`` for ``start_dim=1``, else ``Reshape`` to
                 ``(d_0, ..., d_{start_dim - 1}, -1)``
@@ -42,6 +45,7 @@ import numpy as np
 from mint import __version__, nn
 from mint import _checks as check
 from mint.files import write_atomically
+from mint.functional.convolution import conv2d_padding_amounts
 from mint.registry import (
     LayerRegistry,
     check_input_shape,
@@ -258,14 +262,30 @@ def _linear(graph, layer, name, x_name, x):
     return graph.node("Gemm", inputs, name, transB=1)
 
 
-@CONVERTERS.register(nn.Conv2d)
-def _conv2d(graph, layer, name, x_name, x):
+def _weight_and_bias(graph, layer, name, x_name):
     inputs = [x_name, graph.parameter(name, "weight", layer.weight)]
     if layer.bias is not None:
         inputs.append(graph.parameter(name, "bias", layer.bias))
-    return graph.node("Conv", inputs, name, kernel_shape=list(layer.kernel_size),
-                      strides=list(layer.stride), pads=[*layer.padding, *layer.padding],
-                      dilations=list(layer.dilation), group=1)
+    return inputs
+
+
+@CONVERTERS.register(nn.Conv2d)
+def _conv2d(graph, layer, name, x_name, x):
+    # ONNX's pads are (top, left, bottom, right): "same" may pad one more after than before.
+    before, extra = conv2d_padding_amounts(layer.padding, layer.kernel_size, layer.dilation)
+    after = [b + e for b, e in zip(before, extra, strict=True)]
+    return graph.node("Conv", _weight_and_bias(graph, layer, name, x_name), name,
+                      kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
+                      pads=[*before, *after], dilations=list(layer.dilation), group=layer.groups)
+
+
+@CONVERTERS.register(nn.ConvTranspose2d)
+def _conv_transpose2d(graph, layer, name, x_name, x):
+    # ONNX's weight layout (C_in, C_out / group, KH, KW) and output size are PyTorch's.
+    return graph.node("ConvTranspose", _weight_and_bias(graph, layer, name, x_name), name,
+                      kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
+                      pads=[*layer.padding, *layer.padding], dilations=list(layer.dilation),
+                      output_padding=list(layer.output_padding), group=layer.groups)
 
 
 def _ceil_mode(graph, layer, name, x, dilation):

@@ -35,6 +35,10 @@ from mint.functional.convolution import (
     conv2d_backward,
     conv2d_backward_parameters,
     conv2d_output_shape,
+    conv_transpose2d,
+    conv_transpose2d_backward,
+    conv_transpose2d_backward_parameters,
+    conv_transpose2d_output_shape,
 )
 from mint.functional.dense import linear, linear_backward, linear_backward_parameters
 from mint.functional.dropout import dropout, dropout2d, dropout_backward
@@ -79,6 +83,10 @@ __all__ = [
     "conv2d_backward",
     "conv2d_backward_parameters",
     "conv2d_output_shape",
+    "conv_transpose2d",
+    "conv_transpose2d_backward",
+    "conv_transpose2d_backward_parameters",
+    "conv_transpose2d_output_shape",
     "cross_entropy",
     "cross_entropy_backward",
     "dropout",
