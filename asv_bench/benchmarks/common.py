@@ -17,6 +17,7 @@ vectorized lenet step about 3x slower and its quartiles 2-4x wider than on one.
 """
 
 import functools
+import time
 
 import numba
 import numpy as np
@@ -30,13 +31,23 @@ WARM_CALLS = 5  # the first calls after building are slower (page faults, kept b
 
 
 class Benchmark:
-    """Timing settings of every class, chosen from the variance measured on a 2-core VM
-    (README, "Benchmarks"): each of ``rounds`` processes per commit takes ``repeat`` samples of
-    one call each; asv compares the medians and asks a Mann-Whitney test whether they differ."""
+    """Timing settings of every class.
 
+    ``timer`` is the CPU time of the whole process (every thread), not the wall clock: on a
+    shared 2-core VM under load the median wall time of a loop convolution moved by +-20% from one
+    process to the next while its CPU time moved by +-2%, and asv's runs are minutes apart. More
+    work, slower code or spinning threads all cost CPU time; only a kernel that stops running in
+    parallel keeps it (``mint bench`` shows wall-clock speed, side by side).
+
+    Each of ``rounds`` processes per commit (asv alternates the commits between rounds) builds
+    and warms its callables once, then takes ``repeat`` samples of one call each; asv compares
+    the medians of all samples and asks a Mann-Whitney test whether they differ.
+    """
+
+    timer = time.process_time
     rounds = 4
-    repeat = (10, 25, 3.0)  # at least 10 and at most 25 samples, or 3 s, per process
-    warmup_time = 0.1  # after the warm calls of prepared(): only re-settles the caches
+    repeat = (10, 25, 3.0)  # at least 10 samples per process, then up to 25 within 3 s
+    warmup_time = 0.1  # wall seconds; prepared() has already made the first calls
     timeout = 300
 
 
