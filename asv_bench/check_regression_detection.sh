@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Proof that the asv suite flags a real regression and stays quiet on a change that is not one.
+#
+#   bash asv_bench/check_regression_detection.sh [TRIES] [FACTOR]     (defaults: 5 1.15)
+#
+# In a scratch clone of this repository's committed HEAD (your checkout, its branches and its
+# asv results are never touched, nothing is pushed), three commits are made on a scratch branch:
+#   slowed    the loop convolution's forward also convolves the first 30% of the batch again
+#   reverted  `git revert` of it
+#   docs      a line added to README.md, nothing else
+# Then, TRIES times each, `asv continuous --factor FACTOR` compares HEAD with "slowed" (must
+# report PERFORMANCE DECREASED with the loop convolution forward among the regressions) and
+# "reverted" with "docs" (must report BENCHMARKS NOT SIGNIFICANTLY CHANGED). Each comparison
+# builds both commits into an asv virtualenv (created on the first run: pip needs the package
+# index) and runs a few benchmarks, BENCH below, in 4 interleaved rounds.
+# Needs git, and asv + virtualenv in the Python that runs it. About 2-4 minutes per
+# comparison on 2 cores. Prints one line per comparison and exits 1 if any try went wrong;
+# the full asv output of every comparison stays in the scratch folder it names.
+set -euo pipefail
+
+TRIES=${1:-5}
+FACTOR=${2:-1.15}
+BENCH=(
+    --bench "Conv2d.time_forward\('loop', 'N=64 Cin=32 Cout=64 H=14 "
+    --bench "TrainStep.time_train_step\('loop'"
+)
+SLOWED_BENCHMARK="conv2d.Conv2d.time_forward('loop', 'N=64 Cin=32 Cout=64 H=14"
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/mint-asv-proof.XXXXXX")
+echo "scratch folder: $scratch"
+git clone --quiet "$repo" "$scratch/mint"
+cd "$scratch/mint"
+git checkout --quiet -b asv-regression-proof
+git config user.name "asv regression proof"
+git config user.email "asv-proof@localhost"
+base=$(git rev-parse HEAD)
+
+cat >> src/mint/kernels/conv2d.py <<'EOF'
+
+
+# Deliberately slowed by asv_bench/check_regression_detection.sh (scratch branch): the forward
+# convolution also convolves the first 30% of the batch a second time.
+_conv2d_forward_at_full_speed = conv2d_forward
+
+
+def conv2d_forward(x, weight, bias, stride, padding, dilation):
+    repeated = x[: max(1, 3 * len(x) // 10)]
+    _conv2d_forward_at_full_speed(repeated, weight, bias, stride, padding, dilation)
+    return _conv2d_forward_at_full_speed(x, weight, bias, stride, padding, dilation)
+EOF
+git commit --quiet -am "scratch: loop conv2d forward does 30% more work"
+slowed=$(git rev-parse HEAD)
+git revert --no-edit HEAD > /dev/null
+reverted=$(git rev-parse HEAD)
+printf '\nA documentation-only change made by the asv regression proof.\n' >> README.md
+git commit --quiet -am "scratch: documentation only"
+docs=$(git rev-parse HEAD)
+
+cd asv_bench
+python -m asv machine --yes > /dev/null
+failures=0
+
+# compare NAME BEFORE AFTER: asv continuous, then the whole table (unchanged rows too).
+compare() {
+    local log="$scratch/$1.log"
+    rm -rf results
+    echo "load before: $(uptime)" > "$log"
+    python -m asv continuous --factor "$FACTOR" "${BENCH[@]}" "$2" "$3" >> "$log" 2>&1 || true
+    echo "load after: $(uptime)" >> "$log"
+    python -m asv compare --factor "$FACTOR" "$2" "$3" >> "$log" 2>&1
+}
+
+for try in $(seq 1 "$TRIES"); do
+    compare "slowed-$try" "$base" "$slowed"
+    if grep -q "PERFORMANCE DECREASED" "$scratch/slowed-$try.log" \
+        && grep -F "$SLOWED_BENCHMARK" "$scratch/slowed-$try.log" | grep -q "^| +"; then
+        verdict="flagged (expected)"
+    else
+        verdict="NOT FLAGGED (wrong)"
+        failures=$((failures + 1))
+    fi
+    ratio=$(grep -F "$SLOWED_BENCHMARK" "$scratch/slowed-$try.log" | tail -1 | cut -d'|' -f5)
+    echo "try $try slowed: $verdict, conv forward ratio$ratio"
+
+    compare "docs-$try" "$reverted" "$docs"
+    if grep -q "BENCHMARKS NOT SIGNIFICANTLY CHANGED" "$scratch/docs-$try.log"; then
+        verdict="quiet (expected)"
+    else
+        verdict="FLAGGED (wrong)"
+        failures=$((failures + 1))
+    fi
+    ratios=$(grep "^| " "$scratch/docs-$try.log" | tail -2 | cut -d'|' -f5 | tr -s ' \n' ' ')
+    echo "try $try docs:   $verdict, ratios$ratios"
+done
+
+echo "factor $FACTOR, $TRIES tries each, $failures wrong; logs in $scratch"
+[ "$failures" -eq 0 ]
