@@ -61,37 +61,37 @@ cd asv_bench
 python -m asv machine --yes > /dev/null
 failures=0
 
-# compare NAME BEFORE AFTER: asv continuous, then the whole table (unchanged rows too).
+# compare NAME BEFORE AFTER: asv continuous into NAME.log, then asv compare's whole table (the
+# unchanged rows too) into NAME.table; prints the load and, per benchmark that ran, the
+# change mark (+ slower, - faster, ~ or blank not flagged) and the ratio after/before.
 compare() {
-    local log="$scratch/$1.log"
+    local log="$scratch/$1.log" table="$scratch/$1.table"
     rm -rf results
-    echo "load before: $(uptime)" > "$log"
-    python -m asv continuous --factor "$FACTOR" "${BENCH[@]}" "$2" "$3" >> "$log" 2>&1 || true
-    echo "load after: $(uptime)" >> "$log"
-    python -m asv compare --factor "$FACTOR" "$2" "$3" >> "$log" 2>&1
+    echo "  $1, load before: $(uptime | sed 's/.*load average: //')"
+    python -m asv continuous --factor "$FACTOR" "${BENCH[@]}" "$2" "$3" > "$log" 2>&1 || true
+    python -m asv compare --factor "$FACTOR" "$2" "$3" > "$table" 2>&1
+    awk -F'|' '/^\| / && $5 !~ /n\/a|Ratio/ {
+        mark = $2; name = $6; gsub(/ /, "", mark); gsub(/^ +| +$/, "", name)
+        printf "    %1s %5.2f  %s\n", mark, $5, name }' "$table"
 }
 
 for try in $(seq 1 "$TRIES"); do
+    echo "try $try"
     compare "slowed-$try" "$base" "$slowed"
     if grep -q "PERFORMANCE DECREASED" "$scratch/slowed-$try.log" \
         && grep -F "$SLOWED_BENCHMARK" "$scratch/slowed-$try.log" | grep -q "^| +"; then
-        verdict="flagged (expected)"
+        echo "  slowed commit: flagged (expected)"
     else
-        verdict="NOT FLAGGED (wrong)"
+        echo "  slowed commit: NOT FLAGGED (wrong)"
         failures=$((failures + 1))
     fi
-    ratio=$(grep -F "$SLOWED_BENCHMARK" "$scratch/slowed-$try.log" | tail -1 | cut -d'|' -f5)
-    echo "try $try slowed: $verdict, conv forward ratio$ratio"
-
     compare "docs-$try" "$reverted" "$docs"
     if grep -q "BENCHMARKS NOT SIGNIFICANTLY CHANGED" "$scratch/docs-$try.log"; then
-        verdict="quiet (expected)"
+        echo "  documentation commit: quiet (expected)"
     else
-        verdict="FLAGGED (wrong)"
+        echo "  documentation commit: FLAGGED (wrong)"
         failures=$((failures + 1))
     fi
-    ratios=$(grep "^| " "$scratch/docs-$try.log" | tail -2 | cut -d'|' -f5 | tr -s ' \n' ' ')
-    echo "try $try docs:   $verdict, ratios$ratios"
 done
 
 echo "factor $FACTOR, $TRIES tries each, $failures wrong; logs in $scratch"
