@@ -14,8 +14,9 @@
 # builds both commits into an asv virtualenv (created on the first run: pip needs the package
 # index) and runs the benchmarks BENCH below selects, in 4 interleaved rounds.
 # Needs git, and asv + virtualenv in the Python that runs it. About 3 minutes per comparison on
-# 2 cores, plus a few minutes to create the virtualenv. Prints one line per comparison and exits 1 if any try went wrong;
-# the full asv output of every comparison stays in the scratch folder it names.
+# 2 cores, plus a few minutes to create the virtualenv. Prints the load, each benchmark's ratio
+# and a verdict per comparison, and exits 1 if any try went wrong; the full asv output of every
+# comparison stays in the scratch folder it names.
 set -euo pipefail
 
 TRIES=${1:-5}
