@@ -17,7 +17,7 @@ import numpy as np
 import mint
 from mint import bench, nn
 
-# (N, C_in, C_out, H = W, kernel, stride, padding), as in mint.bench.CONV_SHAPES
+# (N, C_in, C_out, H = W, kernel, stride, padding), one of the conv2d shapes of mint.bench
 SHAPE = (64, 32, 64, 14, 3, 1, 1)
 TOLERANCE = 1e-4  # float32; the strategies add the same products in different orders
 
@@ -65,7 +65,8 @@ def main():
 
     mint.manual_seed(0)
     layers = make_layers(SHAPE)
-    x, _, _, grad_out = bench.conv2d_inputs(SHAPE)  # seeded float32 input and upstream gradient
+    # seeded float32 input and upstream gradient
+    (x, _, _), _, grad_out = bench.SPECS["conv2d"].inputs(SHAPE)
     results = {s: forward_and_gradients(layer, x, grad_out) for s, layer in layers.items()}
 
     label = "N={} Cin={} Cout={} H={} k={} s={} p={}".format(*SHAPE)

@@ -1,4 +1,4 @@
-"""Shared test helpers: strategies, tolerances, finite differences and the optional torch."""
+"""Shared test helpers: strategies, tolerances, random inputs and the optional torch."""
 
 import numpy as np
 import pytest
@@ -28,6 +28,8 @@ STRATEGY_TOLERANCES = {
     np.dtype(np.float32): {"rtol": 1e-5, "atol": 1e-5},
     np.dtype(np.float64): {"rtol": 1e-12, "atol": 1e-12},
 }
+# Central differences in float64 (op_check): step, and tolerances of analytic vs numeric.
+FINITE_DIFFERENCES = {"eps": 1e-6, "rtol": 1e-6, "atol": 1e-7}
 
 
 def assert_close(actual, expected, tolerances=None, err_msg=""):
@@ -44,6 +46,13 @@ def assert_close(actual, expected, tolerances=None, err_msg=""):
 
 def random_array(rng, shape, dtype=np.float64):
     return rng.standard_normal(shape).astype(dtype)
+
+
+def shuffled_linspace(shape, dtype, seed):
+    """Distinct values in random order (chainer's), so that every max-pooling window has a
+    single maximum, spaced by far more than a finite-difference step."""
+    values = np.linspace(-1, 1, int(np.prod(shape)), dtype=np.float64)
+    return np.random.default_rng(seed).permutation(values).reshape(shape).astype(dtype)
 
 
 def numerical_gradient(f, x, grad_out, eps=1e-6):

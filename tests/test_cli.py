@@ -1,15 +1,19 @@
 """The ``mint`` command end to end: help, argument errors, train, evaluate, resume, fallback."""
 
 import csv
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from mint import cli, data
+import mint
+from mint import cli, data, optim
 from mint.checkpoint import load_checkpoint
 
 MNIST_DIR = Path(os.environ["MINT_DATA"]) if os.environ.get("MINT_DATA") else None
@@ -37,13 +41,50 @@ def read_metrics(path):
         return list(csv.DictReader(file))
 
 
+# The folder holding this checkout's ``mint`` package, so subprocesses run the same code.
+SOURCE = Path(mint.__file__).resolve().parents[1]
+
+
+def start_mint(*argv, env=None):
+    """``python -m mint argv...`` in a subprocess (as CI runs it: no progress bars)."""
+    paths = [str(SOURCE), *filter(None, [os.environ.get("PYTHONPATH")])]
+    environment = {**os.environ, "CI": "true", "PYTHONPATH": os.pathsep.join(paths),
+                   **(env or {})}
+    return subprocess.Popen([sys.executable, "-m", "mint", *map(str, argv)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=environment)
+
+
+def wait_for_line(process, prefix, timeout=120):
+    """Read the process's output up to a line starting with ``prefix``; the lines read."""
+    deadline, lines = time.monotonic() + timeout, []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            raise AssertionError(f"the process ended before printing {prefix!r}: {lines}")
+        lines.append(line)
+        if line.startswith(prefix):
+            return lines
+    raise AssertionError(f"no line starting with {prefix!r} within {timeout} s: {lines}")
+
+
+def assert_folder_matches_its_checkpoint(out, epochs):
+    """metrics.csv and curves.png describe the model.npz beside them; returns its epoch."""
+    saved = load_checkpoint(out / "model.npz")
+    assert [int(row["epoch"]) for row in read_metrics(out / "metrics.csv")] == list(
+        range(1, saved.epoch + 1))
+    assert (out / "curves.png").read_bytes().startswith(PNG_MAGIC)
+    assert not list(out.glob(".*.tmp"))
+    return saved.epoch
+
+
 # ------------------------------------------------------------------------- help and bad input
 
 
 @pytest.mark.parametrize("command, options", [
     ("train", ["--dataset", "--data-dir", "--model", "--epochs", "--batch-size", "--optimizer",
                "--lr", "--momentum", "--weight-decay", "--strategy", "--threads", "--seed",
-               "--out", "--resume", "--schedule", "--limit"]),
+               "--out", "--overwrite", "--resume", "--schedule", "--limit"]),
     ("evaluate", ["FILE", "--dataset", "--data-dir", "--split", "--out", "--strategy"]),
 ])
 def test_help_of_each_command_lists_every_option(capsys, command, options):
@@ -180,14 +221,386 @@ def test_mint_train_on_a_few_hundred_mnist_images_as_a_console_command(tmp_path)
     """The installed entry point, on real MNIST (what ``auto`` picks when it is found)."""
     out = tmp_path / "run"
     env = {**os.environ, "MINT_DATA": str(MNIST_DIR), "CI": "true"}
-    command = [sys.executable, "-m", "mint.cli", "train", "--limit", "300", "--epochs", "1",
+    command = [sys.executable, "-m", "mint", "train", "--limit", "300", "--epochs", "1",
                "--out", str(out)]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("mnist: 300 training and 300 test images")
     assert sorted(p.name for p in out.iterdir()) == ["curves.png", "metrics.csv", "model.npz"]
-    result = subprocess.run([sys.executable, "-m", "mint.cli", "evaluate", str(out / "model.npz"),
+    result = subprocess.run([sys.executable, "-m", "mint", "evaluate", str(out / "model.npz"),
                              "--limit", "500"], capture_output=True, text=True, env=env,
                             timeout=600)
     assert result.returncode == 0, result.stderr
     assert "mnist test (500 images): accuracy" in result.stdout
+
+
+# ------------------------------------------------------------------------------ output folders
+
+
+def test_a_folder_holding_a_run_is_refused_unless_overwrite_is_given(capsys, tmp_path):
+    assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path)[0] == 0
+    before = {name: (tmp_path / name).read_bytes() for name in cli.RESULT_FILES}
+    status, out, err = run(capsys, *QUICK, "--epochs", "1", "--model", "mlp", "--out", tmp_path)
+    assert status == 2 and "epoch" not in out
+    assert f"{tmp_path} already holds a run" in err and "--resume" in err and "--overwrite" in err
+    assert len(err.strip().splitlines()) == 1
+    assert {name: (tmp_path / name).read_bytes() for name in cli.RESULT_FILES} == before
+
+    (tmp_path / "confusion.png").write_bytes(PNG_MAGIC)  # from evaluating the old model
+    status, _, _ = run(capsys, *QUICK, "--epochs", "1", "--model", "mlp", "--out", tmp_path,
+                       "--overwrite")
+    assert status == 0
+    assert load_checkpoint(tmp_path / "model.npz").architecture["name"] == "mlp"
+    assert not (tmp_path / "confusion.png").exists()  # it described the replaced model
+
+
+def test_a_second_run_into_a_folder_in_use_fails_at_once_naming_the_first(capsys, tmp_path):
+    out = tmp_path / "run"
+    first = start_mint("train", "--dataset", "digits", "--epochs", "30", "--out", out)
+    try:
+        wait_for_line(first, "epoch 1/30")
+        writing = out / ".model.npz.live01.tmp"  # as the first run's next save would be
+        writing.write_bytes(b"being written")
+        started = time.monotonic()
+        for argv in ([*QUICK, "--out", out, "--overwrite"],
+                     ["train", "--resume", out / "model.npz", "--epochs", "40"]):
+            status, stdout, err = run(capsys, *argv)
+            assert status == 1 and "epoch" not in stdout
+            assert f"{out} is in use by another mint train (pid {first.pid})" in err
+        assert time.monotonic() - started < 10
+        assert first.poll() is None and writing.exists()  # the first run carries on, untouched
+    finally:
+        first.send_signal(signal.SIGINT)
+        _, err = first.communicate(timeout=60)
+    assert first.returncode == 130 and "mint train --resume" in err
+
+
+def unwritable_folder(tmp_path):
+    """An existing folder this process cannot create files in."""
+    if not hasattr(os, "geteuid"):
+        pytest.skip("needs POSIX permissions")
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        return folder
+    if Path("/proc").is_dir():  # root may write anywhere, except into /proc
+        return Path("/proc")
+    pytest.skip("running as root without /proc: no folder is unwritable")
+
+
+def test_an_unwritable_out_is_refused_before_training(capsys, tmp_path):
+    folder = unwritable_folder(tmp_path)
+    status, out, err = run(capsys, *QUICK, "--epochs", "1", "--out", folder)
+    assert status == 2 and "epoch" not in out
+    assert f"--out: cannot write to {folder}" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_run_removes_temporary_files_left_by_a_killed_save(capsys, tmp_path):
+    assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path)[0] == 0
+    stale = [tmp_path / ".model.npz.k2j4h6.tmp", tmp_path / ".metrics.csv.a1b2c3.tmp"]
+    other = tmp_path / ".notes.txt.x.tmp"  # not one of the run's files: left alone
+    for path in (*stale, other):
+        path.write_bytes(b"half a file")
+    assert run(capsys, "train", "--resume", tmp_path / "model.npz", "--epochs", "2")[0] == 0
+    assert not any(path.exists() for path in stale) and other.exists()
+
+
+def test_the_files_of_a_run_get_the_mode_the_umask_gives(capsys, tmp_path):
+    previous = os.umask(0o027)
+    try:
+        assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path)[0] == 0
+    finally:
+        os.umask(previous)
+    for name in cli.RESULT_FILES:
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o640, name
+
+
+def test_out_and_resume_paths_expand_the_home_folder(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, *QUICK, "--epochs", "1", "--out=~/run")[0] == 0
+    assert (tmp_path / "run" / "model.npz").is_file() and not (tmp_path / "~").exists()
+    assert run(capsys, "train", "--resume=~/run/model.npz", "--epochs", "2")[0] == 0
+    assert run(capsys, "evaluate", "~/run/model.npz", "--out=~/c.png")[0] == 0
+    assert (tmp_path / "c.png").is_file()
+
+
+# ---------------------------------------------------------------------------------- interrupts
+
+
+@pytest.mark.parametrize("moment", ["while starting", "before the first checkpoint",
+                                    "after the first epoch", "after the last epoch"])
+def test_ctrl_c_at_any_moment_ends_in_one_true_line_and_a_consistent_folder(tmp_path, moment):
+    out = tmp_path / "run"
+    process = start_mint("train", "--dataset", "digits", "--epochs", "3", "--out", out)
+    try:
+        if moment == "while starting":
+            time.sleep(0.5)  # Python is up; Numba and NumPy are most likely loading
+        else:
+            wait_for_line(process, {"before the first checkpoint": "digits:",
+                                    "after the first epoch": "epoch 1/3",
+                                    "after the last epoch": "epoch 3/3"}[moment])
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith(("mint train: interrupted", "mint: interrupted while starting"))
+    if (out / "model.npz").exists():
+        epoch = assert_folder_matches_its_checkpoint(out, 3)
+        assert f"{out / 'model.npz'} holds epoch {epoch} of 3" in err
+        if epoch < 3:
+            assert f"continue with: mint train --resume {out / 'model.npz'}" in err
+    else:
+        assert "nothing was saved" in err
+        assert not out.exists()  # the folder this run created, empty, is gone
+
+
+def test_after_kill_9_a_resume_repairs_the_folder_before_training(tmp_path):
+    out = tmp_path / "run"
+    process = start_mint("train", "--dataset", "digits", "--epochs", "6", "--out", out)
+    try:
+        wait_for_line(process, "epoch 2/6")
+    finally:
+        process.kill()
+        process.communicate(timeout=60)
+    # As a kill between the checkpoint and the metrics would leave it:
+    epoch = load_checkpoint(out / "model.npz").epoch
+    (out / "metrics.csv").write_text("epoch\n")
+    (out / "curves.png").unlink(missing_ok=True)
+    (out / ".model.npz.x8f9a1.tmp").write_bytes(b"half a checkpoint")
+
+    process = start_mint("train", "--resume", out / "model.npz")
+    try:
+        lines = wait_for_line(process, "resuming at epoch")
+        assert f"resuming at epoch {epoch} of 6" in lines[-1]
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and len(err.strip().splitlines()) == 1, err
+    assert assert_folder_matches_its_checkpoint(out, 6) >= epoch
+
+
+def test_python_dash_m_mint_runs_the_command():
+    process = start_mint("--version")
+    stdout, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert stdout.strip() == f"mint {mint.__version__}"
+
+
+# ----------------------------------------------------------------------- schedules and resume
+
+
+def test_the_step_schedule_decays_twice_whatever_the_number_of_epochs(capsys, tmp_path):
+    status, out, _ = run(capsys, "train", "--help")
+    assert "x0.1 after the first and the second third of the run" in " ".join(out.split())
+    assert run(capsys, *QUICK, "--epochs", "4", "--schedule", "step", "--lr", "0.01",
+               "--out", tmp_path)[0] == 0
+    rates = [float(row["lr"]) for row in read_metrics(tmp_path / "metrics.csv")]
+    # lr of the last step of each epoch: t = 0.75, 1.75, 2.75, 3.75; the thirds end at 4/3, 8/3
+    assert rates == pytest.approx([0.01, 0.001, 0.0001, 0.0001])
+
+
+def cut_after_epoch_1(path, to):
+    """A copy of the checkpoint at ``path`` in folder ``to``, as if interrupted after epoch 1."""
+    to.mkdir()
+    arrays = dict(np.load(path))
+    meta = json.loads(str(arrays["meta"]))
+    meta.update(epoch=1, history=meta["history"][:1])
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(to / "model.npz", **arrays)
+    return to / "model.npz"
+
+
+def lrs(folder):
+    return [float(row["lr"]) for row in read_metrics(folder / "metrics.csv")]
+
+
+def test_a_resumed_run_says_where_it_resumes_and_at_which_learning_rate(capsys, tmp_path):
+    assert run(capsys, *QUICK, "--epochs", "3", "--out", tmp_path)[0] == 0
+    status, out, _ = run(capsys, "train", "--resume",
+                         cut_after_epoch_1(tmp_path / "model.npz", tmp_path / "cut"))
+    assert status == 0
+    lr = 3e-3 * 0.5 * (1 + np.cos(np.pi / 3))
+    assert f"resuming at epoch 1 of 3, lr {lr:.3g} (cosine schedule)" in out
+
+
+def test_extending_a_finished_run_starts_a_new_schedule_and_says_so(capsys, tmp_path,
+                                                                     monkeypatch):
+    assert run(capsys, *QUICK, "--epochs", "2", "--out", tmp_path / "short")[0] == 0
+    status, out, _ = run(capsys, "train", "--resume", tmp_path / "short" / "model.npz",
+                         "--epochs", "4")
+    assert status == 0
+    line = next(line for line in out.splitlines() if line.startswith("resuming"))
+    assert line.startswith("resuming at epoch 2 of 4: the run had finished its 2 epochs (lr "
+                           "down to ")
+    assert line.endswith("so a new cosine schedule runs over epochs 3-4, from lr 0.003")
+    # Epochs 3 and 4 follow the schedule of epochs 1 and 2 again: a warm restart.
+    extended = lrs(tmp_path / "short")
+    assert extended[2:] == pytest.approx(extended[:2])
+
+    # Interrupted in the extension and resumed, the run keeps the new schedule.
+    assert run(capsys, *QUICK, "--epochs", "2", "--out", tmp_path / "again")[0] == 0
+
+    def stop_after_epoch_3(rows, epochs, out):  # called once the epoch's checkpoint is written
+        if rows[-1]["epoch"] == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_report_epoch", stop_after_epoch_3)
+    status, _, err = run(capsys, "train", "--resume", tmp_path / "again" / "model.npz",
+                         "--epochs", "4")
+    assert status == 130 and "holds epoch 3 of 4" in err
+    monkeypatch.undo()
+    status, out, _ = run(capsys, "train", "--resume", tmp_path / "again" / "model.npz")
+    assert status == 0 and "resuming at epoch 3 of 4, lr" in out
+    assert lrs(tmp_path / "again") == pytest.approx(extended)
+    for name, value in load_checkpoint(tmp_path / "short" / "model.npz").model_state.items():
+        np.testing.assert_array_equal(
+            load_checkpoint(tmp_path / "again" / "model.npz").model_state[name], value, name)
+
+
+def test_a_new_total_for_an_unfinished_run_moves_the_end_of_its_schedule(capsys, tmp_path):
+    assert run(capsys, *QUICK, "--epochs", "3", "--out", tmp_path / "three")[0] == 0
+    assert run(capsys, *QUICK, "--epochs", "5", "--out", tmp_path / "five")[0] == 0
+    cut = cut_after_epoch_1(tmp_path / "three" / "model.npz", tmp_path / "cut")
+    status, out, _ = run(capsys, "train", "--resume", cut, "--epochs", "5")
+    assert status == 0
+    assert ("resuming at epoch 1 of 5 (the run was planned for 3 epochs): its cosine schedule "
+            "now ends at epoch 5, so the lr goes from ") in out
+    assert lrs(tmp_path / "cut")[1:] == pytest.approx(lrs(tmp_path / "five")[1:])
+
+
+# -------------------------------------------------------------------------- smaller rough edges
+
+
+def test_evaluate_out_names_a_folder_or_a_png_and_nothing_else(capsys, tmp_path):
+    assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path / "run")[0] == 0
+    model = tmp_path / "run" / "model.npz"
+    folder = tmp_path / "images"
+    folder.mkdir()
+    status, out, _ = run(capsys, "evaluate", model, "--out", folder)
+    assert status == 0 and f"wrote {folder / 'confusion.png'}" in out
+    assert (folder / "confusion.png").read_bytes().startswith(PNG_MAGIC)
+    assert not (tmp_path / "images.png").exists()
+
+    status, out, err = run(capsys, "evaluate", model, "--out", tmp_path / "c.txt")
+    assert status == 2 and "--out: expected a folder or a file name ending in .png" in err
+    assert len(err.strip().splitlines()) == 1 and "accuracy" not in out
+
+
+def test_evaluate_shows_the_accuracy_even_when_the_image_cannot_be_saved(capsys, tmp_path):
+    assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path)[0] == 0
+    (tmp_path / "file").write_text("a file, not a folder")
+    status, out, err = run(capsys, "evaluate", tmp_path / "model.npz", "--out",
+                           tmp_path / "file" / "c.png")
+    assert status == 1 and "accuracy" in out
+    assert f"cannot write {tmp_path / 'file' / 'c.png'}" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_bench_plot_must_be_a_png_and_is_checked_before_timing(capsys, tmp_path):
+    status, out, err = run(capsys, "bench", "--ops", "cross_entropy", "--strategies",
+                           "vectorized", "--rounds", "1", "--plot", tmp_path / "b.txt")
+    assert status == 2 and "--plot: expected a file name ending in .png" in err
+    assert out == "" and len(err.strip().splitlines()) == 1
+
+
+def test_mint_data_that_is_a_file_is_reported_as_not_a_directory(capsys, tmp_path, monkeypatch):
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n")
+    monkeypatch.setenv("MINT_DATA", str(hosts))
+    status, _, err = run(capsys, "train", "--limit", "100", "--epochs", "1",
+                         "--out", tmp_path / "run")
+    assert status == 1 and f"{hosts} is not a directory" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def idx_file(path, array):
+    path.write_bytes(bytes([0, 0, 8, array.ndim]) + np.array(array.shape, ">u4").tobytes()
+                     + array.astype(np.uint8).tobytes())
+
+
+def test_train_accepts_mnist_files_of_ones_own_with_a_one_line_warning(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        images, labels = data.MNIST_SPLITS[split]
+        idx_file(tmp_path / images, rng.integers(0, 256, (40, 28, 28)))
+        idx_file(tmp_path / labels, np.arange(40) % 10)
+    status, out, err = run(capsys, "train", "--dataset", "mnist", "--data-dir", tmp_path,
+                           "--epochs", "1", "--strategy", "vectorized", "--out", tmp_path / "run")
+    assert status == 0 and out.startswith("mnist: 40 training and 40 test images")
+    warnings = err.strip().splitlines()
+    assert len(warnings) == 4
+    assert all(line.startswith("mint train: warning: ") and "not the standard" in line
+               for line in warnings)
+
+
+def test_a_weight_decay_that_diverges_is_named_in_the_message(capsys, tmp_path):
+    status, _, err = run(capsys, *QUICK, "--epochs", "1", "--weight-decay", "1e300",
+                         "--out", tmp_path)
+    assert status == 1 and "training stopped" in err
+    assert "weight decay 1e+300" in err and len(err.strip().splitlines()) == 1
+
+
+def rewrite_meta(path, edit):
+    arrays = dict(np.load(path))
+    meta = json.loads(str(arrays["meta"]))
+    edit(meta)
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
+
+
+@pytest.mark.parametrize("field", ["architecture", "epoch", "history", "config", "optimizer",
+                                   "rng_state"])
+def test_a_checkpoint_whose_metadata_lacks_a_field_is_a_one_line_error(capsys, tmp_path, field):
+    assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path)[0] == 0
+    rewrite_meta(tmp_path / "model.npz", lambda meta: meta.pop(field))
+    for argv in (["evaluate", tmp_path / "model.npz"],
+                 ["train", "--resume", tmp_path / "model.npz", "--epochs", "2"]):
+        status, _, err = run(capsys, *argv)
+        assert status == 1 and f"lacks '{field}'" in err, err
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_a_checkpoint_with_nan_weights_is_flagged(capsys, tmp_path):
+    assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path)[0] == 0
+    arrays = dict(np.load(tmp_path / "model.npz"))
+    arrays["model/0.weight"] = np.full_like(arrays["model/0.weight"], np.nan)
+    np.savez(tmp_path / "model.npz", **arrays)
+    status, out, err = run(capsys, "evaluate", tmp_path / "model.npz")
+    assert status == 0 and "accuracy" in out
+    assert "warning:" in err and "NaN or infinite" in err and "0.weight" in err
+    status, _, err = run(capsys, "train", "--resume", tmp_path / "model.npz", "--epochs", "2")
+    assert status == 1 and "NaN or infinite" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_loop_strategy_says_it_compiles_before_the_first_epoch(capsys, tmp_path):
+    status, out, _ = run(capsys, *QUICK, "--epochs", "1", "--strategy", "loop",
+                         "--out", tmp_path)
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[1].startswith("compiling kernels (once") and lines[2].startswith("epoch 1/1")
+
+
+def test_the_cli_reads_its_data_sets_and_optimizers_from_the_registries(capsys, tmp_path,
+                                                                        monkeypatch):
+    """A data set or an optimizer is one registry entry: the CLI offers it, with its defaults."""
+    images, labels = data.load_digits("all")
+    monkeypatch.setitem(data.DATASETS, "tiny", data.DatasetEntry(
+        lambda split, root=None: (images[:40], labels[:40]), "40 digits", epochs=1,
+        batch_size=20, strategy="vectorized", threads=1))
+    monkeypatch.setitem(optim.OPTIMIZERS, "heavy-ball", optim.OptimizerEntry(
+        optim.SGD, "SGD with heavy momentum", {"lr": 0.02, "momentum": 0.5}))
+    status, out, err = run(capsys, "train", "--help")
+    out = " ".join(out.split())  # argparse wraps the help
+    assert "tiny: 40 digits" in out and "heavy-ball: SGD with heavy momentum" in out
+    status, out, err = run(capsys, "train", "--dataset", "tiny", "--optimizer", "heavy-ball",
+                           "--out", tmp_path / "run")
+    assert status == 0, err
+    settings = load_checkpoint(tmp_path / "run" / "model.npz").config
+    assert (settings["epochs"], settings["batch_size"], settings["lr"], settings["momentum"]) == (
+        1, 20, 0.02, 0.5)
+    status, out, err = run(capsys, "train", "--dataset", "tiny", "--momentum", "0.5",
+                           "--out", tmp_path / "adam")
+    assert status == 2 and "--momentum applies to --optimizer sgd or heavy-ball only" in err

@@ -1,4 +1,5 @@
-"""conv2d: forward and gradients against torch and finite differences, both strategies, errors."""
+"""conv2d: forward and gradients against torch and finite differences, both strategies, memory
+layouts and dtypes (op_check), errors, kept arrays and threads."""
 
 import re
 import threading
@@ -9,69 +10,35 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers import (
-    DTYPES,
-    STRATEGY_NAMES,
-    STRATEGY_TOLERANCES,
-    assert_close,
-    assert_gradient_matches_finite_differences,
-    random_array,
-    requires_torch,
-    to_torch,
-    torch,
-)
+from helpers import DTYPES, STRATEGY_NAMES, random_array, torch
 from mint import functional as F
+from op_check import Op, check_op, zero_bias
 
-# ------------------------------------------------------------------------------------- helpers
+CONV2D = Op(
+    F.conv2d, F.conv2d_backward, lambda *args, **kw: torch.nn.functional.conv2d(*args, **kw),
+    backward_args=lambda inputs, outputs: inputs[:2], grads=(0, 1, 2),
+    # grad_bias is the sum of grad_out over (N, H_out, W_out) whether or not there is a bias.
+    fill_absent=zero_bias,
+)
 
 
 def _as_pair(value):
     return tuple(value) if isinstance(value, tuple | list) else (value, value)
 
 
-def _make_case(rng, dtype, x_shape, weight_shape, stride=1, padding=0, dilation=1, bias=True):
-    """Seeded arrays for one convolution: x, weight, bias (or None), grad_out, hyper-params."""
-    x = random_array(rng, x_shape, dtype)
-    weight = random_array(rng, weight_shape, dtype)
-    b = random_array(rng, (weight_shape[0],), dtype) if bias else None
-    params = {"stride": stride, "padding": padding, "dilation": dilation}
-    pairs = [_as_pair(params[k]) for k in ("stride", "padding", "dilation")]
-    out_shape = F.conv2d_output_shape(x_shape, weight_shape, *pairs)
-    grad_out = random_array(rng, out_shape, dtype)
-    return x, weight, b, grad_out, params
-
-
-def _mint_conv2d(strategy, x, weight, b, grad_out, params):
-    """(out, grad_x, grad_weight, grad_bias) from mint."""
-    out = F.conv2d(x, weight, b, **params, strategy=strategy)
-    return (out, *F.conv2d_backward(grad_out, x, weight, **params, strategy=strategy))
-
-
-def _torch_conv2d(x, weight, b, grad_out, params):
-    """(out, grad_x, grad_weight, grad_bias) from torch autograd; grad_bias is the sum of
-    grad_out over (N, H_out, W_out) whether or not the layer has a bias."""
-    xt, wt = to_torch(x, requires_grad=True), to_torch(weight, requires_grad=True)
-    bt = to_torch(b if b is not None else np.zeros(weight.shape[0], x.dtype), requires_grad=True)
-    out = torch.nn.functional.conv2d(xt, wt, bt, **params)
-    out.backward(to_torch(grad_out))
-    return out.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
-
-
-def check_conv2d_against_torch(strategy, dtype, x_shape, weight_shape, seed=0, **kwargs):
-    """The forward and all three gradients of mint equal torch's, to helpers.TOLERANCES."""
+def check_conv2d(strategy, dtype, x_shape, weight_shape, stride=1, padding=0, dilation=1,
+                 bias=True, seed=0, fd_elements=128):
+    """check_op on seeded x, weight and bias (or None) for one strategy and dtype."""
     rng = np.random.default_rng(seed)
-    case = _make_case(rng, dtype, x_shape, weight_shape, **kwargs)
-    names = ("forward", "grad_x", "grad_weight", "grad_bias")
-    for name, actual, expected in zip(
-        names, _mint_conv2d(strategy, *case), _torch_conv2d(*case), strict=True
-    ):
-        assert actual.dtype == np.dtype(dtype), (name, actual.dtype)
-        assert_close(actual, expected, err_msg=f"{name} {strategy} {x_shape} {weight_shape} "
-                                                f"{kwargs}")
+    inputs = (random_array(rng, x_shape), random_array(rng, weight_shape),
+              random_array(rng, (weight_shape[0],)) if bias else None)
+    params = {"stride": stride, "padding": padding, "dilation": dilation}
+    check_op(CONV2D, inputs, params, strategies=[strategy], dtypes=[dtype], seed=seed,
+             fd_elements=fd_elements)
 
 
 @st.composite
-def conv_configs(draw, max_batch=3):
+def conv_configs(draw, max_batch=4):
     """Random shapes and hyper-parameters (ints or (h, w) pairs) whose window fits."""
     def int_or_pair(low, high):
         values = st.integers(low, high)
@@ -136,120 +103,49 @@ AWKWARD_CASES = {
         dilation=(2, 6)
     ),
     "empty_batch": dict(x_shape=(0, 3, 6, 5), weight_shape=(4, 3, 3, 3), stride=2, padding=1),
+    # Small enough for finite differences through every element.
+    "fd_plain": dict(x_shape=(2, 2, 5, 4), weight_shape=(3, 2, 3, 2)),
+    "fd_stride_not_dividing": dict(x_shape=(1, 2, 6, 5), weight_shape=(2, 2, 2, 2),
+                                   stride=(3, 2)),
+    "fd_padding": dict(x_shape=(2, 1, 4, 4), weight_shape=(2, 1, 3, 3), padding=(1, 2)),
+    "fd_dilation": dict(x_shape=(1, 2, 6, 5), weight_shape=(2, 2, 2, 3), dilation=(2, 1)),
+    "fd_all_three": dict(x_shape=(2, 2, 5, 6), weight_shape=(3, 2, 2, 2), stride=2, padding=1,
+                         dilation=2),
 }
 
-# ------------------------------------------------------------------------------- against torch
-
-
-@requires_torch
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
 @given(config=conv_configs())
-def test_conv2d_forward_and_gradients_match_torch_on_random_configs(strategy, dtype, config):
-    check_conv2d_against_torch(strategy, dtype, **config)
+def test_conv2d_matches_references_on_random_configs(strategy, dtype, config):
+    check_conv2d(strategy, dtype, **config)
 
 
-@requires_torch
 @pytest.mark.parametrize("case", sorted(AWKWARD_CASES))
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
-def test_conv2d_forward_and_gradients_match_torch_on_awkward_cases(strategy, dtype, case):
-    check_conv2d_against_torch(strategy, dtype, **AWKWARD_CASES[case])
+def test_conv2d_matches_references_on_awkward_cases(strategy, dtype, case):
+    check_conv2d(strategy, dtype, **AWKWARD_CASES[case])
 
 
-@requires_torch
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
-def test_conv2d_matches_torch_on_a_lenet_sized_layer(strategy, dtype):
-    check_conv2d_against_torch(strategy, dtype, (8, 6, 14, 14), (16, 6, 5, 5), padding=2)
+def test_conv2d_matches_references_on_a_lenet_sized_layer(strategy, dtype):
+    # Finite differences through 16 elements of each input and one random direction.
+    check_conv2d(strategy, dtype, (8, 6, 14, 14), (16, 6, 5, 5), padding=2, fd_elements=16)
 
 
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
 def test_conv2d_empty_batch_gives_empty_outputs_and_zero_parameter_gradients(strategy):
     rng = np.random.default_rng(1)
-    x, weight, b, grad_out, params = _make_case(
-        rng, np.float64, (0, 2, 5, 5), (3, 2, 3, 3), stride=2, padding=1
-    )
-    out, grad_x, grad_weight, grad_bias = _mint_conv2d(strategy, x, weight, b, grad_out, params)
+    x, weight = random_array(rng, (0, 2, 5, 5)), random_array(rng, (3, 2, 3, 3))
+    params = {"stride": 2, "padding": 1}
+    out = F.conv2d(x, weight, random_array(rng, (3,)), **params, strategy=strategy)
+    grad_x, grad_weight, grad_bias = F.conv2d_backward(np.zeros(out.shape), x, weight, **params,
+                                                       strategy=strategy)
     assert out.shape == (0, 3, 3, 3)
     assert grad_x.shape == (0, 2, 5, 5)
     np.testing.assert_array_equal(grad_weight, np.zeros_like(weight))
     np.testing.assert_array_equal(grad_bias, np.zeros(3))
-
-
-# --------------------------------------------------------------------------- finite differences
-
-FD_CASES = {
-    "plain": dict(x_shape=(2, 2, 5, 4), weight_shape=(3, 2, 3, 2)),
-    "stride_not_dividing": dict(x_shape=(1, 2, 6, 5), weight_shape=(2, 2, 2, 2), stride=(3, 2)),
-    "padding": dict(x_shape=(2, 1, 4, 4), weight_shape=(2, 1, 3, 3), padding=(1, 2)),
-    "dilation": dict(x_shape=(1, 2, 6, 5), weight_shape=(2, 2, 2, 3), dilation=(2, 1)),
-    "all_three": dict(x_shape=(2, 2, 5, 6), weight_shape=(3, 2, 2, 2), stride=2, padding=1,
-                      dilation=2),
-}
-
-
-@pytest.mark.parametrize("case", sorted(FD_CASES))
-@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
-def test_conv2d_gradients_match_finite_differences(strategy, case):
-    rng = np.random.default_rng(2)
-    x, weight, b, grad_out, params = _make_case(rng, np.float64, **FD_CASES[case])
-    _, grad_x, grad_weight, grad_bias = _mint_conv2d(strategy, x, weight, b, grad_out, params)
-
-    def conv(x_, weight_, b_):
-        return F.conv2d(x_, weight_, b_, **params, strategy=strategy)
-
-    assert_gradient_matches_finite_differences(
-        lambda x_: conv(x_, weight, b), x, grad_x, grad_out)
-    assert_gradient_matches_finite_differences(
-        lambda w_: conv(x, w_, b), weight, grad_weight, grad_out)
-    assert_gradient_matches_finite_differences(
-        lambda b_: conv(x, weight, b_), b, grad_bias, grad_out)
-
-
-# --------------------------------------------------------------------------- strategy agreement
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@given(config=conv_configs(max_batch=4))
-def test_conv2d_loop_and_vectorized_strategies_agree(dtype, config):
-    config = dict(config)
-    seed = config.pop("seed")
-    case = _make_case(np.random.default_rng(seed), dtype, **config)
-    loop = _mint_conv2d("loop", *case)
-    vectorized = _mint_conv2d("vectorized", *case)
-    for name, a, b in zip(("forward", "grad_x", "grad_weight", "grad_bias"), loop, vectorized,
-                          strict=True):
-        assert_close(a, b, STRATEGY_TOLERANCES, err_msg=name)
-
-
-# ------------------------------------------------------------------------------ memory layouts
-
-
-@pytest.mark.parametrize("layout", ["strided", "fortran", "transposed"])
-@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
-def test_conv2d_non_contiguous_inputs_give_the_contiguous_results(strategy, layout):
-    rng = np.random.default_rng(3)
-    x, weight, b, grad_out, params = _make_case(
-        rng, np.float64, (2, 3, 7, 6), (4, 3, 3, 2), stride=(2, 1), padding=1
-    )
-    if layout == "strided":
-        def relayout(a):
-            doubled = np.zeros(tuple(2 * s for s in a.shape), a.dtype)
-            doubled[(slice(None, None, 2),) * a.ndim] = a
-            return doubled[(slice(None, None, 2),) * a.ndim]
-    elif layout == "fortran":
-        relayout = np.asfortranarray
-    else:
-        def relayout(a):
-            return np.ascontiguousarray(a.T).T
-
-    expected = _mint_conv2d(strategy, x, weight, b, grad_out, params)
-    relaid = [relayout(a) for a in (x, weight, b, grad_out)]
-    assert not relaid[0].flags.c_contiguous
-    actual = _mint_conv2d(strategy, *relaid, params)
-    for a, e in zip(actual, expected, strict=True):
-        np.testing.assert_array_equal(a, e)
 
 
 # ---------------------------------------------------------------------------------- bad inputs

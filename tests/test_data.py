@@ -86,11 +86,33 @@ def test_load_mnist_without_files_or_download_says_what_to_do(tmp_path):
         load_mnist(tmp_path, "test", download=False)
 
 
-def test_load_mnist_rejects_a_file_that_is_not_the_standard_one(tmp_path):
-    fake = gzip.compress(idx_bytes(np.zeros((10, 28, 28), dtype=np.uint8)))
-    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(fake)
-    with pytest.raises(DataError, match="not the standard t10k-images.*delete it"):
+def test_load_mnist_accepts_well_formed_files_of_ones_own_with_a_warning(tmp_path):
+    pixels = np.random.default_rng(0).integers(0, 256, (10, 28, 28), dtype=np.uint8)
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(pixels)))
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.arange(10, dtype=np.uint8)))
+    with pytest.warns(UserWarning, match="is not the standard t10k-.*using it as it is") as warned:
+        images, labels = load_mnist(tmp_path, "test", download=False)
+    assert len(warned) == 2
+    np.testing.assert_array_equal(images[:, 0], pixels / np.float32(255))
+    np.testing.assert_array_equal(labels, np.arange(10))
+
+
+def test_load_mnist_rejects_a_damaged_file_with_advice(tmp_path):
+    damaged = idx_bytes(np.zeros((10, 28, 28), dtype=np.uint8))[:-5]
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(damaged)
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.arange(10, dtype=np.uint8)))
+    with pytest.raises(DataError, match="t10k-images-idx3-ubyte is truncated.*delete it"):
         load_mnist(tmp_path, "test", download=False)
+
+
+def test_a_data_folder_that_is_a_file_is_reported_as_not_a_directory(tmp_path, monkeypatch):
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n")
+    monkeypatch.setenv("MINT_DATA", str(hosts))
+    with pytest.raises(DataError, match=f"MINT_DATA={hosts} is not a directory"):
+        load_mnist(split="test")
+    with pytest.raises(DataError, match=f"{hosts} is not a directory"):
+        data.missing_mnist_files(hosts)
 
 
 @requires_mnist
@@ -117,10 +139,15 @@ def test_load_mnist_reads_uncompressed_files_too(tmp_path):
 @requires_mnist
 def test_download_from_a_mirror_writes_verified_files(tmp_path):
     mirrors = ["file:///nonexistent/mirror/", MNIST_DIR.as_uri()]  # the first one fails
-    images, labels = load_mnist(tmp_path / "cache", "test", mirrors=mirrors)
+    previous = os.umask(0o022)
+    try:
+        images, labels = load_mnist(tmp_path / "cache", "test", mirrors=mirrors)
+    finally:
+        os.umask(previous)
     assert images.shape == (10000, 1, 28, 28) and labels[0] == 7
-    written = sorted(p.name for p in (tmp_path / "cache").iterdir())
-    assert written == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    written = sorted((tmp_path / "cache").iterdir())
+    assert [p.name for p in written] == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    assert all(p.stat().st_mode & 0o777 == 0o644 for p in written)  # as the umask says
 
 
 class _TruncatingHandler(http.server.BaseHTTPRequestHandler):

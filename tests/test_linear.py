@@ -1,25 +1,23 @@
-"""linear / linear_backward against torch, finite differences, and the other strategy."""
+"""linear / linear_backward against torch, finite differences, the other strategy, memory
+layouts and dtypes (op_check); NaN and inf, errors."""
 
 import numpy as np
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from helpers import (
-    DTYPES,
-    STRATEGY_NAMES,
-    STRATEGY_TOLERANCES,
-    assert_close,
-    assert_gradient_matches_finite_differences,
-    random_array,
-    requires_torch,
-    to_torch,
-    torch,
-)
+from helpers import DTYPES, STRATEGY_NAMES, assert_close, random_array, torch
 from mint import functional as F
+from op_check import Op, check_op, zero_bias
 
-sizes = st.integers(1, 9)
 seeds = st.integers(0, 2**32 - 1)
+
+LINEAR = Op(
+    F.linear, F.linear_backward, lambda *args: torch.nn.functional.linear(*args),
+    backward_args=lambda inputs, outputs: inputs[:2], grads=(0, 1, 2),
+    # grad_bias is the sum of grad_out over N whether or not there is a bias.
+    fill_absent=zero_bias,
+)
 
 
 def _problem(seed, N, C_in, C_out, dtype):
@@ -29,89 +27,30 @@ def _problem(seed, N, C_in, C_out, dtype):
             random_array(rng, (C_out,), dtype), random_array(rng, (N, C_out), dtype))
 
 
-def _torch_linear(x, weight, bias, grad_out):
-    """PyTorch's output and (grad_x, grad_weight, grad_bias), bias=None meaning no bias."""
-    tx, tweight = to_torch(x, True), to_torch(weight, True)
-    tbias = None if bias is None else to_torch(bias, True)
-    out = torch.nn.functional.linear(tx, tweight, tbias)
-    out.backward(to_torch(grad_out))
-    grad_bias = to_torch(grad_out).sum(0) if tbias is None else tbias.grad
-    return out.detach().numpy(), (tx.grad.numpy(), tweight.grad.numpy(), grad_bias.numpy())
+def check_linear(strategy, dtype, seed, N, C_in, C_out, with_bias=True, fd_elements=128):
+    """check_op on seeded x, weight and bias (or None) for one strategy and dtype."""
+    x, weight, bias, _ = _problem(seed, N, C_in, C_out, np.float64)
+    check_op(LINEAR, (x, weight, bias if with_bias else None), strategies=[strategy],
+             dtypes=[dtype], seed=seed, fd_elements=fd_elements)
 
 
-def _check_against_torch(strategy, x, weight, bias, grad_out):
-    expected_out, expected_grads = _torch_linear(x, weight, bias, grad_out)
-    out = F.linear(x, weight, bias, strategy=strategy)
-    assert out.dtype == x.dtype
-    assert_close(out, expected_out, err_msg="output")
-    grads = F.linear_backward(grad_out, x, weight, strategy=strategy)
-    for name, grad, expected in zip(("x", "weight", "bias"), grads, expected_grads, strict=True):
-        assert grad.dtype == x.dtype, name
-        assert_close(grad, expected, err_msg=f"grad_{name}")
-
-
-@requires_torch
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
-@given(seed=seeds, N=sizes, C_in=sizes, C_out=sizes, with_bias=st.booleans())
+@given(seed=seeds, N=st.integers(1, 40), C_in=st.integers(1, 200), C_out=st.integers(1, 40),
+       with_bias=st.booleans())
 @example(seed=0, N=1, C_in=1, C_out=1, with_bias=True)
 @example(seed=1, N=1, C_in=7, C_out=3, with_bias=False)
-def test_linear_forward_and_backward_match_torch(strategy, dtype, seed, N, C_in, C_out,
-                                                 with_bias):
-    x, weight, bias, grad_out = _problem(seed, N, C_in, C_out, dtype)
-    _check_against_torch(strategy, x, weight, bias if with_bias else None, grad_out)
+@example(seed=2, N=4, C_in=4, C_out=3, with_bias=True)  # every element by finite differences
+def test_linear_matches_references(strategy, dtype, seed, N, C_in, C_out, with_bias):
+    check_linear(strategy, dtype, seed, N, C_in, C_out, with_bias)
 
 
-@requires_torch
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
 @pytest.mark.parametrize("shape", [(64, 784, 128), (1, 300, 10), (33, 129, 65)])
-def test_linear_matches_torch_on_layer_sized_shapes(strategy, dtype, shape):
+def test_linear_matches_references_on_layer_sized_shapes(strategy, dtype, shape):
     # Long rows exercise the vectorised (reordered) dot products of the loop kernels.
-    _check_against_torch(strategy, *_problem(7, *shape, dtype))
-
-
-@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
-@given(seed=seeds, N=st.integers(1, 4), C_in=st.integers(1, 4), C_out=st.integers(1, 4))
-def test_linear_gradients_match_finite_differences(strategy, seed, N, C_in, C_out):
-    x, weight, bias, grad_out = _problem(seed, N, C_in, C_out, np.float64)
-    grad_x, grad_weight, grad_bias = F.linear_backward(grad_out, x, weight, strategy=strategy)
-    checks = [
-        (lambda v: F.linear(v, weight, bias, strategy=strategy), x, grad_x),
-        (lambda v: F.linear(x, v, bias, strategy=strategy), weight, grad_weight),
-        (lambda v: F.linear(x, weight, v, strategy=strategy), bias, grad_bias),
-    ]
-    for f, value, analytic in checks:
-        assert_gradient_matches_finite_differences(f, value, analytic, grad_out)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@given(seed=seeds, N=st.integers(1, 40), C_in=st.integers(1, 200), C_out=st.integers(1, 40))
-def test_linear_loop_and_vectorized_strategies_agree(dtype, seed, N, C_in, C_out):
-    x, weight, bias, grad_out = _problem(seed, N, C_in, C_out, dtype)
-    loop, vectorized = STRATEGY_NAMES.index("loop"), STRATEGY_NAMES.index("vectorized")
-    results = [
-        [F.linear(x, weight, bias, strategy=s), *F.linear_backward(grad_out, x, weight,
-                                                                   strategy=s)]
-        for s in STRATEGY_NAMES
-    ]
-    for name, a, b in zip(("out", "grad_x", "grad_weight", "grad_bias"), results[loop],
-                          results[vectorized], strict=True):
-        assert_close(a, b, STRATEGY_TOLERANCES, err_msg=name)
-
-
-@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
-def test_linear_gives_the_same_results_for_non_contiguous_and_fortran_inputs(strategy):
-    x, weight, bias, grad_out = _problem(3, 5, 6, 4, np.float64)
-    expected = [F.linear(x, weight, bias, strategy=strategy),
-                *F.linear_backward(grad_out, x, weight, strategy=strategy)]
-    x_f, weight_f, grad_out_f = (np.asfortranarray(a) for a in (x, weight, grad_out))
-    strided_bias = np.repeat(bias, 2)[::2]
-    assert not x_f.flags.c_contiguous and not strided_bias.flags.c_contiguous
-    actual = [F.linear(x_f, weight_f, strided_bias, strategy=strategy),
-              *F.linear_backward(grad_out_f, x_f, weight_f, strategy=strategy)]
-    for a, e in zip(actual, expected, strict=True):
-        np.testing.assert_array_equal(a, e)
+    check_linear(strategy, dtype, 7, *shape, fd_elements=16)
 
 
 def _naive_linear(x, weight, grad_out):

@@ -578,7 +578,7 @@ def test_repr_reads_like_pytorch():
     (lambda: nn.Flatten(-1), ValueError, "Flatten: start_dim must be >= 0, got -1"),
     (lambda: nn.LeakyReLU("0.1"), TypeError, "LeakyReLU: negative_slope must be a real number"),
     (lambda: nn.CrossEntropyLoss("none"), ValueError, "CrossEntropyLoss: reduction must be "
-                                                      "'mean' or 'sum', got 'none'"),
+                                                      "one of ('mean', 'sum'), got 'none'"),
     (lambda: nn.Sequential(nn.ReLU(), np.tanh), TypeError, "Sequential: argument 1 must be a "
                                                            "Module"),
     (lambda: mint.Parameter([1.0, 2.0]), TypeError, "Parameter: data must be a numpy.ndarray"),

@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 
+import mint
 from helpers import requires_torch, torch
 from mint import Parameter, optim
 
@@ -244,3 +245,28 @@ def test_setting_a_negative_lr_raises():
     with pytest.raises(ValueError, match="Adam: lr must be"):
         optimizer.lr = -0.5
     assert optimizer.lr == 0.5
+
+
+@pytest.mark.parametrize("make", [lambda params: optim.Adam(params, lr=0.01),
+                                  lambda params: optim.SGD(params, lr=0.01, momentum=0.9)])
+def test_an_optimizer_made_before_model_to_float64_steps_in_float64(make):
+    from mint import models
+
+    images = np.random.default_rng(0).random((8, 1, 4, 4))
+    grads = np.random.default_rng(1).standard_normal((8, 10))
+    runs = []
+    for made_before in (True, False):
+        mint.manual_seed(0)
+        model = models.mlp((1, 4, 4), hidden=(6,))
+        optimizer = make(model.parameters()) if made_before else None
+        model.to(np.float64)
+        optimizer = optimizer or make(model.parameters())
+        for _ in range(3):
+            optimizer.zero_grad()
+            model(images)
+            model.backward(grads)
+            optimizer.step()
+        runs.append([p.data for p in model.parameters()])
+    for before, after in zip(*runs, strict=True):
+        assert before.dtype == np.float64
+        np.testing.assert_array_equal(before, after)

@@ -1,6 +1,7 @@
 """mint.models, mint.train and mint.checkpoint: schedules, fit/evaluate, the NaN stop,
 checkpoints (round trip, atomic writes, damaged files) and resume equivalence."""
 
+import json
 import math
 import os
 import signal
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 import mint
-from mint import models, nn, optim
+from mint import files, models, nn, optim
 from mint.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from mint.data import load_digits
 from mint.train import (
@@ -78,6 +79,15 @@ def test_build_rejects_an_unknown_description(bad):
         models.build(bad)
 
 
+@pytest.mark.parametrize("name", ["lenet", "mlp"])
+@pytest.mark.parametrize("strategy", sorted(mint.STRATEGIES))
+def test_an_empty_batch_gives_an_empty_output(name, strategy):
+    model = models.build(models.architecture(name, in_shape=(1, 28, 28), num_classes=10),
+                         strategy=strategy)
+    out = model(np.zeros((0, 1, 28, 28), dtype=np.float32))
+    assert out.shape == (0, 10) and out.dtype == np.float32
+
+
 def test_lenet_rejects_images_too_small_to_pool_twice():
     with pytest.raises(ValueError, match="at least 4"):
         models.lenet((1, 3, 8))
@@ -93,6 +103,14 @@ def test_cosine_schedule_runs_from_lr_to_zero_through_half():
     assert schedule(4) == pytest.approx(0.0, abs=1e-12)
     values = [schedule(t / 10) for t in range(41)]
     assert all(a >= b for a, b in zip(values, values[1:], strict=False))
+
+
+@pytest.mark.parametrize("epochs", range(1, 10))
+def test_the_step_schedule_multiplies_by_a_tenth_after_each_third_of_the_run(epochs):
+    schedule = make_schedule("step", 1.0, epochs)
+    times = np.linspace(0, epochs, 600, endpoint=False)
+    expected = [1.0 if t < epochs / 3 else 0.1 if t < 2 * epochs / 3 else 0.01 for t in times]
+    assert [schedule(t) for t in times] == pytest.approx(expected)
 
 
 def test_step_schedule_decays_every_step_size_epochs():
@@ -155,10 +173,11 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
     model, _, optimizer = make_run()
     path = tmp_path / "model.npz"
     batches_per_epoch = len(TRAIN[1]) // 32 + 1
+    warm_up = 1  # fit calls the loss once before the first epoch, to compile the kernels
     snapshots = []
     with pytest.raises(TrainingDiverged, match="nan at epoch 2, batch 3") as info:
-        fit(model, NanAfter(batches_per_epoch + 3), optimizer, TRAIN, 5, 32, progress=False,
-            checkpoint=path, architecture=DIGITS_LENET,
+        fit(model, NanAfter(warm_up + batches_per_epoch + 3), optimizer, TRAIN, 5, 32,
+            progress=False, checkpoint=path, architecture=DIGITS_LENET,
             on_epoch=lambda h: snapshots.append(model.state_dict()))
     assert f"checkpoint of epoch 1 is kept at {path}" in str(info.value)
     assert [row["epoch"] for row in info.value.history] == [1]
@@ -166,6 +185,61 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
     assert saved.epoch == 1
     for name, value in snapshots[0].items():
         np.testing.assert_array_equal(saved.model_state[name], value)
+
+
+class SlowFirstCall(nn.Module):
+    """The identity, whose first call takes a second, as a kernel that compiles on first use."""
+
+    calls = 0
+
+    def forward(self, x):
+        type(self).calls += 1
+        if type(self).calls == 1:
+            time.sleep(1.0)
+        self.save_for_backward(x.shape)
+        return x
+
+    def backward(self, grad_out):
+        self.saved_for_backward(grad_out)
+        return grad_out
+
+
+def test_compiling_on_the_first_call_is_kept_out_of_the_epoch_time():
+    mint.manual_seed(0)
+    model = nn.Sequential(SlowFirstCall(), nn.Flatten(), nn.Linear(64, 10, strategy="vectorized"))
+    history = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), TRAIN, 1,
+                  32, progress=False)
+    assert SlowFirstCall.calls > 1 and history[0]["seconds"] < 0.5
+
+
+def test_fit_and_evaluate_say_what_data_they_expect():
+    model, loss_fn, optimizer = make_run()
+    images, labels = TRAIN
+    with pytest.raises(TypeError, match=r"evaluate: data must be a pair \(images, labels\)"):
+        evaluate(model, images)
+    with pytest.raises(TypeError, match=r"fit: train images must be a numpy.ndarray"):
+        fit(model, loss_fn, optimizer, (images.tolist(), labels.tolist()), 1, 32)
+    with pytest.raises(TypeError, match=r"fit: val labels must be a numpy.ndarray"):
+        fit(model, loss_fn, optimizer, TRAIN, 1, 32, val=(images, list(labels)))
+    with pytest.raises(ValueError, match=r"evaluate: data has 240 images but 10 labels"):
+        evaluate(model, (images, labels[:10]))
+    with pytest.raises(TypeError, match=r"evaluate: data labels must hold integers"):
+        evaluate(model, (images, labels.astype(np.float32)))
+
+
+def test_evaluating_a_model_with_nan_parameters_warns():
+    model, _, _ = make_run()
+    model[0].weight.data[0, 0, 0, 0] = np.nan
+    with pytest.warns(RuntimeWarning, match=r"NaN or infinite parameters \(0.weight\)"):
+        evaluate(model, TEST)
+
+
+def test_a_large_weight_decay_is_named_when_training_diverges():
+    mint.manual_seed(0)
+    model = models.build(DIGITS_LENET, strategy="vectorized")
+    optimizer = optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e300)
+    with pytest.raises(TrainingDiverged, match="smaller learning rate or weight decay"):
+        fit(model, nn.CrossEntropyLoss(), optimizer, TRAIN, 1, 32, progress=False)
 
 
 def test_a_learning_rate_far_too_large_diverges_with_a_clear_message():
@@ -257,6 +331,41 @@ def test_killing_the_process_while_it_saves_never_damages_the_checkpoint(tmp_pat
     saved = load_checkpoint(path)
     assert saved.epoch >= 2
     assert all((value == saved.epoch).all() for value in saved.model_state.values())
+
+
+def test_write_atomically_gives_the_mode_of_an_ordinary_file(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        files.write_atomically(tmp_path / "new", lambda file: file.write(b"x"))
+        os.umask(0o077)
+        files.write_atomically(tmp_path / "private", lambda file: file.write(b"x"))
+        (tmp_path / "kept").write_bytes(b"old")
+        (tmp_path / "kept").chmod(0o604)
+        files.write_atomically(tmp_path / "kept", lambda file: file.write(b"new"))
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "new").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "private").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "kept").stat().st_mode & 0o777 == 0o604  # a rewrite keeps the mode
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda meta: meta.pop("architecture"), "lacks 'architecture'"),
+    (lambda meta: meta.pop("history"), "lacks 'history'"),
+    (lambda meta: meta.update(epoch="two"), "'epoch' must be an int >= 0"),
+    (lambda meta: meta.update(history={"epoch": 1}), "'history' must be a list of dicts"),
+    (lambda meta: meta.update(config=[]), "'config' must be a dict"),
+    (lambda meta: meta.update(architecture="lenet"), "'architecture' must be a dict"),
+])
+def test_a_checkpoint_with_edited_metadata_is_refused_naming_the_field(tmp_path, edit, message):
+    *_, path = saved_run(tmp_path)
+    arrays = dict(np.load(path))
+    meta = json.loads(str(arrays["meta"]))
+    edit(meta)
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(path)
 
 
 def test_a_truncated_checkpoint_raises_a_clear_error(tmp_path):

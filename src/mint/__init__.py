@@ -1,5 +1,6 @@
 """Mint: a small deep-learning framework whose back-propagation is readable Numba loops."""
 
+import importlib
 import os
 
 # OpenMP threads (Numba's default threading layer, and PyTorch's) spin-wait after each parallel
@@ -17,23 +18,36 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 # takes effect when Mint is imported before NumPy, as in the ``mint`` command.
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
-from mint import functional, nn, optim
-from mint.nn import Parameter
-from mint.runtime import get_num_threads, manual_seed, set_num_threads
-from mint.strategy import STRATEGIES, get_strategy, set_strategy, use_strategy
-
 __version__ = "0.1.0"
 
-__all__ = [
-    "Parameter",
-    "STRATEGIES",
-    "functional",
-    "get_num_threads",
-    "get_strategy",
-    "manual_seed",
-    "nn",
-    "optim",
-    "set_num_threads",
-    "set_strategy",
-    "use_strategy",
-]
+# Where each public name lives. They are imported on first use (PEP 562), so that ``import
+# mint`` is instant and ``python -m mint`` can catch a Ctrl-C while Numba and NumPy load.
+_SUBMODULES = ("functional", "nn", "optim")
+_HOMES = {
+    "Buffer": "mint.nn",
+    "Parameter": "mint.nn",
+    "STRATEGIES": "mint.strategy",
+    "get_num_threads": "mint.runtime",
+    "get_strategy": "mint.strategy",
+    "manual_seed": "mint.runtime",
+    "set_num_threads": "mint.runtime",
+    "set_strategy": "mint.strategy",
+    "summary": "mint.summarize",
+    "use_strategy": "mint.strategy",
+}
+
+__all__ = sorted([*_SUBMODULES, *_HOMES])
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"mint.{name}")
+    if name in _HOMES:
+        value = getattr(importlib.import_module(_HOMES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mint' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])

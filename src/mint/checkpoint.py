@@ -137,16 +137,45 @@ def load_checkpoint(path):
             f"{path} has checkpoint format version {meta.get('version')}; this Mint reads "
             f"version {VERSION}"
         )
+    _check_meta(path, meta)
     return Checkpoint(
         path=path,
         architecture=meta["architecture"],
         model_state={k[len(_MODEL):]: v for k, v in arrays.items() if k.startswith(_MODEL)},
-        optimizer_name=meta.get("optimizer"),
+        optimizer_name=meta["optimizer"],
         optimizer_state={
             k[len(_OPTIMIZER):]: v for k, v in arrays.items() if k.startswith(_OPTIMIZER)
         },
-        epoch=int(meta.get("epoch", 0)),
-        rng_state=meta.get("rng_state"),
-        history=list(meta.get("history", [])),
-        config=dict(meta.get("config", {})),
+        epoch=meta["epoch"],
+        rng_state=meta["rng_state"],
+        history=meta["history"],
+        config=meta["config"],
     )
+
+
+# What each entry of ``meta`` must be: a description for errors, and a test.
+_META_FIELDS = {
+    "architecture": ("a dict", lambda v: isinstance(v, dict)),
+    "optimizer": ("a class name or null", lambda v: v is None or isinstance(v, str)),
+    "epoch": ("an int >= 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+    "rng_state": ("a dict or null", lambda v: v is None or isinstance(v, dict)),
+    "history": ("a list of dicts",
+                lambda v: isinstance(v, list) and all(isinstance(row, dict) for row in v)),
+    "config": ("a dict", lambda v: isinstance(v, dict)),
+}
+
+
+def _check_meta(path, meta):
+    """Every field :func:`save_checkpoint` writes is there and of its type (a hand-edited
+    checkpoint may lack some), else :class:`CheckpointError` naming them."""
+    missing = [name for name in _META_FIELDS if name not in meta]
+    if missing:
+        raise CheckpointError(
+            f"{path}: its metadata lacks {', '.join(map(repr, missing))}; it was edited or "
+            f"written by another tool. Use an earlier checkpoint or train again"
+        )
+    for name, (expected, test) in _META_FIELDS.items():
+        if not test(meta[name]):
+            raise CheckpointError(
+                f"{path}: {name!r} must be {expected} in its metadata, got {meta[name]!r:.60}"
+            )

@@ -1,16 +1,19 @@
-"""The ``mint`` command: ``mint train``, ``mint evaluate`` and ``mint bench``.
+"""The ``mint`` command: ``mint train``, ``evaluate``, ``bench``, ``export`` and ``summary``.
 
 Each subcommand is a pair of functions: ``_add_<name>_parser(subparsers)`` declares its options
 and ``run_<name>(args)`` does the work and returns the exit status (0 success, 1 a failure the
 message explains, 2 bad arguments, 130 interrupted). Failures a user can fix print one line,
-never a traceback.
+never a traceback; so do warnings, and an interrupt, which says what was saved.
 """
 
 import argparse
 import contextlib
 import datetime
 import math
+import signal
 import sys
+import threading
+import warnings
 from pathlib import Path
 
 import numba
@@ -18,31 +21,25 @@ import numpy as np
 from tqdm import tqdm
 
 import mint
-from mint import bench, data, models, nn, optim
+import mint.onnx
+from mint import bench, data, files, models, nn, optim
 from mint.checkpoint import CheckpointError, load_checkpoint
 from mint.train import (
     SCHEDULES,
     TrainingDiverged,
     evaluate,
     fit,
+    load_pyplot,
     make_schedule,
+    nonfinite_parameters,
     save_confusion,
     save_curves,
     write_metrics,
 )
 
-DATASETS = ("auto", "mnist", "digits")
-OPTIMIZERS = ("sgd", "adam")
-# Defaults that differ per data set, used for each option the user does not give. The digits
-# train in seconds, less than compiling the Numba loops takes on a first run, so they default
-# to the vectorized strategy; and on one thread, as their arrays are too small to share out
-# (several threads cost far more than they save, above all on a busy machine).
-DATASET_DEFAULTS = {
-    "mnist": {"epochs": 1, "batch_size": 64, "lr": {"adam": 3e-3, "sgd": 0.05},
-              "strategy": "loop", "threads": None},
-    "digits": {"epochs": 10, "batch_size": 32, "lr": {"adam": 3e-3, "sgd": 0.05},
-               "strategy": "vectorized", "threads": 1},
-}
+# The choices of --dataset and --optimizer, their help and their defaults come from the
+# registries data.DATASETS and optim.OPTIMIZERS.
+DEFAULT_OPTIMIZER = "adam"
 AUTO_DOWNLOAD_TIMEOUT = 5.0  # seconds: `mint train` offline must fall back to digits quickly
 RESULT_FILES = ("model.npz", "metrics.csv", "curves.png")
 
@@ -89,6 +86,29 @@ def _momentum(text):
     return value
 
 
+def _path(text):
+    """An argparse ``type``: a path, ``~`` expanded (shells leave ``--out=~/x`` as it is)."""
+    return Path(text).expanduser()
+
+
+def _png_file(text):
+    """An argparse ``type``: the path of a PNG file to write."""
+    path = _path(text)
+    if path.suffix.lower() != ".png":
+        raise argparse.ArgumentTypeError(f"expected a file name ending in .png, got {text!r}")
+    return path
+
+
+def _png_file_or_folder(text):
+    """An argparse ``type``: the path of a PNG file to write, or an existing folder."""
+    path = _path(text)
+    if path.suffix.lower() != ".png" and not path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"expected a folder or a file name ending in .png, got {text!r}"
+        )
+    return path
+
+
 def _threads(text):
     value = positive_int(text)
     if value > numba.config.NUMBA_NUM_THREADS:
@@ -102,9 +122,11 @@ def _threads(text):
 
 
 def _add_data_options(parser, dataset_help, limit_help):
-    parser.add_argument("--dataset", choices=DATASETS, default="auto", help=dataset_help)
+    parser.add_argument("--dataset", choices=("auto", *data.DATASETS), default="auto",
+                        help=dataset_help + "; " + "; ".join(
+                            f"{name}: {entry.summary}" for name, entry in data.DATASETS.items()))
     parser.add_argument(
-        "--data-dir", metavar="DIR", type=Path,
+        "--data-dir", metavar="DIR", type=_path,
         help="folder of the MNIST files (default: $MINT_DATA, else ~/.cache/mint/mnist)",
     )
     parser.add_argument(
@@ -112,11 +134,13 @@ def _add_data_options(parser, dataset_help, limit_help):
         help=limit_help,
     )
     parser.add_argument("--strategy", choices=sorted(mint.STRATEGIES),
-                        help="how ops compute: Numba loops or NumPy/BLAS (default: loop on "
-                             "MNIST, vectorized on the digits)")
+                        help="how ops compute: Numba loops or NumPy/BLAS (default: "
+                             + ", ".join(f"{d.strategy} on {name}"
+                                         for name, d in data.DATASETS.items()) + ")")
     parser.add_argument("--threads", metavar="N", type=_threads,
-                        help="threads for the kernels and BLAS (default: all cores on MNIST, "
-                             "1 on the digits)")
+                        help="threads for the kernels and BLAS (default: " + ", ".join(
+                            f"{'all cores' if d.threads is None else d.threads} on {name}"
+                            for name, d in data.DATASETS.items()) + ")")
 
 
 def _resolve_dataset(name, data_dir):
@@ -136,10 +160,7 @@ def _resolve_dataset(name, data_dir):
 
 
 def _load(dataset, split, data_dir, limit):
-    if dataset == "mnist":
-        images, labels = data.load_mnist(data_dir, split)
-    else:
-        images, labels = data.load_digits(split)
+    images, labels = data.DATASETS[dataset].load(split, data_dir)
     return (images[:limit], labels[:limit]) if limit else (images, labels)
 
 
@@ -171,11 +192,10 @@ def _add_train_parser(subparsers):
             "Train a network on MNIST or on scikit-learn's 8x8 digits. Writes model.npz (a "
             "checkpoint), metrics.csv (one row per epoch) and curves.png to --out, and prints "
             "the final test accuracy. Options left out take per-data-set defaults: "
-            + "; ".join(
-                f"{name}: {_count(d['epochs'], 'epoch')}, batch {d['batch_size']}, lr "
-                f"{d['lr']['adam']} (adam) / {d['lr']['sgd']} (sgd)"
-                for name, d in DATASET_DEFAULTS.items()
-            )
+            + "; ".join(f"{name}: {_count(d.epochs, 'epoch')}, batch {d.batch_size}"
+                        for name, d in data.DATASETS.items())
+            + "; lr " + ", ".join(f"{entry.defaults['lr']:g} ({name})"
+                                  for name, entry in optim.OPTIMIZERS.items())
             + "."
         ),
     )
@@ -185,48 +205,61 @@ def _add_train_parser(subparsers):
     parser.add_argument("--model", choices=sorted(models.MODELS), help="default: lenet")
     parser.add_argument("--epochs", metavar="N", type=positive_int,
                         help="total number of epochs (default: per data set, above; with "
-                             "--resume: train up to this one)")
+                             "--resume: train up to this one; a finished run starts its "
+                             "schedule again over the added epochs, an unfinished one's "
+                             "schedule ends at the new total)")
     parser.add_argument("--batch-size", metavar="N", type=positive_int,
                         help="images per optimizer step (default: per data set, above)")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, help="default: adam")
+    parser.add_argument("--optimizer", choices=tuple(optim.OPTIMIZERS),
+                        help="; ".join(f"{name}: {entry.summary}"
+                                       for name, entry in optim.OPTIMIZERS.items())
+                             + f" (default: {DEFAULT_OPTIMIZER})")
     parser.add_argument("--lr", metavar="X", type=positive_float,
-                        help="initial learning rate (default: per data set and optimizer, "
-                             "above)")
+                        help="initial learning rate (default: per optimizer, above)")
     parser.add_argument("--momentum", metavar="X", type=_momentum,
-                        help="SGD momentum (default: 0.9; sgd only)")
+                        help="momentum (for " + ", ".join(
+                            f"{name}: default {entry.defaults['momentum']:g}"
+                            for name, entry in optim.OPTIMIZERS.items()
+                            if "momentum" in entry.defaults) + "; the others take none)")
     parser.add_argument("--weight-decay", metavar="X", type=nonnegative_float,
                         help="L2 penalty added to the gradients (default: 0)")
     parser.add_argument("--schedule", choices=SCHEDULES,
-                        help="learning rate per step: constant, step (x0.1 every third of the "
-                             "run) or cosine (default: cosine, down to 0 at the last step)")
+                        help="learning rate per step: constant, step (x0.1 after the first and "
+                             "the second third of the run) or cosine (default: cosine, down to "
+                             "0 at the last step)")
     parser.add_argument("--seed", metavar="N", type=nonnegative_int,
                         help="seeds initialisation and shuffling (default: 0)")
-    parser.add_argument("--out", metavar="DIR", type=Path,
+    parser.add_argument("--out", metavar="DIR", type=_path,
                         help="output folder (default: runs/<timestamp>; with --resume: the "
-                             "checkpoint's folder)")
-    parser.add_argument("--resume", metavar="FILE", type=Path,
+                             "checkpoint's folder); one that holds a run is refused")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the run in --out (its files are deleted first)")
+    parser.add_argument("--resume", metavar="FILE", type=_path,
                         help="continue the run saved in this model.npz, with its settings")
     parser.set_defaults(handler=run_train)
 
 
 def _train_settings(args, dataset):
     """The run's settings: the arguments given, else the defaults for ``dataset``."""
-    defaults = DATASET_DEFAULTS[dataset]
-    optimizer = args.optimizer or "adam"
-    if args.momentum is not None and optimizer != "sgd":
-        raise _UsageError("--momentum applies to --optimizer sgd only")
+    defaults = data.DATASETS[dataset]
+    optimizer = args.optimizer or DEFAULT_OPTIMIZER
+    options = optim.OPTIMIZERS[optimizer].defaults
+    if args.momentum is not None and "momentum" not in options:
+        takers = [name for name, entry in optim.OPTIMIZERS.items() if "momentum" in entry.defaults]
+        raise _UsageError(f"--momentum applies to --optimizer {' or '.join(takers)} only")
     return {
         "dataset": dataset,
         "model": args.model or "lenet",
-        "epochs": args.epochs or defaults["epochs"],
-        "batch_size": args.batch_size or defaults["batch_size"],
+        "epochs": args.epochs or defaults.epochs,
+        "batch_size": args.batch_size or defaults.batch_size,
         "optimizer": optimizer,
-        "lr": args.lr or defaults["lr"][optimizer],
-        "momentum": 0.9 if args.momentum is None else args.momentum,
+        "lr": args.lr or options["lr"],
+        "momentum": options.get("momentum") if args.momentum is None else args.momentum,
         "weight_decay": args.weight_decay or 0.0,
         "schedule": args.schedule or "cosine",
         "seed": 0 if args.seed is None else args.seed,
         "limit": args.limit,
+        "schedule_start": 0,  # the epoch where the schedule starts (see _resumed_settings)
     }
 
 
@@ -242,19 +275,33 @@ def _resumed_settings(args, checkpoint):
             option = "--" + key.replace("_", "-")
             raise _UsageError(f"{option} {value} differs from the resumed run's {settings[key]}; "
                               f"a resumed run keeps its settings")
+    finished = checkpoint.epoch >= settings["epochs"]
     settings["epochs"] = args.epochs or settings["epochs"]
     if checkpoint.epoch >= settings["epochs"]:
         raise _UsageError(f"{checkpoint.path} has finished {checkpoint.epoch} of "
                           f"{settings['epochs']} epochs; pass --epochs N > {checkpoint.epoch}")
+    # A finished run, extended, starts its schedule again over the added epochs (a warm
+    # restart: on the digits, 2 epochs then 2 more reach 95.5%, as many as 4 planned ones, and
+    # 93.3% with the schedule stretched over 4). An unfinished run's schedule ends at the new
+    # total instead; either way a resumed extension keeps the schedule it started.
+    settings["schedule_start"] = (checkpoint.epoch if finished
+                                  else settings.get("schedule_start", 0))
     return settings
 
 
+def _schedule(settings):
+    """The run's learning rate at time t: its schedule from epoch ``schedule_start`` to the
+    end of the run."""
+    start = settings["schedule_start"]
+    schedule = make_schedule(settings["schedule"], settings["lr"], settings["epochs"] - start)
+    return schedule if start == 0 else lambda t: schedule(t - start)
+
+
 def _make_optimizer(settings, model):
-    if settings["optimizer"] == "sgd":
-        return optim.SGD(model.parameters(), lr=settings["lr"], momentum=settings["momentum"],
-                         weight_decay=settings["weight_decay"])
-    return optim.Adam(model.parameters(), lr=settings["lr"],
-                      weight_decay=settings["weight_decay"])
+    """The run's optimizer, with the settings its registry entry lets a user choose."""
+    entry = optim.OPTIMIZERS[settings["optimizer"]]
+    options = {key: settings[key] for key in entry.defaults}
+    return entry.cls(model.parameters(), weight_decay=settings["weight_decay"], **options)
 
 
 def _default_out_dir():
@@ -268,17 +315,71 @@ def _default_out_dir():
 
 def run_train(args):
     checkpoint = load_checkpoint(args.resume) if args.resume else None
-    if checkpoint is None:
-        settings = _train_settings(args, _resolve_dataset(args.dataset, args.data_dir))
-    else:
-        settings = _resumed_settings(args, checkpoint)
+    load_pyplot()  # now: an interrupt inside this import later on would break it for good
     out = args.out or (checkpoint.path.parent if checkpoint else _default_out_dir())
-    strategy = args.strategy or DATASET_DEFAULTS[settings["dataset"]]["strategy"]
-    threads = args.threads or DATASET_DEFAULTS[settings["dataset"]]["threads"]
+    with _output_folder(out, checkpoint, args.overwrite):
+        settings = None
+        try:
+            settings = _settings(args, checkpoint)
+            return _train(args, checkpoint, settings, out)
+        except KeyboardInterrupt:
+            raise _Interrupted(_after_interrupt(out, checkpoint, settings)) from None
+
+
+def _settings(args, checkpoint):
+    if checkpoint is None:
+        return _train_settings(args, _resolve_dataset(args.dataset, args.data_dir))
+    return _resumed_settings(args, checkpoint)
+
+
+def _in_place(out, checkpoint):
+    """Whether the run writes to the folder of the checkpoint it resumes."""
+    return out.resolve() == checkpoint.path.parent.resolve()
+
+
+@contextlib.contextmanager
+def _output_folder(out, checkpoint, overwrite):
+    """Create ``out`` if needed and lock it for this run. Refuse a folder that holds another
+    run unless ``overwrite`` (then delete that run's files); remove temporary files a killed
+    run left. On leaving, unlock it, and remove it if this run created it and left it empty."""
+    in_place = checkpoint is not None and _in_place(out, checkpoint)
+    if overwrite and in_place:
+        raise _UsageError("--overwrite would delete the checkpoint that --resume continues")
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise _UsageError(f"--out: cannot create {out} ({error.strerror or error})") from None
+    try:
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(files.locked_folder(out))
+            except files.FolderInUse as error:
+                raise _Failure(f"{out} is in use by another mint train (pid "
+                               f"{error.pid or 'unknown'}); wait for it to end, or pick "
+                               f"another --out") from None
+            except OSError as error:
+                raise _UsageError(f"--out: cannot write to {out} "
+                                  f"({error.strerror or error})") from None
+            held = [name for name in RESULT_FILES if (out / name).exists()]
+            if held and not in_place and not overwrite:
+                resume = (f"continue it with --resume {out / 'model.npz'}, "
+                          if "model.npz" in held else "")
+                raise _UsageError(f"{out} already holds a run ({', '.join(held)}); {resume}"
+                                  f"replace it with --overwrite, or pick another --out")
+            if overwrite:
+                for name in (*RESULT_FILES, "confusion.png"):
+                    (out / name).unlink(missing_ok=True)
+            files.remove_temporaries(out, RESULT_FILES)
+            yield
+    finally:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+
+
+def _train(args, checkpoint, settings, out):
+    strategy = args.strategy or data.DATASETS[settings["dataset"]].strategy
+    threads = args.threads or data.DATASETS[settings["dataset"]].threads
     train = _load(settings["dataset"], "train", args.data_dir, settings["limit"])
     test = _load(settings["dataset"], "test", args.data_dir, settings["limit"])
     print(f"{settings['dataset']}: {len(train[1])} training and {len(test[1])} test images; "
@@ -286,6 +387,7 @@ def run_train(args):
           f"{settings['batch_size']}, {_count(settings['epochs'], 'epoch')}, "
           f"{strategy} strategy, {_count(threads or mint.get_num_threads(), 'thread')}")
 
+    schedule = _schedule(settings)
     with _compute_settings(strategy, threads):
         if checkpoint is None:
             mint.manual_seed(settings["seed"])
@@ -298,10 +400,20 @@ def run_train(args):
             architecture = checkpoint.architecture
             model = checkpoint.build_model()
             _check_input_shape(checkpoint, train[0])
+            nonfinite = nonfinite_parameters(model)
+            if nonfinite:
+                raise CheckpointError(f"{checkpoint.path} holds NaN or infinite parameters "
+                                      f"({', '.join(nonfinite)}); resume from an earlier "
+                                      f"checkpoint or train again")
             optimizer = _make_optimizer(settings, model)
             checkpoint.restore_optimizer(optimizer)
             rng, start, history = checkpoint.generator(), checkpoint.epoch, checkpoint.history
-        schedule = make_schedule(settings["schedule"], settings["lr"], settings["epochs"])
+            if _in_place(out, checkpoint):  # a kill -9 may have left these behind model.npz
+                write_metrics(history, out / "metrics.csv")
+                save_curves(history, out / "curves.png")
+            print(_resuming(checkpoint, settings, schedule))
+        if strategy == "loop":
+            print("compiling kernels (once; Numba caches them for later runs)...", flush=True)
         try:
             history = fit(
                 model, nn.CrossEntropyLoss(), optimizer, train, settings["epochs"],
@@ -324,9 +436,60 @@ def run_train(args):
     return 0
 
 
+def _resuming(checkpoint, settings, schedule):
+    """The line a resumed run prints: where it starts, and at which learning rate."""
+    start, epochs, name = checkpoint.epoch, settings["epochs"], settings["schedule"]
+    planned = checkpoint.config["epochs"]
+    line, lr = f"resuming at epoch {start} of {epochs}", schedule(start)
+    if epochs == planned or name == "constant":
+        return f"{line}, lr {lr:.3g} ({name} schedule)"
+    last = checkpoint.history[-1].get("lr") if checkpoint.history else None
+    if settings["schedule_start"] == start:
+        ended = "" if last is None else f" (lr down to {last:.3g})"
+        return (f"{line}: the run had finished its {_count(planned, 'epoch')}{ended}, so a new "
+                f"{name} schedule runs over epochs {start + 1}-{epochs}, from lr {lr:.3g}")
+    came = "" if last is None else f"from {last:.3g} "
+    return (f"{line} (the run was planned for {_count(planned, 'epoch')}): its {name} schedule "
+            f"now ends at epoch {epochs}, so the lr goes {came}to {lr:.3g}")
+
+
+def _after_interrupt(out, checkpoint, settings):
+    """Make metrics.csv and curves.png match the model.npz in ``out``, and say what it holds."""
+    with _interrupts_ignored():  # a second Ctrl-C must not leave the files half way
+        path = out / "model.npz"
+        if not path.is_file():
+            unchanged = f"; {checkpoint.path} is unchanged" if checkpoint else ""
+            return f"interrupted before an epoch ended; nothing was saved in {out}{unchanged}"
+        saved = load_checkpoint(path)
+        write_metrics(saved.history, out / "metrics.csv")
+        save_curves(saved.history, out / "curves.png")
+        epochs = settings["epochs"] if settings else saved.config.get("epochs", saved.epoch)
+        report = (f"interrupted; {path} holds epoch {saved.epoch} of {epochs}, and metrics.csv "
+                  f"and curves.png beside it match it")
+        if saved.epoch < epochs:
+            more = "" if saved.config.get("epochs") == epochs else f" --epochs {epochs}"
+            report += f"; continue with: mint train --resume {path}{more}"
+        return report
+
+
+@contextlib.contextmanager
+def _interrupts_ignored():
+    """Ignore SIGINT inside the block (where Python can set signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _report_epoch(history, epochs, out):
-    """After each epoch: rewrite metrics.csv and print one line of results."""
+    """After each epoch's checkpoint: rewrite metrics.csv, remove the curves.png of an earlier
+    epoch (the run draws it when it ends), and print one line of results."""
     write_metrics(history, out / "metrics.csv")
+    (out / "curves.png").unlink(missing_ok=True)
     row = history[-1]
     print(f"epoch {row['epoch']}/{epochs}: loss {row['loss']:.4f}, train accuracy "
           f"{100 * row['train_accuracy']:.2f}%, test accuracy {100 * row['test_accuracy']:.2f}%, "
@@ -357,13 +520,14 @@ def _add_evaluate_parser(subparsers):
             "prints the accuracy and the confusion matrix, and saves the matrix as a PNG."
         ),
     )
-    parser.add_argument("file", metavar="FILE", type=Path, help="checkpoint (model.npz)")
+    parser.add_argument("file", metavar="FILE", type=_path, help="checkpoint (model.npz)")
     _add_data_options(parser, "auto (default): the data set the model was trained on",
                       "use only the first N images of the split")
     parser.add_argument("--split", choices=("test", "train"), default="test",
                         help="which part of the data set (default: test)")
-    parser.add_argument("--out", metavar="PNG", type=Path,
-                        help="confusion-matrix image (default: confusion.png beside FILE)")
+    parser.add_argument("--out", metavar="PNG", type=_png_file_or_folder,
+                        help="confusion-matrix image: a .png file, or a folder to write "
+                             "confusion.png in (default: confusion.png beside FILE)")
     parser.set_defaults(handler=run_evaluate)
 
 
@@ -376,23 +540,28 @@ def run_evaluate(args):
                                                        else "mnist")
     images, labels = _load(dataset, args.split, args.data_dir, args.limit)
     _check_input_shape(checkpoint, images)
-    strategy = args.strategy or DATASET_DEFAULTS[dataset]["strategy"]
-    threads = args.threads or DATASET_DEFAULTS[dataset]["threads"]
+    strategy = args.strategy or data.DATASETS[dataset].strategy
+    threads = args.threads or data.DATASETS[dataset].threads
     with _compute_settings(strategy, threads):
         model = checkpoint.build_model()
         result = evaluate(model, (images, labels))
     num_classes = int(checkpoint.architecture.get("num_classes", 10))
     matrix = np.bincount(labels * num_classes + result["predictions"],
                          minlength=num_classes * num_classes).reshape(num_classes, num_classes)
-    out = args.out or checkpoint.path.parent / "confusion.png"
-    title = f"{dataset} {args.split}: accuracy {100 * result['accuracy']:.2f}%"
-    save_confusion(matrix, out, title)
     print(f"{dataset} {args.split} ({len(labels)} images): accuracy "
           f"{100 * result['accuracy']:.2f}%")
     print("confusion matrix (rows: true class, columns: predicted class):")
     width = len(str(matrix.max()))
     for row in matrix:
         print("  " + " ".join(f"{count:>{width}d}" for count in row))
+    out = args.out or checkpoint.path.parent
+    if out.is_dir():
+        out = out / "confusion.png"
+    title = f"{dataset} {args.split}: accuracy {100 * result['accuracy']:.2f}%"
+    try:
+        save_confusion(matrix, out, title)
+    except OSError as error:
+        raise _Failure(f"cannot write {out} ({error.strerror or error})") from None
     print(f"wrote {out}")
     return 0
 
@@ -438,9 +607,9 @@ def _add_bench_parser(subparsers):
     parser.add_argument("--rounds", metavar="N", type=positive_int, default=15,
                         help="timed calls per strategy and case; medians are reported "
                              "(default: 15)")
-    parser.add_argument("--json", metavar="FILE", type=Path,
+    parser.add_argument("--json", metavar="FILE", type=_path,
                         help="also write the results and the machine description as JSON")
-    parser.add_argument("--plot", metavar="FILE", type=Path,
+    parser.add_argument("--plot", metavar="FILE", type=_png_file,
                         help="also write a bar chart (PNG) of each strategy's speed "
                              "relative to the fastest")
     parser.set_defaults(handler=run_bench)
@@ -448,13 +617,14 @@ def _add_bench_parser(subparsers):
 
 def run_bench(args):
     strategies = args.strategies or [
-        *bench.MINT_STRATEGIES, *(["torch"] if bench.torch_available() else [])
+        *bench.MINT_STRATEGIES, *(bench.TORCH_STRATEGIES if bench.torch_available() else ())
     ]
-    if "torch" in strategies and not bench.torch_available():
+    uses_torch = any(s in bench.TORCH_STRATEGIES for s in strategies)
+    if uses_torch and not bench.torch_available():
         raise _UsageError("torch is not installed (python -m pip install torch==2.13.0)")
     threads = args.threads or numba.config.NUMBA_NUM_THREADS
     mint.set_num_threads(threads)
-    if "torch" in strategies:
+    if uses_torch:
         import torch
 
         torch.set_num_threads(threads)
@@ -473,11 +643,129 @@ def run_bench(args):
     return 0
 
 
+# ------------------------------------------------------------------------------------- export
+
+
+def _add_export_parser(subparsers):
+    parser = subparsers.add_parser(
+        "export", help="write a saved model as an ONNX file",
+        description=(
+            "Export the model saved in FILE (a model.npz from mint train) to the ONNX file OUT, "
+            "as it computes in eval mode, for ONNX Runtime and other runtimes. The file is "
+            "checked with onnx.checker and, when onnxruntime is installed, run in ONNX Runtime "
+            "on a random batch and compared with Mint. Needs the onnx package "
+            f"({mint.onnx.INSTALL['onnx']}; with onnxruntime: {mint.onnx.INSTALL['onnxruntime']})."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE", type=Path, help="checkpoint (model.npz)")
+    parser.add_argument("out", metavar="OUT", type=Path, help="ONNX file to write (model.onnx)")
+    parser.add_argument("--opset", metavar="N", type=positive_int, default=mint.onnx.DEFAULT_OPSET,
+                        help=f"ONNX operator set version (default: {mint.onnx.DEFAULT_OPSET})")
+    parser.add_argument("--batch", metavar="N", type=positive_int,
+                        help="fix the batch size to N (default: any batch size)")
+    parser.set_defaults(handler=run_export)
+
+
+def run_export(args):
+    checkpoint = load_checkpoint(args.file)
+    model = checkpoint.build_model()
+    in_shape = tuple(checkpoint.architecture.get("in_shape", ()))
+    try:
+        proto = mint.onnx.export(model, args.out, (args.batch or 1, *in_shape), opset=args.opset,
+                                 dynamic_batch=args.batch is None)
+    except ImportError as error:
+        print(f"mint export: error: {error}", file=sys.stderr)
+        return 1
+    except ValueError as error:  # an opset the installed onnx does not know, or too old
+        raise _UsageError(error) from None
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB, opset {args.opset}): "
+          f"{mint.onnx.signature(proto)}")
+    check_shape = (args.batch or 7, *in_shape)
+    try:
+        difference = mint.onnx.onnxruntime_difference(model, args.out, check_shape)
+    except ImportError:
+        print(f"onnxruntime is not installed, so the file was not run in it (to check it: "
+              f"{mint.onnx.INSTALL['onnxruntime']})")
+    else:
+        print(f"ONNX Runtime on a random batch {check_shape}: largest difference from Mint "
+              f"{difference:.1e} of the largest output")
+    return 0
+
+
+# ------------------------------------------------------------------------------------ summary
+
+
+def _image_shape(text):
+    """An argparse ``type``: "C,H,W" as a tuple of three positive ints."""
+    try:
+        shape = tuple(positive_int(part) for part in text.split(","))
+    except argparse.ArgumentTypeError:
+        shape = ()
+    if len(shape) != 3:
+        raise argparse.ArgumentTypeError(
+            f"expected channels,height,width as positive integers (as 1,28,28), got {text!r}"
+        )
+    return shape
+
+
+def _add_summary_parser(subparsers):
+    parser = subparsers.add_parser(
+        "summary", help="layers, output shapes, parameters and multiply-adds of a model",
+        description=(
+            "Print the layers of the model saved in FILE, or of --model built for --input "
+            "images, with each layer's output shape, parameters, multiply-adds and the bytes it "
+            "keeps for backward, and their totals, for a batch of --batch images (definitions "
+            "in mint.summarize)."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE", type=Path, nargs="?",
+                        help="checkpoint (model.npz); or give --model")
+    parser.add_argument("--model", choices=sorted(models.MODELS),
+                        help="a model of mint.models instead of a checkpoint")
+    parser.add_argument("--input", metavar="C,H,W", type=_image_shape,
+                        help="shape of one input image for --model (default: 1,28,28)")
+    parser.add_argument("--batch", metavar="N", type=positive_int, default=1,
+                        help="images per batch, for the multiply-adds and activations "
+                             "(default: 1)")
+    parser.set_defaults(handler=run_summary)
+
+
+def run_summary(args):
+    if (args.file is None) == (args.model is None):
+        raise _UsageError("give either a checkpoint FILE or --model NAME")
+    if args.file is not None:
+        if args.input is not None:
+            raise _UsageError("--input applies to --model; a checkpoint's model takes the "
+                              "images it was trained on")
+        checkpoint = load_checkpoint(args.file)
+        model = checkpoint.build_model()
+        in_shape = tuple(checkpoint.architecture.get("in_shape", ()))
+        title = f"{args.file}: {checkpoint.architecture['name']}"
+    else:
+        in_shape = args.input or (1, 28, 28)
+        try:
+            model = models.build(models.architecture(args.model, in_shape=in_shape))
+        except ValueError as error:
+            raise _UsageError(f"--input: {error}") from None
+        title = args.model
+    print(f"{title}, input batch {(args.batch, *in_shape)}")
+    print(mint.summary(model, (args.batch, *in_shape)))
+    return 0
+
+
 # --------------------------------------------------------------------------------------- main
 
 
 class _UsageError(Exception):
     """Arguments that parse but do not fit together (or with a checkpoint)."""
+
+
+class _Failure(Exception):
+    """A failure the message explains (exit status 1)."""
+
+
+class _Interrupted(Exception):
+    """Ctrl-C, once the command has said what it saved (the message)."""
 
 
 def build_parser():
@@ -490,6 +778,8 @@ def build_parser():
     _add_train_parser(subparsers)
     _add_evaluate_parser(subparsers)
     _add_bench_parser(subparsers)
+    _add_export_parser(subparsers)
+    _add_summary_parser(subparsers)
     return parser
 
 
@@ -499,20 +789,25 @@ def main(argv=None):
     args = parser.parse_args(argv)
     prog = f"mint {args.command}"
     try:
-        return args.handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = lambda message, *_, **__: print(
+                f"{prog}: warning: {message}", file=sys.stderr)
+            return args.handler(args)
     except _UsageError as error:
         print(f"{prog}: error: {error} (see {prog} --help)", file=sys.stderr)
         return 2
-    except (data.DataError, CheckpointError, TrainingDiverged) as error:
+    except (_Failure, data.DataError, CheckpointError, TrainingDiverged) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
-    except OSError as error:  # an output folder that cannot be written, a full disk, ...
+    except OSError as error:  # a full disk, ...
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        kept = " (the checkpoint of the last finished epoch is kept)" if args.command == "train" \
-            else ""
-        print(f"{prog}: interrupted{kept}", file=sys.stderr)
+    except _Interrupted as report:
+        print(f"{prog}: {report}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:  # mint train says what it saved, by _Interrupted, once it can
+        nothing = "; nothing was saved" if args.command == "train" else ""
+        print(f"{prog}: interrupted{nothing}", file=sys.stderr)
         return 130
 
 

@@ -5,7 +5,8 @@ variable, else ``~/.cache/mint/mnist``. Each of its four files may be gzip-compr
 (``train-images-idx3-ubyte.gz``) or not (``train-images-idx3-ubyte``). A missing file is
 downloaded from :data:`MNIST_MIRRORS`, written atomically and verified before it is kept.
 Files are verified by the SHA-256 of their *decompressed* bytes, so any faithful
-re-compression of the standard files is accepted too.
+re-compression of the standard files is accepted too. A well-formed IDX file that is not the
+standard one (your own data in MNIST's format, such as Fashion-MNIST) is used with a warning.
 
 Every failure a user can fix (no file and no network, a truncated download, a corrupt file)
 raises :class:`DataError` with a message that says what to do.
@@ -17,7 +18,10 @@ import http.client
 import os
 import sys
 import urllib.request
+import warnings
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +127,18 @@ def mnist_dir(root=None) -> Path:
     return Path.home() / ".cache" / "mint" / "mnist"
 
 
+def _mnist_folder(root=None) -> Path:
+    """:func:`mnist_dir`, which must be a folder or not exist yet, else DataError."""
+    directory = mnist_dir(root)
+    if directory.exists() and not directory.is_dir():
+        named = f"MINT_DATA={directory}" if root is None else str(directory)
+        raise DataError(
+            f"{named} is not a directory: point it at the folder that holds the four MNIST "
+            f"files, or at a new folder to download them into"
+        )
+    return directory
+
+
 def _find(directory: Path, stem: str):
     for candidate in (directory / f"{stem}.gz", directory / stem):
         if candidate.is_file():
@@ -132,20 +148,26 @@ def _find(directory: Path, stem: str):
 
 def missing_mnist_files(root=None, split=None):
     """Names of the MNIST files (of ``split``, default both) absent from :func:`mnist_dir`."""
-    directory = mnist_dir(root)
+    directory = _mnist_folder(root)
     splits = MNIST_SPLITS if split is None else {split: MNIST_SPLITS[split]}
     return [stem for stems in splits.values() for stem in stems if _find(directory, stem) is None]
+
+
+def _differs_from_standard(data: bytes, stem: str):
+    """``None`` if ``data`` are the bytes of the standard ``stem``, else how they differ."""
+    digest = hashlib.sha256(data).hexdigest()
+    if digest == MNIST_SHA256[stem]:
+        return None
+    return (f"not the standard {stem} (SHA-256 of its contents is {digest[:12]}..., expected "
+            f"{MNIST_SHA256[stem][:12]}...)")
 
 
 def _verified_bytes(raw: bytes, stem: str, source: str) -> bytes:
     """Decompressed bytes of an MNIST file whose SHA-256 is the standard one, else DataError."""
     data = _decompressed(raw, source)
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != MNIST_SHA256[stem]:
-        raise DataError(
-            f"{source} is not the standard {stem} (SHA-256 of its contents is {digest[:12]}..., "
-            f"expected {MNIST_SHA256[stem][:12]}...); delete it so that it is downloaded again"
-        )
+    difference = _differs_from_standard(data, stem)
+    if difference:
+        raise DataError(f"{source} is {difference}")
     return data
 
 
@@ -207,10 +229,11 @@ def load_mnist(root=None, split="train", download=True, *, mirrors=None, timeout
     images: float32 (N, 1, 28, 28) scaled to [0, 1]; labels: int64 (N,) in 0..9. Files missing
     from :func:`mnist_dir` ``(root)`` are downloaded when ``download`` is true (from ``mirrors``,
     default :data:`MNIST_MIRRORS`, giving up on a mirror after ``timeout`` seconds of silence).
+    A well-formed IDX file that is not the standard one is used, with a UserWarning.
     """
     if split not in MNIST_SPLITS:
         raise ValueError(f"load_mnist: split must be 'train' or 'test', got {split!r}")
-    directory = mnist_dir(root)
+    directory = _mnist_folder(root)
     arrays = []
     for stem in MNIST_SPLITS[split]:
         path = _find(directory, stem)
@@ -225,7 +248,15 @@ def load_mnist(root=None, split="train", download=True, *, mirrors=None, timeout
             raw = path.read_bytes()
         except OSError as error:
             raise DataError(f"cannot read {path}: {error.strerror or error}") from error
-        arrays.append(parse_idx(_verified_bytes(raw, stem, str(path)), str(path)))
+        try:
+            contents = _decompressed(raw, str(path))
+            arrays.append(parse_idx(contents, str(path)))
+        except DataError as error:
+            raise DataError(f"{error}; delete it so that it is downloaded again") from None
+        difference = _differs_from_standard(contents, stem)
+        if difference:
+            warnings.warn(f"{path} is {difference}; using it as it is", UserWarning,
+                          stacklevel=2)
     images, labels = arrays
     if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
         raise DataError(
@@ -265,6 +296,37 @@ def load_digits(split="train"):
     chosen = order[:n_test] if split == "test" else order[n_test:]
     chosen.sort()
     return images[chosen], labels[chosen]
+
+
+# ------------------------------------------------------------------------------- the registry
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A data set as the command line offers it: ``load(split, root)`` returns ``(images,
+    labels)``; the rest are the defaults of a run on it, used for each option a user leaves out.
+    """
+
+    load: Callable
+    summary: str
+    epochs: int
+    batch_size: int
+    strategy: str
+    threads: int | None  # None: all cores
+
+
+# name -> entry: the CLI's --dataset choices, help and per-data-set defaults come from here.
+# The digits train in seconds, less than compiling the Numba loops takes on a first run, so
+# they default to the vectorized strategy; and to one thread, as their arrays are too small to
+# share out (several threads cost far more than they save, above all on a busy machine).
+DATASETS = {
+    "mnist": DatasetEntry(lambda split, root=None: load_mnist(root, split),
+                          "MNIST, 60,000 + 10,000 28x28 digits", epochs=1, batch_size=64,
+                          strategy="loop", threads=None),
+    "digits": DatasetEntry(lambda split, root=None: load_digits(split),
+                           "scikit-learn's bundled 8x8 digits, 1,438 + 359, offline", epochs=10,
+                           batch_size=32, strategy="vectorized", threads=1),
+}
 
 
 # -------------------------------------------------------------------------------------- batching

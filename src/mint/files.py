@@ -1,18 +1,30 @@
-"""Writing a file so that a crash at any moment leaves either the old file or the new one."""
+"""Writing files so that a crash at any moment leaves either the old file or the new one, and
+locking a folder so that one process at a time writes into it."""
 
+import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; folders are not locked there
+    fcntl = None
+
+LOCK_NAME = ".mint.lock"
 
 
 def write_atomically(path, write):
     """Call ``write(file)`` on a temporary file beside ``path``, sync it, then rename it onto
     ``path``. On any error (or an interrupt) the temporary file is removed and ``path`` is left
-    as it was. Returns ``path`` as a :class:`~pathlib.Path`."""
+    as it was. The file gets the mode ``path`` had, else the one the umask gives a new file.
+    Returns ``path`` as a :class:`~pathlib.Path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(temporary, _mode_for(path))  # mkstemp makes files only their owner can read
         with os.fdopen(handle, "wb") as file:
             write(file)
             file.flush()
@@ -23,6 +35,74 @@ def write_atomically(path, write):
         raise
     _sync_directory(path.parent)
     return path
+
+
+def _mode_for(path):
+    """The permission bits of ``path``, else those ``open`` would give a new file."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        umask = os.umask(0)  # reading the umask means setting it; put it back at once
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def remove_temporaries(folder, names):
+    """Remove the temporary files :func:`write_atomically` left in ``folder`` for the files
+    called ``names`` (a process killed while writing cannot remove its own); returns them."""
+    stale = [path for name in names for path in Path(folder).glob(f".{name}.*.tmp")]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+class FolderInUse(RuntimeError):
+    """Another process holds the lock of a folder; ``pid`` is its process id (or ``None``)."""
+
+    def __init__(self, folder, pid):
+        super().__init__(f"{folder} is locked by process {pid}")
+        self.folder, self.pid = folder, pid
+
+
+@contextlib.contextmanager
+def locked_folder(folder):
+    """Hold an exclusive lock on ``folder`` (a ``.mint.lock`` file in it) inside the block.
+
+    Fails at once with :class:`FolderInUse` if another process holds it, and with ``OSError``
+    if no file can be created in ``folder``. The lock dies with its process, even on
+    ``kill -9``; the lock file is removed when the block ends.
+    """
+    path = Path(folder) / LOCK_NAME
+    while True:
+        file = open(path, "a+")  # closed when the block ends
+        try:
+            if fcntl is not None:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.seek(0)
+            text = file.read().strip()
+            file.close()
+            raise FolderInUse(folder, int(text) if text.isdigit() else None) from None
+        # The holder we waited for may have removed the file as we opened it: lock the file
+        # that is at ``path`` now, or try again.
+        if _same_file(file, path):
+            break
+        file.close()
+    try:
+        file.truncate(0)
+        file.write(f"{os.getpid()}\n")
+        file.flush()
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+        file.close()
+
+
+def _same_file(file, path):
+    try:
+        return os.path.samestat(os.fstat(file.fileno()), os.stat(path))
+    except FileNotFoundError:
+        return False
 
 
 def _sync_directory(directory):

@@ -7,22 +7,12 @@ so a checkpoint fits in an ``.npz`` read with ``allow_pickle=False``.
 """
 
 import math
-import numbers
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from mint import _checks as check
 from mint.nn.parameter import Parameter
-
-
-def _real(optimizer, name, value, minimum=0.0, below=None):
-    """``value`` as a float in ``[minimum, below)`` (or ``[minimum, inf)``), else a ValueError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{optimizer}: {name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < minimum or (below is not None and value >= below):
-        interval = f"[{minimum}, {below})" if below is not None else f">= {minimum}"
-        raise ValueError(f"{optimizer}: {name} must be a finite number {interval}, got {value}")
-    return value
 
 
 def _parameters(optimizer, params):
@@ -54,16 +44,25 @@ class Optimizer:
     @lr.setter
     def lr(self, value):
         # Learning-rate schedules set this between steps.
-        self._lr = _real(type(self).__name__, "lr", value)
+        self._lr = check.real(type(self).__name__, "lr", value, 0.0)
 
     def zero_grad(self):
         for parameter in self.params:
             parameter.zero_grad()
 
     def step(self):
+        self._follow_parameter_dtypes()
         for index, parameter in enumerate(self.params):
             self._update(index, parameter)
         self.steps += 1
+
+    def _follow_parameter_dtypes(self):
+        """Cast each buffer to its parameter's dtype, which ``model.to(dtype)`` may have changed
+        since the buffers were allocated (float32 moments would round a float64 model's steps)."""
+        for arrays in self._buffers().values():
+            for index, (array, parameter) in enumerate(zip(arrays, self.params, strict=True)):
+                if array.dtype != parameter.data.dtype:
+                    arrays[index] = array.astype(parameter.data.dtype)
 
     def _update(self, index, parameter):
         raise NotImplementedError
@@ -142,13 +141,12 @@ class SGD(Optimizer):
         )
 
     def _configure(self, lr, momentum, dampening, weight_decay, nesterov):
-        momentum = _real("SGD", "momentum", momentum)
-        dampening = _real("SGD", "dampening", dampening)
+        momentum = check.real("SGD", "momentum", momentum, 0.0)
+        dampening = check.real("SGD", "dampening", dampening, 0.0)
         if dampening > 1:
             raise ValueError(f"SGD: dampening must be in [0, 1], got {dampening}")
-        weight_decay = _real("SGD", "weight_decay", weight_decay)
-        if not isinstance(nesterov, bool | np.bool_):
-            raise TypeError(f"SGD: nesterov must be a bool, got {nesterov!r}")
+        weight_decay = check.real("SGD", "weight_decay", weight_decay, 0.0)
+        nesterov = check.boolean("SGD", "nesterov", nesterov)
         if nesterov and (momentum == 0 or dampening != 0):
             raise ValueError(
                 "SGD: nesterov requires momentum > 0 and dampening = 0, got "
@@ -158,7 +156,7 @@ class SGD(Optimizer):
         self.momentum = momentum
         self.dampening = dampening
         self.weight_decay = weight_decay
-        self.nesterov = bool(nesterov)
+        self.nesterov = nesterov
 
     def hyperparameters(self):
         return {"lr": self.lr, "momentum": self.momentum, "dampening": self.dampening,
@@ -199,9 +197,10 @@ class Adam(Optimizer):
     def _configure(self, lr, betas, eps, weight_decay):
         if not isinstance(betas, tuple | list) or len(betas) != 2:
             raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
-        betas = tuple(_real("Adam", f"betas[{i}]", beta, 0.0, 1.0) for i, beta in enumerate(betas))
-        eps = _real("Adam", "eps", eps)
-        weight_decay = _real("Adam", "weight_decay", weight_decay)
+        betas = tuple(check.real("Adam", f"betas[{i}]", beta, 0.0, 1.0)
+                      for i, beta in enumerate(betas))
+        eps = check.real("Adam", "eps", eps, 0.0)
+        weight_decay = check.real("Adam", "weight_decay", weight_decay, 0.0)
         self.lr = lr
         self.betas = betas
         self.eps = eps
@@ -228,3 +227,21 @@ class Adam(Optimizer):
         step_size = self.lr / (1 - beta1**step)
         denominator = np.sqrt(exp_avg_sq) / math.sqrt(1 - beta2**step) + self.eps
         parameter.data -= step_size * (exp_avg / denominator)
+
+
+@dataclass(frozen=True)
+class OptimizerEntry:
+    """An optimizer as the command line offers it: its class, a one-line summary, and the
+    defaults of the hyper-parameters a user can set there (``lr`` always; any other, such as
+    SGD's ``momentum``, applies to this optimizer only)."""
+
+    cls: type
+    summary: str
+    defaults: dict = field(default_factory=dict)
+
+
+# name -> entry: the CLI's --optimizer choices, help and defaults come from here.
+OPTIMIZERS = {
+    "adam": OptimizerEntry(Adam, "Adam, PyTorch's update rule", {"lr": 3e-3}),
+    "sgd": OptimizerEntry(SGD, "SGD with momentum", {"lr": 0.05, "momentum": 0.9}),
+}

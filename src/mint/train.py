@@ -9,12 +9,14 @@ import math
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from mint.checkpoint import save_checkpoint
 from mint.data import Batches
+from mint.files import write_atomically
 
 HISTORY_FIELDS = (
     "epoch", "loss", "train_accuracy", "test_loss", "test_accuracy", "seconds",
@@ -39,7 +41,8 @@ def constant_schedule(lr):
 
 
 def step_schedule(lr, step_size, gamma=0.1):
-    """``lr * gamma ** floor(t / step_size)``: multiply by ``gamma`` every ``step_size`` epochs."""
+    """``lr * gamma ** floor(t / step_size)``: multiply by ``gamma`` every ``step_size`` epochs
+    (a float: 4 / 3 decays after a third and two thirds of a 4-epoch run)."""
     if step_size <= 0:
         raise ValueError(f"step_schedule: step_size must be > 0, got {step_size}")
     return lambda t: lr * gamma ** math.floor(t / step_size)
@@ -56,12 +59,12 @@ SCHEDULES = ("constant", "step", "cosine")
 
 
 def make_schedule(name, lr, epochs, step_size=None, gamma=0.1):
-    """One of :data:`SCHEDULES` by name; "step" decays by ``gamma`` every ``step_size`` epochs
-    (default: a third of the run, at least 1)."""
+    """One of :data:`SCHEDULES` by name, for a run of ``epochs``; "step" multiplies by
+    ``gamma`` every ``step_size`` epochs (default: a third of the run, so twice)."""
     if name == "constant":
         return constant_schedule(lr)
     if name == "step":
-        return step_schedule(lr, step_size or max(1, epochs // 3), gamma)
+        return step_schedule(lr, step_size or epochs / 3, gamma)
     if name == "cosine":
         return cosine_schedule(lr, epochs)
     raise ValueError(f"schedule must be one of {SCHEDULES}, got {name!r}")
@@ -70,15 +73,47 @@ def make_schedule(name, lr, epochs, step_size=None, gamma=0.1):
 # ------------------------------------------------------------------------------------ evaluation
 
 
+def check_data(caller, name, data):
+    """``data`` as ``(images, labels)``: arrays of one length, integer labels (N,); else a
+    TypeError or ValueError saying what ``caller`` expects of its argument ``name``."""
+    if not isinstance(data, tuple | list) or len(data) != 2:
+        raise TypeError(
+            f"{caller}: {name} must be a pair (images, labels) of numpy arrays, images float "
+            f"(N, C, H, W) and labels int (N,); got {type(data).__name__}"
+        )
+    images, labels = data
+    for part, value in (("images", images), ("labels", labels)):
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"{caller}: {name} {part} must be a numpy.ndarray, got "
+                            f"{type(value).__name__} (convert it with numpy.asarray)")
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise TypeError(f"{caller}: {name} labels must hold integers, shape (N,); got "
+                        f"{labels.dtype} of shape {labels.shape}")
+    if len(images) != len(labels):
+        raise ValueError(f"{caller}: {name} has {len(images)} images but {len(labels)} labels")
+    return images, labels
+
+
+def nonfinite_parameters(model):
+    """Names of the parameters of ``model`` that hold a NaN or an infinity."""
+    return [name for name, p in model.named_parameters() if not np.isfinite(p.data).all()]
+
+
 def evaluate(model, data, loss_fn=None, batch_size=500):
     """Accuracy (and mean loss, given ``loss_fn``) of ``model`` on ``data = (images, labels)``.
 
     Runs in eval mode (no activations kept) and restores the model's mode. Returns a dict with
     ``accuracy``, ``loss`` (``None`` without ``loss_fn``) and ``predictions`` (int64 (N,)).
+    Warns (RuntimeWarning) when a parameter is NaN or infinite: the predictions mean nothing.
     """
-    images, labels = data
+    images, labels = check_data("evaluate", "data", data)
     if len(labels) == 0:
         raise ValueError("evaluate: the data set is empty")
+    nonfinite = nonfinite_parameters(model)
+    if nonfinite:
+        warnings.warn(f"evaluate: the model has NaN or infinite parameters "
+                      f"({', '.join(nonfinite)}); its predictions mean nothing",
+                      RuntimeWarning, stacklevel=2)
     was_training = model.training
     model.eval()
     predictions, total_loss = [], 0.0
@@ -108,8 +143,19 @@ def _progress_disabled(progress):
     return True if not progress or os.environ.get("CI") else None
 
 
-def _parameters_finite(model):
-    return all(np.isfinite(p.data).all() for p in model.parameters())
+def _warm_up(model, loss_fn, images, labels):
+    """A forward and backward pass on two images, and an eval-mode forward, so that kernels
+    compiled on first use are compiled before an epoch's clock starts. Zeroes the gradients;
+    the parameters are unchanged."""
+    logits = model(images[:2])
+    loss_fn(logits, labels[:2])
+    model.backward_parameters(loss_fn.backward())
+    model.zero_grad()
+    model.eval()
+    try:
+        model(images[:2])
+    finally:
+        model.train()
 
 
 def fit(model, loss_fn, optimizer, train, epochs, batch_size, val=None, *, schedule=None,
@@ -120,6 +166,7 @@ def fit(model, loss_fn, optimizer, train, epochs, batch_size, val=None, *, sched
     Each epoch shuffles ``train`` with ``seed`` (an int, or a ``numpy.random.Generator`` whose
     state a resumed run restores), takes an optimizer step per batch of ``batch_size``, then
     evaluates on ``val`` if given. ``schedule(t)`` sets ``optimizer.lr`` before every step.
+    Kernels are compiled (on two images) before the first epoch, out of its time.
     ``start_epoch`` and ``history`` continue a run that finished that many epochs.
 
     After each epoch, ``history`` (a list of dicts with :data:`HISTORY_FIELDS`) gains a row,
@@ -139,6 +186,9 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
 
     if checkpoint is not None and architecture is None:
         raise ValueError("fit: saving a checkpoint needs the model's architecture dict")
+    train = check_data("fit", "train", train)
+    if val is not None:
+        check_data("fit", "val", val)
     if len(train[1]) == 0:
         raise ValueError("fit: the training set is empty")
     rng = np.random.default_rng(seed)
@@ -146,6 +196,8 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
     history = list(history)
     saved = None  # (epoch, path) of the last checkpoint this call wrote
     model.train()
+    if start_epoch < epochs:
+        _warm_up(model, loss_fn, *train)
     for epoch in range(start_epoch, epochs):
         running_loss, correct, seen = 0.0, 0, 0
         start = time.perf_counter()
@@ -159,7 +211,7 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
             if not math.isfinite(loss):
                 bar.close()
                 raise _diverged(f"the loss became {loss} at epoch {epoch + 1}, batch "
-                                f"{index + 1}", history, saved)
+                                f"{index + 1}", history, saved, optimizer)
             optimizer.zero_grad()
             model.backward_parameters(loss_fn.backward())  # the data needs no gradient
             optimizer.step()
@@ -171,9 +223,9 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
                              "img/s": f"{seen / max(elapsed, 1e-9):.0f}"}, refresh=False)
         bar.close()
         seconds = time.perf_counter() - start
-        if not _parameters_finite(model):
+        if nonfinite_parameters(model):
             raise _diverged(f"a parameter became NaN or infinite in epoch {epoch + 1}", history,
-                            saved)
+                            saved, optimizer)
         row = {
             "epoch": epoch + 1,
             "loss": running_loss / max(seen, 1),
@@ -197,28 +249,33 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
     return history
 
 
-def _diverged(what, history, saved):
+def _diverged(what, history, saved, optimizer):
     if saved is None:
         kept = "this run wrote no checkpoint"
     else:
         kept = f"the checkpoint of epoch {saved[0]} is kept at {saved[1]}"
-    return TrainingDiverged(f"training stopped: {what}; {kept}. Try a smaller learning rate.",
-                            history)
+    advice = "Try a smaller learning rate"
+    weight_decay = getattr(optimizer, "weight_decay", 0)
+    if weight_decay:
+        advice += f" or weight decay (lr {optimizer.lr:g}, weight decay {weight_decay:g})"
+    return TrainingDiverged(f"training stopped: {what}; {kept}. {advice}.", history)
 
 
 # ------------------------------------------------------------------------------------- reporting
 
 
 def write_metrics(history, path):
-    """Write ``history`` as CSV, one row per epoch with :data:`HISTORY_FIELDS` as columns."""
+    """Write ``history`` as CSV, one row per epoch with :data:`HISTORY_FIELDS` as columns
+    (atomically: a reader sees the old file or the new one)."""
     lines = [",".join(HISTORY_FIELDS)]
     for row in history:
         cells = ("" if row.get(key) is None else f"{row[key]:.6g}" for key in HISTORY_FIELDS)
         lines.append(",".join(cells))
-    Path(path).write_text("\n".join(lines) + "\n")
+    text = "\n".join(lines) + "\n"
+    write_atomically(path, lambda file: file.write(text.encode()))
 
 
-def _pyplot():
+def load_pyplot():
     """matplotlib's pyplot on the file-only Agg backend (imported only when plotting)."""
     import matplotlib
 
@@ -230,7 +287,7 @@ def _pyplot():
 
 def save_curves(history, path):
     """Plot loss and accuracy per epoch (training and test) side by side into ``path``."""
-    plt = _pyplot()
+    plt = load_pyplot()
     epochs = [row["epoch"] for row in history]
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
     for axes, key, label in ((loss_axes, "loss", "loss"), (accuracy_axes, "accuracy", "accuracy")):
@@ -248,13 +305,12 @@ def save_curves(history, path):
         axes.grid(alpha=0.3)
         axes.legend()
     loss_axes.set_yscale("log")
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    _save_figure(plt, figure, path)
 
 
 def save_confusion(matrix, path, title):
     """Draw a confusion matrix (rows: true class, columns: predicted) with counts into ``path``."""
-    plt = _pyplot()
+    plt = load_pyplot()
     matrix = np.asarray(matrix)
     classes = range(matrix.shape[0])
     figure, axes = plt.subplots(figsize=(6, 5.4), layout="constrained")
@@ -271,5 +327,13 @@ def save_confusion(matrix, path, title):
     axes.set_xlabel("predicted class")
     axes.set_ylabel("true class")
     axes.set_title(title)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    _save_figure(plt, figure, path)
+
+
+def _save_figure(plt, figure, path):
+    """Save ``figure`` atomically to ``path``, in the format its suffix names (default PNG)."""
+    try:
+        write_atomically(path, lambda file: figure.savefig(
+            file, dpi=120, format=Path(path).suffix.lstrip(".") or "png"))
+    finally:
+        plt.close(figure)

@@ -4,6 +4,8 @@ Shape notation, used by every kernel docstring here and in :mod:`mint.vectorized
 
 ==========================  ==================================================
 ``N``                       batch size
+``C``, ``L``                channels, and positions per channel, of batch normalisation's
+                            input viewed as (N, C, L): L = 1, length, or H * W
 ``C_in``, ``C_out``         input and output channels (features for ``linear``)
 ``H_in``, ``W_in``          input height and width
 ``H_out``, ``W_out``        output height and width
@@ -27,6 +29,6 @@ because a Numba kernel reads out of bounds silently. Equation numbers refer to
 ``docs/backprop.md``.
 """
 
-from mint.kernels import activation, conv2d, cross_entropy, linear, max_pool2d
+from mint.kernels import activation, batch_norm, conv2d, cross_entropy, linear, max_pool2d
 
-__all__ = ["activation", "conv2d", "cross_entropy", "linear", "max_pool2d"]
+__all__ = ["activation", "batch_norm", "conv2d", "cross_entropy", "linear", "max_pool2d"]

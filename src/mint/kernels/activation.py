@@ -13,6 +13,8 @@ fault per 4 KB, and in a lenet training step the first ReLU took 2.3 ms instead 
     leaky_relu      out = x if x > 0 else slope * x     grad_x = grad_out * (1 if x > 0 else slope)
     sigmoid         out = 1 / (1 + exp(-x))             grad_x = grad_out * out * (1 - out)
     tanh            out = tanh(x)                       grad_x = grad_out * (1 - out^2)
+    softplus        out = log(1 + exp(b x)) / b         grad_x = grad_out * sigmoid(b x)
+                    (out = x, grad_x = grad_out where b x > threshold)
 
 As in PyTorch: the gradient of relu at exactly 0 is 0, that of leaky_relu at 0 is ``slope``,
 and NaN propagates (relu(NaN) is NaN; relu's gradient passes through at NaN, PyTorch's
@@ -138,3 +140,38 @@ def _tanh_backward(grad_out, out, grad_x):
 def tanh_backward(grad_out, out):
     """grad_x (L,) = grad_out * (1 - out^2); out is the forward's output."""
     return _filled(_tanh_backward, np.empty_like(grad_out), grad_out, out)
+
+
+@njit(parallel=True, cache=True)
+def _softplus_forward(x, beta, threshold, out):
+    beta, threshold = x.dtype.type(beta), x.dtype.type(threshold)
+    zero = x.dtype.type(0)
+    # Iteration i writes only out[i].
+    for i in prange(x.size):
+        z = beta * x[i]
+        # log(1 + e^z) = max(z, 0) + log(1 + e^-|z|): the exp cannot overflow.
+        smooth = ((z if z > 0 else zero) + np.log1p(np.exp(-np.abs(z)))) / beta
+        out[i] = x[i] if z > threshold else smooth
+
+
+def softplus_forward(x, beta, threshold):
+    """out (L,) = log(1 + exp(beta * x)) / beta, or x where beta * x > threshold."""
+    return _filled(_softplus_forward, np.empty_like(x), x, beta, threshold)
+
+
+@njit(parallel=True, cache=True)
+def _softplus_backward(grad_out, x, beta, threshold, grad_x):
+    beta, threshold = x.dtype.type(beta), x.dtype.type(threshold)
+    one = x.dtype.type(1)
+    # Iteration i writes only grad_x[i].
+    for i in prange(x.size):
+        z = beta * x[i]
+        e = np.exp(-np.abs(z))  # sigmoid(z) without overflow, as in _sigmoid_forward
+        sigmoid = (one if z >= 0 else e) / (one + e)
+        grad_x[i] = grad_out[i] if z > threshold else grad_out[i] * sigmoid
+
+
+def softplus_backward(grad_out, x, beta, threshold):
+    """grad_x (L,) = grad_out * sigmoid(beta * x), or grad_out where beta * x > threshold; x is
+    the forward's input."""
+    return _filled(_softplus_backward, np.empty_like(grad_out), grad_out, x, beta, threshold)

@@ -12,7 +12,7 @@ each, into arrays kept from call to call) and call one parallel kernel. A parall
 exactly one ``prange`` loop, whose body calls plain ``@njit`` helpers, and no array expressions:
 Numba compiles every ``prange`` loop, and every array expression of a parallel function, as a
 separate parallel function, which made the first-ever compilation of these kernels take most of
-a minute (section 7 of ``docs/backprop.md``).
+a minute (section 2 of ``docs/implementation.md``).
 
 The forward and the input gradient are both correlations, so they share :func:`_correlate_rows`.
 The map being slid over is first copied, padded, to channels-last ``(N, rows, cols, C)``: then

@@ -1,78 +1,72 @@
-"""Elementwise activations: ReLU and LeakyReLU keep their input, Sigmoid and Tanh their output."""
+"""Elementwise activations. Each is one :class:`Activation`: the functional pair it calls, what
+its backward needs (the forward's input, or its output where the gradient is cheaper from it)
+and its own hyper-parameters."""
 
-import numbers
-
+from mint import _checks as check
 from mint import functional as F
-from mint.nn.module import Module, check_strategy, repr_arguments
+from mint.functional.activation import softplus_arguments
+from mint.nn.module import Module, repr_arguments
 
 
-class ReLU(Module):
+class Activation(Module):
+    """An elementwise ``out = function(x, **arguments)`` whose backward is
+    ``backward_function(grad_out, kept, **arguments)``, with ``kept`` the forward's input
+    (``keeps = "input"``) or output (``keeps = "output"``). Subclasses set the three class
+    attributes and, if they have hyper-parameters, store them in ``self.arguments``."""
+
+    function = None
+    backward_function = None
+    keeps = "input"
+
     def __init__(self, *, strategy=None):
-        self.strategy = check_strategy("ReLU", strategy)
+        self.arguments = {}
+        self.strategy = check.strategy(type(self).__name__, strategy)
 
     def forward(self, x):
-        out = F.relu(x, strategy=self.strategy)
-        self.save_for_backward(out.shape, x)
+        out = type(self).function(x, **self.arguments, strategy=self.strategy)
+        self.save_for_backward(out.shape, x if self.keeps == "input" else out)
         return out
 
     def backward(self, grad_out):
-        (x,) = self.saved_for_backward(grad_out)
-        return F.relu_backward(grad_out, x, strategy=self.strategy)
+        (kept,) = self.saved_for_backward(grad_out)
+        return type(self).backward_function(grad_out, kept, **self.arguments,
+                                            strategy=self.strategy)
 
     def extra_repr(self):
-        return repr_arguments(strategy=self.strategy)
+        return repr_arguments(*(f"{name}={value}" for name, value in self.arguments.items()),
+                              strategy=self.strategy)
 
 
-class LeakyReLU(Module):
+class ReLU(Activation):
+    function, backward_function = F.relu, F.relu_backward
+
+
+class LeakyReLU(Activation):
+    function, backward_function = F.leaky_relu, F.leaky_relu_backward
+
     def __init__(self, negative_slope=0.01, *, strategy=None):
-        if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
-            raise TypeError(f"LeakyReLU: negative_slope must be a real number, got "
-                            f"{negative_slope!r}")
-        self.negative_slope = float(negative_slope)
-        self.strategy = check_strategy("LeakyReLU", strategy)
+        super().__init__(strategy=strategy)
+        self.arguments["negative_slope"] = check.real("LeakyReLU", "negative_slope",
+                                                      negative_slope)
 
-    def forward(self, x):
-        out = F.leaky_relu(x, self.negative_slope, strategy=self.strategy)
-        self.save_for_backward(out.shape, x)
-        return out
-
-    def backward(self, grad_out):
-        (x,) = self.saved_for_backward(grad_out)
-        return F.leaky_relu_backward(grad_out, x, self.negative_slope, strategy=self.strategy)
-
-    def extra_repr(self):
-        return repr_arguments(f"negative_slope={self.negative_slope}", strategy=self.strategy)
+    @property
+    def negative_slope(self):
+        return self.arguments["negative_slope"]
 
 
-class Sigmoid(Module):
-    def __init__(self, *, strategy=None):
-        self.strategy = check_strategy("Sigmoid", strategy)
-
-    def forward(self, x):
-        out = F.sigmoid(x, strategy=self.strategy)
-        self.save_for_backward(out.shape, out)
-        return out
-
-    def backward(self, grad_out):
-        (out,) = self.saved_for_backward(grad_out)
-        return F.sigmoid_backward(grad_out, out, strategy=self.strategy)
-
-    def extra_repr(self):
-        return repr_arguments(strategy=self.strategy)
+class Sigmoid(Activation):
+    function, backward_function, keeps = F.sigmoid, F.sigmoid_backward, "output"
 
 
-class Tanh(Module):
-    def __init__(self, *, strategy=None):
-        self.strategy = check_strategy("Tanh", strategy)
+class Tanh(Activation):
+    function, backward_function, keeps = F.tanh, F.tanh_backward, "output"
 
-    def forward(self, x):
-        out = F.tanh(x, strategy=self.strategy)
-        self.save_for_backward(out.shape, out)
-        return out
 
-    def backward(self, grad_out):
-        (out,) = self.saved_for_backward(grad_out)
-        return F.tanh_backward(grad_out, out, strategy=self.strategy)
+class Softplus(Activation):
+    """``log(1 + exp(beta * x)) / beta``, linear (``x``) where ``beta * x > threshold``."""
 
-    def extra_repr(self):
-        return repr_arguments(strategy=self.strategy)
+    function, backward_function = F.softplus, F.softplus_backward
+
+    def __init__(self, beta=1.0, threshold=20.0, *, strategy=None):
+        super().__init__(strategy=strategy)
+        self.arguments = softplus_arguments("Softplus", beta, threshold)

@@ -8,15 +8,9 @@ import math
 
 import numpy as np
 
+from mint import _checks as check
 from mint import functional as F
-from mint.functional import _int, _pair
-from mint.nn.module import (
-    Module,
-    check_bool,
-    check_float_dtype,
-    check_strategy,
-    repr_arguments,
-)
+from mint.nn.module import Module, repr_arguments
 from mint.nn.parameter import Parameter
 from mint.runtime import default_generator
 
@@ -42,11 +36,11 @@ class Linear(Module):
     """``y = x @ weight.T + bias``: x (N, in_features) -> (N, out_features)."""
 
     def __init__(self, in_features, out_features, bias=True, *, dtype=np.float32, strategy=None):
-        self.in_features = _int("Linear", "in_features", in_features, 1)
-        self.out_features = _int("Linear", "out_features", out_features, 1)
-        has_bias = check_bool("Linear", "bias", bias)
-        dtype = check_float_dtype("Linear", dtype)
-        self.strategy = check_strategy("Linear", strategy)
+        self.in_features = check.integer("Linear", "in_features", in_features, 1)
+        self.out_features = check.integer("Linear", "out_features", out_features, 1)
+        has_bias = check.boolean("Linear", "bias", bias)
+        dtype = check.float_dtype("Linear", dtype)
+        self.strategy = check.strategy("Linear", strategy)
         fan_in = self.in_features
         self.weight = _uniform_parameter((self.out_features, self.in_features), fan_in, dtype)
         self.bias = _uniform_parameter((self.out_features,), fan_in, dtype) if has_bias else None
@@ -82,15 +76,15 @@ class Conv2d(Module):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  bias=True, *, dtype=np.float32, strategy=None):
-        self.in_channels = _int("Conv2d", "in_channels", in_channels, 1)
-        self.out_channels = _int("Conv2d", "out_channels", out_channels, 1)
-        self.kernel_size = _pair("Conv2d", "kernel_size", kernel_size, 1)
-        self.stride = _pair("Conv2d", "stride", stride, 1)
-        self.padding = _pair("Conv2d", "padding", padding, 0)
-        self.dilation = _pair("Conv2d", "dilation", dilation, 1)
-        has_bias = check_bool("Conv2d", "bias", bias)
-        dtype = check_float_dtype("Conv2d", dtype)
-        self.strategy = check_strategy("Conv2d", strategy)
+        self.in_channels = check.integer("Conv2d", "in_channels", in_channels, 1)
+        self.out_channels = check.integer("Conv2d", "out_channels", out_channels, 1)
+        self.kernel_size = check.pair("Conv2d", "kernel_size", kernel_size, 1)
+        self.stride = check.pair("Conv2d", "stride", stride, 1)
+        self.padding = check.pair("Conv2d", "padding", padding, 0)
+        self.dilation = check.pair("Conv2d", "dilation", dilation, 1)
+        has_bias = check.boolean("Conv2d", "bias", bias)
+        dtype = check.float_dtype("Conv2d", dtype)
+        self.strategy = check.strategy("Conv2d", strategy)
         fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
         self.weight = _uniform_parameter(
             (self.out_channels, self.in_channels, *self.kernel_size), fan_in, dtype
@@ -137,18 +131,10 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *,
                  strategy=None):
-        self.kernel_size = _pair("MaxPool2d", "kernel_size", kernel_size, 1)
-        stride = self.kernel_size if stride is None else stride
-        self.stride = _pair("MaxPool2d", "stride", stride, 1)
-        self.padding = _pair("MaxPool2d", "padding", padding, 0)
-        if any(p > k // 2 for p, k in zip(self.padding, self.kernel_size, strict=True)):
-            raise ValueError(
-                f"MaxPool2d: padding must be at most half the kernel size {self.kernel_size}, "
-                f"got {self.padding}"
-            )
-        self.dilation = _pair("MaxPool2d", "dilation", dilation, 1)
-        self.ceil_mode = check_bool("MaxPool2d", "ceil_mode", ceil_mode)
-        self.strategy = check_strategy("MaxPool2d", strategy)
+        self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode = (
+            check.pooling("MaxPool2d", kernel_size, stride, padding, dilation, ceil_mode)
+        )
+        self.strategy = check.strategy("MaxPool2d", strategy)
 
     def forward(self, x):
         out, argmax = F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -170,8 +156,8 @@ class Flatten(Module):
     """Merge the dimensions from ``start_dim`` on: (N, C, H, W) -> (N, C * H * W)."""
 
     def __init__(self, start_dim=1, *, strategy=None):
-        self.start_dim = _int("Flatten", "start_dim", start_dim, 0)
-        self.strategy = check_strategy("Flatten", strategy)
+        self.start_dim = check.integer("Flatten", "start_dim", start_dim, 0)
+        self.strategy = check.strategy("Flatten", strategy)
 
     def forward(self, x):
         out = F.flatten(x, self.start_dim, strategy=self.strategy)

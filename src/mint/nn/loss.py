@@ -1,7 +1,8 @@
 """Softmax cross-entropy as a module: ``loss = fn(logits, target)``, then ``fn.backward()``."""
 
+from mint import _checks as check
 from mint import functional as F
-from mint.nn.module import Module, check_strategy, repr_arguments
+from mint.nn.module import Module, repr_arguments
 
 
 class CrossEntropyLoss(Module):
@@ -13,12 +14,9 @@ class CrossEntropyLoss(Module):
     """
 
     def __init__(self, reduction="mean", *, strategy=None):
-        if reduction not in ("mean", "sum"):
-            raise ValueError(
-                f"CrossEntropyLoss: reduction must be 'mean' or 'sum', got {reduction!r}"
-            )
-        self.reduction = reduction
-        self.strategy = check_strategy("CrossEntropyLoss", strategy)
+        self.reduction = check.choice("CrossEntropyLoss", "reduction", reduction,
+                                      check.REDUCTIONS)
+        self.strategy = check.strategy("CrossEntropyLoss", strategy)
 
     def forward(self, logits, target):
         loss, probs = F.cross_entropy(logits, target, self.reduction, strategy=self.strategy)

@@ -1,46 +1,33 @@
 """The base class of every layer, and ``Sequential``.
 
-A module's parameters and sub-modules are plain attributes, found by walking ``vars(self)`` in
-definition order (micrograd's ``parameters()``); their dotted names ("fc.weight", "0.bias") are
-the ones PyTorch gives the same architecture, so state dicts copy across.
+A module's parameters, buffers and sub-modules are plain attributes, found by walking
+``vars(self)`` in definition order (micrograd's ``parameters()``); their dotted names
+("fc.weight", "0.bias", "bn.running_mean") are the ones PyTorch gives the same architecture, so
+state dicts copy across.
 
 Back-propagation is explicit: ``forward`` keeps what ``backward`` needs through
 :meth:`Module.save_for_backward` (nothing in eval mode), and ``backward(grad_out)`` adds into
 the parameters' ``grad`` and returns dL/d(input). A training step calls
 ``backward_parameters(grad_out)`` instead, which skips the gradient of the network's input (the
 data), as PyTorch does for inputs that do not require grad.
+
+A module instance is one call site. Its activations for backward are those of its last call,
+so an instance called twice in one forward pass in train mode (as torchvision calls one
+``self.relu`` twice) would give a wrong gradient; Mint refuses it with a ``RuntimeError`` at the
+second call, and ``Sequential`` refuses a module listed twice when it is built. Give each call
+site its own instance; two layers can still share weights by holding the same ``Parameter``.
 """
+
+import threading
 
 import numpy as np
 
-from mint.functional import FLOAT_DTYPES
-from mint.nn.parameter import Parameter
-from mint.strategy import STRATEGIES
+from mint import _checks as check
+from mint.nn.parameter import Buffer, Parameter
 
-
-def check_strategy(layer, strategy):
-    """``strategy`` if it is ``None`` (the default at call time) or a registered name."""
-    if strategy is not None and strategy not in STRATEGIES:
-        raise ValueError(
-            f"{layer}: strategy must be None or one of {sorted(STRATEGIES)}, got {strategy!r}"
-        )
-    return strategy
-
-
-def check_float_dtype(layer, dtype):
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{layer}: dtype must be float32 or float64, got {dtype!r}") from None
-    if dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{layer}: dtype must be float32 or float64, got {dtype}")
-    return dtype
-
-
-def check_bool(layer, name, value):
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{layer}: {name} must be a bool, got {value!r}")
-    return bool(value)
+# Which forward pass is running in this thread: a call of a module from outside any other
+# module's forward starts a new one. A module remembers the pass of its last call.
+_forward_pass = threading.local()
 
 
 def repr_arguments(*parts, strategy=None):
@@ -56,10 +43,25 @@ class Module:
     training = True
     _saved = None  # what backward needs, from the last forward in train mode
     _output_shape = None  # shape of that forward's output, which grad_out must have
+    _pass = None  # the forward pass of the last call (see _forward_pass)
 
     def __call__(self, *args):
+        depth = getattr(_forward_pass, "depth", 0)
+        if depth == 0:
+            _forward_pass.number = getattr(_forward_pass, "number", 0) + 1
+        if self.training and self._pass == _forward_pass.number:
+            raise RuntimeError(
+                f"{type(self).__name__} was called twice in one forward pass: it keeps the "
+                "activations of one call only, so its backward would be wrong. Give each call "
+                "its own instance (layers may share a Parameter to share weights)"
+            )
+        self._pass = _forward_pass.number
         self._saved = None  # a forward that raises must not leave stale activations behind
-        return self.forward(*args)
+        _forward_pass.depth = depth + 1
+        try:
+            return self.forward(*args)
+        finally:
+            _forward_pass.depth = depth
 
     def forward(self, x):
         raise NotImplementedError(f"{type(self).__name__} does not define forward")
@@ -128,24 +130,37 @@ class Module:
         for child in self.children():
             yield from child.modules()
 
-    def named_parameters(self, prefix=""):
-        """``(dotted name, Parameter)`` in definition order, each shared parameter once."""
+    def _named_arrays(self, kind, prefix=""):
+        """``(dotted name, array holder)`` of every ``kind`` (Parameter or Buffer) here and
+        below, in definition order, each shared holder once."""
         seen = set()
-        for name, parameter in self._walk_parameters(prefix):
-            if id(parameter) not in seen:
-                seen.add(id(parameter))
-                yield name, parameter
+        for name, holder in self._walk(kind, prefix):
+            if id(holder) not in seen:
+                seen.add(id(holder))
+                yield name, holder
 
-    def _walk_parameters(self, prefix):
+    def _walk(self, kind, prefix):
         for name, value in vars(self).items():
-            if isinstance(value, Parameter):
+            if isinstance(value, kind):
                 yield prefix + name, value
         for name, child in self.named_children():
-            yield from child._walk_parameters(f"{prefix}{name}.")
+            yield from child._walk(kind, f"{prefix}{name}.")
+
+    def named_parameters(self, prefix=""):
+        """``(dotted name, Parameter)`` in definition order, each shared parameter once."""
+        return self._named_arrays(Parameter, prefix)
 
     def parameters(self):
         for _, parameter in self.named_parameters():
             yield parameter
+
+    def named_buffers(self, prefix=""):
+        """``(dotted name, Buffer)`` in definition order, each shared buffer once."""
+        return self._named_arrays(Buffer, prefix)
+
+    def buffers(self):
+        for _, buffer in self.named_buffers():
+            yield buffer
 
     # ------------------------------------------------------------------------ state and modes
 
@@ -158,7 +173,7 @@ class Module:
 
         Eval mode keeps no activations, and drops those kept so far.
         """
-        mode = check_bool(type(self).__name__ + ".train", "mode", mode)
+        mode = check.boolean(type(self).__name__ + ".train", "mode", mode)
         for module in self.modules():
             module.training = mode
             if not mode:
@@ -169,28 +184,38 @@ class Module:
         return self.train(False)
 
     def to(self, dtype):
-        """Convert every parameter (and its grad) to float32 or float64; returns ``self``."""
-        dtype = check_float_dtype(type(self).__name__ + ".to", dtype)
+        """Convert every parameter (and its grad) and every float buffer to float32 or float64
+        (integer buffers, such as counters, stay as they are); returns ``self``."""
+        dtype = check.float_dtype(type(self).__name__ + ".to", dtype)
         for parameter in self.parameters():
             parameter.data = parameter.data.astype(dtype)
             parameter.grad = parameter.grad.astype(dtype)
+        for buffer in self.buffers():
+            if buffer.dtype.kind == "f":
+                buffer.data = buffer.data.astype(dtype)
         for module in self.modules():
             module._saved = None  # activations of the old dtype would not match
         return self
 
+    def _named_state(self):
+        """Every parameter and buffer by its dotted name, as :meth:`state_dict` keys them."""
+        return {**dict(self.named_parameters()), **dict(self.named_buffers())}
+
     def state_dict(self):
-        """``{dotted name: copy of the parameter's data}``, keyed as PyTorch keys it."""
-        return {name: parameter.data.copy() for name, parameter in self.named_parameters()}
+        """``{dotted name: copy of the parameter's or buffer's data}``, keyed as PyTorch keys
+        it (parameters, then buffers such as ``bn.running_mean``)."""
+        return {name: holder.data.copy() for name, holder in self._named_state().items()}
 
     def load_state_dict(self, state_dict):
-        """Copy every array of ``state_dict`` into the matching parameter, keeping its dtype.
+        """Copy every array of ``state_dict`` into the matching parameter or buffer, keeping
+        its dtype.
 
         The keys must be exactly those of :meth:`state_dict` and the shapes must match; the
         values may be any arrays NumPy can read (a PyTorch state dict works). Nothing is copied
         unless everything matches.
         """
         name = type(self).__name__
-        parameters = dict(self.named_parameters())
+        parameters = self._named_state()
         missing = [key for key in parameters if key not in state_dict]
         unexpected = [key for key in state_dict if key not in parameters]
         if missing or unexpected:
@@ -207,7 +232,7 @@ class Module:
             if value.shape != parameter.shape:
                 raise ValueError(
                     f"{name}.load_state_dict: {key!r} has shape {value.shape}, but the "
-                    f"parameter has shape {parameter.shape}"
+                    f"{type(parameter).__name__.lower()} has shape {parameter.shape}"
                 )
             values[key] = value
         for key, parameter in parameters.items():
@@ -234,11 +259,20 @@ class Sequential(Module):
     """Modules run in order; ``backward`` runs them in reverse. Indexable, sliceable, iterable."""
 
     def __init__(self, *modules):
+        seen = {}
         for index, module in enumerate(modules):
             if not isinstance(module, Module):
                 raise TypeError(
                     f"Sequential: argument {index} must be a Module, got {type(module).__name__}"
                 )
+            for part in module.modules():
+                if id(part) in seen:
+                    raise ValueError(
+                        f"Sequential: argument {index} holds the {type(part).__name__} instance "
+                        f"of argument {seen[id(part)]} again; a module instance is one call "
+                        "site (it keeps one call's activations): create one per use"
+                    )
+                seen[id(part)] = index
         self.layers = tuple(modules)
 
     def named_children(self):

@@ -1,11 +1,29 @@
-"""A trainable array and the gradient that back-propagation adds into it."""
+"""The arrays a module holds: a ``Parameter`` (trained, with a gradient) or a ``Buffer`` (state
+that is not trained: running statistics, counters)."""
 
 import numpy as np
 
-from mint.functional import FLOAT_DTYPES
+from mint._checks import FLOAT_DTYPES
 
 
-class Parameter:
+class _Holder:
+    """What Parameter and Buffer share: an array in ``data``, its shape and dtype."""
+
+    data: np.ndarray
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    def __repr__(self):
+        return f"{type(self).__name__}(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+class Parameter(_Holder):
     """``data`` (the values) and ``grad`` (dL/d data, same shape and dtype, starting at zero).
 
     Layers *add* their gradients into ``grad``, so two backward passes accumulate, as in
@@ -20,17 +38,25 @@ class Parameter:
         self.data = np.ascontiguousarray(data)
         self.grad = np.zeros_like(self.data)
 
-    @property
-    def shape(self):
-        return self.data.shape
-
-    @property
-    def dtype(self):
-        return self.data.dtype
-
     def zero_grad(self):
         """Set ``grad`` to zero in place (arrays that view it stay valid)."""
         self.grad.fill(0)
 
-    def __repr__(self):
-        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+class Buffer(_Holder):
+    """``data``: an array that is part of a module's state but not trained (PyTorch's
+    ``register_buffer``): BatchNorm's running mean and variance, a step counter.
+
+    Found by the same attribute walk as :class:`Parameter`; saved and loaded by ``state_dict`` /
+    ``load_state_dict`` under the key PyTorch gives it, converted by ``Module.to(dtype)`` when it
+    holds floats (counters stay integers, as in PyTorch), and never seen by optimizers, which
+    take ``Module.parameters()``. A layer updates it in place (``buffer.data[...] = ...``) or
+    assigns a new array of the same shape and dtype.
+    """
+
+    def __init__(self, data):
+        if not isinstance(data, np.ndarray):
+            raise TypeError(f"Buffer: data must be a numpy.ndarray, got {type(data).__name__}")
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"Buffer: data must hold real numbers, got dtype {data.dtype}")
+        self.data = np.require(data, requirements="C")  # keeps a 0-d counter 0-d

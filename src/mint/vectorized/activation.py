@@ -50,3 +50,19 @@ def tanh_forward(x):
 def tanh_backward(grad_out, out):
     """grad_x (L,) = grad_out * (1 - out^2); out is the forward's output."""
     return grad_out * (1 - out * out)
+
+
+def softplus_forward(x, beta, threshold):
+    """out (L,) = log(1 + exp(beta * x)) / beta, or x where beta * x > threshold.
+
+    ``np.logaddexp(0, z)`` is log(1 + e^z) without overflow.
+    """
+    z = x * x.dtype.type(beta)
+    return np.where(z > threshold, x, np.logaddexp(0, z) / x.dtype.type(beta))
+
+
+def softplus_backward(grad_out, x, beta, threshold):
+    """grad_x (L,) = grad_out * sigmoid(beta * x), or grad_out where beta * x > threshold; x is
+    the forward's input."""
+    z = x * x.dtype.type(beta)
+    return np.where(z > threshold, grad_out, grad_out * sigmoid_forward(z))

@@ -1,0 +1,370 @@
+"""The benchmark cases: one spec per op (shapes, inputs, Mint call, PyTorch reference, FLOPs).
+
+``mint bench`` times the cases built here. Each :class:`Case` turns a strategy name into a
+zero-argument callable. To time a new op, write its seeded inputs builder and add one
+:class:`OpSpec` to ``SPECS``: ``mint bench --ops`` and its table, JSON and plot pick it up.
+A whole network (a training step) is a :class:`ModelSpec` over ``NETWORKS``.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import NamedTuple
+
+import numpy as np
+
+import mint
+from mint import functional as F
+from mint import models
+
+MINT_STRATEGIES = tuple(mint.STRATEGIES)
+TORCH_STRATEGIES = ("torch",)
+ALL_STRATEGIES = (*MINT_STRATEGIES, *TORCH_STRATEGIES)
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Case:
+    """One timed piece of work: ``make(strategy)`` returns the callable to time."""
+
+    op: str
+    direction: str  # "forward" or "forward+backward" ("step" for a training step)
+    shape: str
+    flops: float | None  # floating-point operations per call, None where not meaningful
+    items: int  # images per call, for images/s
+    make: Callable[[str], Callable[[], object]]
+
+
+# ------------------------------------------------------------------------------------------ ops
+
+
+class Inputs(NamedTuple):
+    """The seeded arguments of one op call, in the order Mint's and PyTorch's functional take
+    them: ``op(*arrays, *args)``; ``grad_out`` (the output's shape) is what backward receives."""
+
+    arrays: tuple  # the arrays backward differentiates (in PyTorch: tensors requiring grad)
+    args: tuple  # the other arguments: stride, padding, ..., or arrays such as class targets
+    grad_out: np.ndarray | None  # None when the op returns a scalar (a loss)
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """How to time one op of ``mint.functional`` against its ``torch.nn.functional`` twin.
+
+    ``inputs(shape, seed=0)`` builds the seeded :class:`Inputs` of one entry of ``shapes``
+    (each starts with the batch size N); ``label`` formats a shape for the table. The Mint
+    forward is called ``forward(*arrays, *args, strategy=s)``, the backward
+    ``backward(grad_out, *arrays, *args, out=out, strategy=s)`` with ``out`` what forward returned,
+    and ``flops(grad_out, *arrays, *args)`` counts one forward call's floating-point operations;
+    a backward costs ``backward_flops`` forwards.
+    """
+
+    name: str
+    shapes: tuple[tuple, ...]
+    label: str
+    inputs: Callable[..., Inputs]
+    forward: Callable
+    backward: Callable
+    torch: str  # the reference's name in torch.nn.functional, called like ``forward``
+    flops: Callable[..., float] | None = None
+    backward_flops: float = 0.0
+    directions: tuple[str, ...] = ("forward", "forward+backward")
+
+    def cases(self, shapes=None):
+        """The cases of ``shapes`` (default: all of this op's), each direction in turn."""
+        return [case for shape in (self.shapes if shapes is None else shapes)
+                for case in self._cases(shape)]
+
+    def _cases(self, shape):
+        inputs = self.inputs(shape)
+        once = self.flops and self.flops(inputs.grad_out, *inputs.arrays, *inputs.args)
+        flops = {"forward": once, "forward+backward": once and (1 + self.backward_flops) * once}
+        return [Case(self.name, direction, self.label.format(*shape), flops[direction], shape[0],
+                     _either(partial(self._mint, inputs, direction),
+                             partial(_torch_op, self.torch, inputs, direction)))
+                for direction in self.directions]
+
+    def _mint(self, inputs, direction, strategy):
+        arrays, args, grad_out = inputs
+        # partial binds the arguments once: a timed call costs what the op's own call costs
+        forward = partial(self.forward, *arrays, *args, strategy=strategy)
+        if direction == "forward":
+            return forward
+        backward = partial(self.backward, grad_out, *arrays, *args, strategy=strategy)
+        return lambda: backward(out=forward())
+
+
+def _either(mint_make, torch_make):
+    """``make(strategy)`` of a Case: PyTorch's callable for a torch strategy, else Mint's."""
+    return lambda strategy: torch_make() if strategy in TORCH_STRATEGIES else mint_make(strategy)
+
+
+def _torch_op(name, inputs, direction):
+    """``torch.nn.functional.<name>(*arrays, *args)`` as a callable: without autograd for the
+    forward, else back-propagating ``grad_out`` to every one of ``arrays``."""
+    import torch
+
+    function = getattr(torch.nn.functional, name)
+    arrays, args, grad_out = inputs
+    backward = direction != "forward"
+    tensors = [torch.from_numpy(a.copy()).requires_grad_(backward) for a in arrays]
+    args = [torch.from_numpy(a.copy()) if isinstance(a, np.ndarray) else a for a in args]
+    if backward:
+        grad = None if grad_out is None else torch.from_numpy(grad_out.copy())
+        return lambda: function(*tensors, *args).backward(grad)
+
+    def forward():
+        with torch.no_grad():
+            return function(*tensors, *args)
+    return forward
+
+
+def _normal(rng, shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def conv2d_inputs(shape, seed=0):
+    """``(N, C_in, C_out, H=W, kernel, stride, padding)`` -> x, weight, bias; stride, padding."""
+    n, c_in, c_out, size, k, stride, padding = shape
+    rng = np.random.default_rng(seed)
+    x = _normal(rng, (n, c_in, size, size))
+    weight = _normal(rng, (c_out, c_in, k, k)) / np.float32(np.sqrt(c_in * k * k))
+    bias = _normal(rng, (c_out,))
+    out_shape = F.conv2d_output_shape(x.shape, weight.shape, (stride,) * 2, (padding,) * 2,
+                                      (1, 1))
+    return Inputs((x, weight, bias), (stride, padding), _normal(rng, out_shape))
+
+
+def max_pool2d_inputs(shape, seed=0):
+    """``(N, C, H=W, kernel, stride)`` -> x; kernel, stride."""
+    n, c, size, k, stride = shape
+    rng = np.random.default_rng(seed)
+    out = (size - k) // stride + 1
+    return Inputs((_normal(rng, (n, c, size, size)),), (k, stride), _normal(rng, (n, c, out, out)))
+
+
+def linear_inputs(shape, seed=0):
+    """``(N, in_features, out_features)`` -> x, weight, bias."""
+    n, c_in, c_out = shape
+    rng = np.random.default_rng(seed)
+    x, weight, bias = _normal(rng, (n, c_in)), _normal(rng, (c_out, c_in)), _normal(rng, (c_out,))
+    return Inputs((x, weight, bias), (), _normal(rng, (n, c_out)))
+
+
+def cross_entropy_inputs(shape, seed=0):
+    """``(N, classes)`` -> logits (float32); target (int64)."""
+    n, classes = shape
+    rng = np.random.default_rng(seed)
+    return Inputs((_normal(rng, (n, classes)),), (rng.integers(0, classes, n),), None)
+
+
+def elementwise_inputs(shape, seed=0):
+    """``(N, C, H=W)`` -> x; a grad_out of the same shape."""
+    n, c, size = shape
+    rng = np.random.default_rng(seed)
+    return Inputs((_normal(rng, (n, c, size, size)),), (), _normal(rng, (n, c, size, size)))
+
+
+def batch_norm_inputs(shape, seed=0):
+    """``(N, C, H=W)`` -> x; running mean and variance (updated in place, as a layer in training
+    does), weight, bias, training=True; a grad_out of x's shape."""
+    n, c, size = shape
+    rng = np.random.default_rng(seed)
+    x, grad_out = _normal(rng, (n, c, size, size)), _normal(rng, (n, c, size, size))
+    running = (np.zeros(c, np.float32), np.ones(c, np.float32))
+    return Inputs((x,), (*running, _normal(rng, (c,)), _normal(rng, (c,)), True), grad_out)
+
+
+OP_SPECS = (
+    OpSpec(
+        "conv2d",
+        # the convolutions of a LeNet-sized network on MNIST
+        shapes=((64, 1, 32, 28, 3, 1, 1), (64, 32, 64, 14, 3, 1, 1), (64, 32, 64, 26, 3, 1, 0),
+                (64, 64, 128, 16, 3, 2, 1)),
+        label="N={} Cin={} Cout={} H={} k={} s={} p={}", inputs=conv2d_inputs,
+        forward=F.conv2d,
+        backward=lambda grad, x, weight, bias, stride, padding, out, strategy:
+            F.conv2d_backward(grad, x, weight, stride, padding, strategy=strategy),
+        torch="conv2d",
+        # one multiply-add per output element and filter weight; backward: two such products
+        flops=lambda grad, x, weight, *_: 2.0 * grad.size * weight[0].size, backward_flops=2,
+    ),
+    OpSpec(
+        "max_pool2d",
+        shapes=((64, 32, 28, 2, 2), (64, 64, 14, 2, 2), (64, 32, 27, 3, 2)),
+        label="N={} C={} H={} k={} s={}", inputs=max_pool2d_inputs,
+        forward=F.max_pool2d,
+        backward=lambda grad, x, k, stride, out, strategy:
+            F.max_pool2d_backward(grad, out[1], x.shape, strategy=strategy),
+        torch="max_pool2d",
+        # comparisons: one per output element and window position; backward only scatters
+        flops=lambda grad, x, k, stride: float(grad.size * k * k),
+    ),
+    OpSpec(
+        "linear",
+        shapes=((64, 3136, 128), (64, 128, 10)),
+        label="N={} in={} out={}", inputs=linear_inputs,
+        forward=F.linear,
+        backward=lambda grad, x, weight, bias, out, strategy:
+            F.linear_backward(grad, x, weight, strategy=strategy),
+        torch="linear",
+        flops=lambda grad, x, weight, bias: 2.0 * x.size * len(weight), backward_flops=2,
+    ),
+    OpSpec(
+        "cross_entropy",
+        shapes=((64, 10), (512, 1000)),
+        label="N={} C={}", inputs=cross_entropy_inputs,
+        forward=F.cross_entropy,
+        backward=lambda grad, logits, target, out, strategy:
+            F.cross_entropy_backward(out[1], target, strategy=strategy),
+        torch="cross_entropy",
+        directions=("forward+backward",),
+    ),
+    OpSpec(
+        "softplus",
+        shapes=((64, 32, 28),),  # the size of lenet's first activation
+        label="N={} C={} H={}", inputs=elementwise_inputs,
+        forward=F.softplus,
+        backward=lambda grad, x, out, strategy: F.softplus_backward(grad, x, strategy=strategy),
+        torch="softplus",
+    ),
+    OpSpec(
+        "batch_norm",
+        shapes=((64, 32, 28), (64, 64, 14)),  # after lenet-sized convolutions
+        label="N={} C={} H={}", inputs=batch_norm_inputs,
+        forward=F.batch_norm,
+        # The input gradient, as PyTorch computes for x alone; Mint's backward also returns
+        # the weight and bias gradients, whose sums the input gradient needs anyway.
+        backward=lambda grad, x, running_mean, running_var, weight, bias, training, out, strategy:
+            F.batch_norm_backward(grad, x, out[1], out[2], weight, strategy=strategy)[0],
+        torch="batch_norm",
+    ),
+)
+
+
+# ------------------------------------------------------------------------------------ networks
+
+
+def lenet_flops(batch, in_shape=(1, 28, 28)):
+    """Multiply-add flops of one lenet forward pass (convolutions and linear layers)."""
+    channels, height, width = in_shape
+    conv1 = 2.0 * batch * 32 * height * width * channels * 9
+    conv2 = 2.0 * batch * 64 * (height // 2) * (width // 2) * 32 * 9
+    fc = 2.0 * batch * (64 * (height // 4) * (width // 4) * 128 + 128 * 10)
+    return conv1 + conv2 + fc
+
+
+def torch_lenet():
+    """``mint.models.lenet`` for 1 x 28 x 28 images, in PyTorch (same layers)."""
+    import torch
+
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10),
+    )
+
+
+class Network(NamedTuple):
+    """A model of ``mint.models`` as the network cases need it besides Mint's own builder."""
+
+    torch_model: Callable[[], object]  # the same layers in PyTorch, for 1 x 28 x 28 images
+    flops: Callable[[int], float]  # floating-point operations of one forward pass of a batch
+
+
+NETWORKS = {"lenet": Network(torch_lenet, lenet_flops)}  # keys: names in mint.models.MODELS
+
+
+def mnist_batch(batch, seed=0):
+    """Seeded MNIST-shaped ``(images float32 (N, 1, 28, 28), labels int64 (N,))``."""
+    rng = np.random.default_rng(seed)
+    return rng.random((batch, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, batch)
+
+
+def make_mint_train_step(strategy, network="lenet", batch=64, seed=0):
+    """One SGD-with-momentum step of ``network`` on a fixed batch, as a zero-argument callable."""
+    images, labels = mnist_batch(batch, seed)
+    mint.manual_seed(seed)
+    with mint.use_strategy(strategy):
+        model = models.MODELS[network]()
+    loss_fn = mint.nn.CrossEntropyLoss()
+    optimizer = mint.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def step():
+        with mint.use_strategy(strategy):
+            optimizer.zero_grad()
+            loss = loss_fn(model(images), labels)
+            # The images need no gradient (as in the torch step, where they do not require grad).
+            model.backward_parameters(loss_fn.backward())
+            optimizer.step()
+        return loss
+
+    return step
+
+
+def make_torch_train_step(network="lenet", batch=64, seed=0):
+    """The same step in PyTorch eager mode (same layers, batch and optimizer)."""
+    import torch
+
+    images, labels = mnist_batch(batch, seed)
+    torch.manual_seed(seed)
+    model = NETWORKS[network].torch_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    x, y = torch.from_numpy(images), torch.from_numpy(labels)
+
+    def step():
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Whole-network cases: ``mint(strategy, network, batch)`` and ``torch(network, batch)``
+    build the callables; one call costs ``passes`` forward passes of ``NETWORKS`` FLOPs."""
+
+    name: str
+    direction: str
+    shapes: tuple[tuple[str, int], ...]  # (network, batch)
+    mint: Callable[[str, str, int], Callable[[], object]]
+    torch: Callable[[str, int], Callable[[], object]]
+    passes: float
+
+    def cases(self, shapes=None):
+        """The cases of ``shapes`` (default: all of this spec's (network, batch) pairs)."""
+        return [Case(self.name, self.direction, f"{network} N={batch} 1x28x28",
+                     self.passes * NETWORKS[network].flops(batch), batch,
+                     _either(partial(self.mint, network=network, batch=batch),
+                             partial(self.torch, network, batch)))
+                for network, batch in (self.shapes if shapes is None else shapes)]
+
+
+# Every op and network case ``mint bench`` knows, by name, in the order it runs them.
+SPECS = {spec.name: spec for spec in (
+    *OP_SPECS,
+    # forward, then backward's two products as large (input and weight gradients)
+    ModelSpec("train_step", "step", (("lenet", 64),), make_mint_train_step,
+              make_torch_train_step, passes=3),
+)}
+OPS = tuple(SPECS)
+
+
+def cases(ops=OPS):
+    """Every benchmark case of the named ops, in a stable order."""
+    unknown = [op for op in ops if op not in SPECS]
+    if unknown:
+        raise ValueError(f"unknown op(s) {unknown}; choose from {list(OPS)}")
+    return [case for op in ops for case in SPECS[op].cases()]

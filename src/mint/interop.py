@@ -1,0 +1,250 @@
+"""Move models between Mint and PyTorch, weights included.
+
+:func:`to_torch` builds the ``torch.nn`` module that computes what a Mint model computes, with
+copies of its weights; :func:`from_torch` builds the Mint model of a ``torch.nn.Sequential`` (or
+single layer) of supported layers. Layer classes, arguments, weight layouts and state_dict keys
+are the same on both sides, so ``to_torch(model).state_dict()`` has ``model.state_dict()``'s
+keys. Each module keeps its train/eval mode; neither direction draws from Mint's or PyTorch's
+random generator.
+
+PyTorch is optional (``mint-nn[compare]``); ``import mint`` never imports it. A layer with no
+entry in :data:`TO_TORCH` (or in :func:`from_torch_converters`) raises
+:class:`~mint.registry.UnsupportedLayerError` naming it; a new layer type adds one entry to each.
+"""
+
+import contextlib
+import functools
+
+import numpy as np
+
+from mint import nn
+from mint.registry import LayerRegistry, check_model, child_name
+from mint.runtime import default_generator
+
+TO_TORCH = LayerRegistry("to_torch")
+_TORCH_DTYPES = ("float32", "float64")
+
+
+def _import_torch():
+    try:
+        import torch
+    except ImportError:
+        raise ImportError("mint.interop needs PyTorch: python -m pip install 'mint-nn[compare]' "
+                          "(or torch==2.13.0, the CPU build)") from None
+    return torch
+
+
+# ---------------------------------------------------------------------------------- to torch
+
+
+def to_torch(model):
+    """The ``torch.nn`` module equivalent to Mint ``model``, holding copies of its weights
+    (same dtype, on the CPU) and in the same train/eval mode."""
+    torch = _import_torch()
+    check_model("to_torch", model)
+    return _to_torch(torch, model, "")
+
+
+def _to_torch(torch, layer, name):
+    module = TO_TORCH.lookup(layer, name)(torch, layer, name)
+    module.training = layer.training
+    return module
+
+
+def _with_weights(torch, module_class, layer, *args, **kwargs):
+    """``module_class(*args, **kwargs)`` holding ``layer``'s weights, built without running
+    PyTorch's initialisation (which would draw from its generator)."""
+    dtype = getattr(torch, str(layer.weight.dtype))
+    module = torch.nn.utils.skip_init(module_class, *args, **kwargs, dtype=dtype)
+    module.load_state_dict({key: torch.from_numpy(value)
+                            for key, value in layer.state_dict().items()})
+    return module
+
+
+@TO_TORCH.register(nn.Sequential)
+def _sequential_to_torch(torch, sequential, name):
+    return torch.nn.Sequential(*(_to_torch(torch, layer, child_name(name, index))
+                                 for index, layer in sequential.named_children()))
+
+
+@TO_TORCH.register(nn.Linear)
+def _linear_to_torch(torch, layer, name):
+    return _with_weights(torch, torch.nn.Linear, layer, layer.in_features, layer.out_features,
+                         bias=layer.bias is not None)
+
+
+@TO_TORCH.register(nn.Conv2d)
+def _conv2d_to_torch(torch, layer, name):
+    return _with_weights(torch, torch.nn.Conv2d, layer, layer.in_channels, layer.out_channels,
+                         layer.kernel_size, stride=layer.stride, padding=layer.padding,
+                         dilation=layer.dilation, bias=layer.bias is not None)
+
+
+@TO_TORCH.register(nn.MaxPool2d)
+def _max_pool2d_to_torch(torch, layer, name):
+    return torch.nn.MaxPool2d(layer.kernel_size, layer.stride, layer.padding, layer.dilation,
+                              ceil_mode=layer.ceil_mode)
+
+
+@TO_TORCH.register(nn.Flatten)
+def _flatten_to_torch(torch, layer, name):
+    return torch.nn.Flatten(layer.start_dim, -1)
+
+
+@TO_TORCH.register(nn.LeakyReLU)
+def _leaky_relu_to_torch(torch, layer, name):
+    return torch.nn.LeakyReLU(layer.negative_slope)
+
+
+@TO_TORCH.register(nn.Softplus)
+def _softplus_to_torch(torch, layer, name):
+    return torch.nn.Softplus(**layer.arguments)
+
+
+@TO_TORCH.register(nn.BatchNorm1d, nn.BatchNorm2d)
+def _batch_norm_to_torch(torch, layer, name):
+    # PyTorch initialises a batch norm with constants (no generator draw); the state replaces them.
+    state = layer.state_dict()
+    dtype = next((value.dtype for value in state.values() if value.dtype.kind == "f"),
+                 np.dtype(np.float32))
+    module = getattr(torch.nn, type(layer).__name__)(
+        layer.num_features, layer.eps, layer.momentum, layer.affine, layer.track_running_stats,
+        bias=layer.bias is not None, dtype=getattr(torch, str(dtype)))
+    module.load_state_dict({key: torch.from_numpy(value) for key, value in state.items()})
+    return module
+
+
+@TO_TORCH.register(nn.ReLU, nn.Sigmoid, nn.Tanh)
+def _activation_to_torch(torch, layer, name):
+    return getattr(torch.nn, type(layer).__name__)()
+
+
+# -------------------------------------------------------------------------------- from torch
+
+
+def from_torch(module):
+    """The Mint model equivalent to ``torch.nn`` ``module`` (a ``Sequential`` of supported
+    layers, nested or not, or one such layer), with copies of its weights (float32 or float64)
+    and in the same train/eval mode. Mint's ``Sequential`` names its layers by position, so a
+    ``Sequential`` built from an ``OrderedDict`` gets index names ("0.weight")."""
+    torch = _import_torch()
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"from_torch: module must be a torch.nn.Module, got "
+                        f"{type(module).__name__}")
+    with _mint_generator_kept():
+        return _from_torch(module, "")
+
+
+@contextlib.contextmanager
+def _mint_generator_kept():
+    """Mint's layers draw initial weights that from_torch overwrites: give the draws back."""
+    bit_generator = default_generator().bit_generator
+    state = bit_generator.state
+    try:
+        yield
+    finally:
+        bit_generator.state = state
+
+
+def _from_torch(module, name):
+    layer = from_torch_converters().lookup(module, name)(module, name)
+    layer.training = module.training
+    return layer
+
+
+@functools.cache
+def from_torch_converters():
+    """``{torch.nn class: converter(module, name) -> Mint layer}`` (built on first use, as it
+    needs torch)."""
+    torch = _import_torch()
+    registry = LayerRegistry("from_torch")
+    registry.update({
+        torch.nn.Sequential: _sequential_from_torch,
+        torch.nn.Linear: _linear_from_torch,
+        torch.nn.Conv2d: _conv2d_from_torch,
+        torch.nn.MaxPool2d: _max_pool2d_from_torch,
+        torch.nn.Flatten: _flatten_from_torch,
+        torch.nn.ReLU: lambda module, name: nn.ReLU(),
+        torch.nn.LeakyReLU: lambda module, name: nn.LeakyReLU(module.negative_slope),
+        torch.nn.Sigmoid: lambda module, name: nn.Sigmoid(),
+        torch.nn.Tanh: lambda module, name: nn.Tanh(),
+        torch.nn.Softplus: lambda module, name: nn.Softplus(module.beta, module.threshold),
+        torch.nn.BatchNorm1d: _batch_norm_from_torch,
+        torch.nn.BatchNorm2d: _batch_norm_from_torch,
+    })
+    return registry
+
+
+def _unsupported(module, name, what):
+    return ValueError(f"from_torch: {type(module).__name__} {name!r} has {what}, which Mint's "
+                      f"{type(module).__name__} does not support")
+
+
+def _weights_of(module, name):
+    """``module``'s state_dict as NumPy arrays, and their dtype (float32 or float64: that of its
+    first floating-point array, float32 when it has none)."""
+    state = {key: value.detach().cpu().numpy() for key, value in module.state_dict().items()}
+    dtype = next((str(value.dtype) for value in state.values() if value.dtype.kind == "f"),
+                 "float32")
+    if dtype not in _TORCH_DTYPES:
+        raise TypeError(f"from_torch: {type(module).__name__} {name!r} has dtype {dtype}; Mint "
+                        f"computes in float32 or float64 (convert with module.float())")
+    return state, np.dtype(dtype)
+
+
+def _with_state(layer, state):
+    layer.load_state_dict(state)
+    return layer
+
+
+def _sequential_from_torch(sequential, name):
+    return nn.Sequential(*(_from_torch(module, child_name(name, child))
+                           for child, module in sequential.named_children()))
+
+
+def _linear_from_torch(module, name):
+    state, dtype = _weights_of(module, name)
+    return _with_state(nn.Linear(module.in_features, module.out_features,
+                                 bias=module.bias is not None, dtype=dtype), state)
+
+
+def _conv2d_from_torch(module, name):
+    if module.groups != 1:
+        raise _unsupported(module, name, f"groups={module.groups}")
+    if module.padding_mode != "zeros":
+        raise _unsupported(module, name, f"padding_mode={module.padding_mode!r}")
+    padding = module.padding
+    if padding == "valid":
+        padding = 0
+    elif padding == "same":  # stride 1: symmetric when each dilation * (kernel - 1) is even
+        total = [d * (k - 1) for d, k in zip(module.dilation, module.kernel_size, strict=True)]
+        if any(t % 2 for t in total):
+            raise _unsupported(module, name, "padding='same' with an even kernel span "
+                                             "(asymmetric padding)")
+        padding = tuple(t // 2 for t in total)
+    state, dtype = _weights_of(module, name)
+    return _with_state(nn.Conv2d(module.in_channels, module.out_channels, module.kernel_size,
+                                 module.stride, padding, module.dilation,
+                                 bias=module.bias is not None, dtype=dtype), state)
+
+
+def _batch_norm_from_torch(module, name):
+    state, dtype = _weights_of(module, name)
+    return _with_state(getattr(nn, type(module).__name__)(
+        module.num_features, module.eps, module.momentum, module.affine,
+        module.track_running_stats, bias=module.bias is not None, dtype=dtype), state)
+
+
+def _max_pool2d_from_torch(module, name):
+    if module.return_indices:
+        raise _unsupported(module, name, "return_indices=True")
+    return nn.MaxPool2d(module.kernel_size, module.stride, module.padding, module.dilation,
+                        module.ceil_mode)
+
+
+def _flatten_from_torch(module, name):
+    if module.start_dim < 0 or module.end_dim != -1:
+        raise _unsupported(module, name, f"start_dim={module.start_dim}, "
+                                         f"end_dim={module.end_dim} (Mint flattens from a "
+                                         f"start_dim >= 0 to the last dimension)")
+    return nn.Flatten(module.start_dim)

@@ -1,0 +1,224 @@
+"""``mint.summary(model, input_shape)``: a table of the layers of a model, as torchinfo prints.
+
+Per layer: its dotted name and class, its output shape, and, for one batch of ``input_shape``
+(batch first):
+
+- **parameters**: the number of values in its weights and biases;
+- **multiply-adds**: one per product the layer sums, plus one per output value for a bias (the
+  convention of torchinfo): ``Linear`` ``N * out_features * (in_features + 1)``, ``Conv2d``
+  ``N * C_out * H_out * W_out * (C_in * KH * KW + 1)`` (without the ``+ 1`` when there is no
+  bias); ``BatchNorm1d``/``2d`` one per output value (its scale and shift: torchinfo counts the
+  batch size times its parameters, which is not the work done); pooling, activations and
+  ``Flatten`` multiply nothing and count 0;
+- **kept for backward**: the bytes of the arrays the layer keeps from forward for its backward
+  in a training step: ``Linear`` and ``Conv2d`` their input, ``ReLU`` and ``LeakyReLU`` their
+  input, ``Sigmoid`` and ``Tanh`` their output, ``MaxPool2d`` its argmax (int64, the output's
+  shape), ``BatchNorm1d``/``2d`` its input and its batch's mean and inverse deviation (one
+  value per channel each), ``Flatten`` nothing (its output is a view of its input). An array
+  that two layers keep (a ``Sigmoid``'s output that the next ``Linear`` keeps as input) counts
+  once, at the first.
+
+The total of the last column is the **activation memory of one training step**: what stays
+allocated from the forward pass until backward has used it, beyond the parameters, their
+gradients and the kernels' reusable scratch arrays. It grows linearly with the batch size.
+
+A new layer type adds one entry to :data:`COSTS`: a :class:`Cost` (or, for a container, a
+function that walks its children).
+"""
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from mint import nn
+from mint.registry import (
+    LayerRegistry,
+    check_input_shape,
+    check_model,
+    child_name,
+    parameter_dtype,
+    tracing,
+)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What a layer costs. ``multiply_adds(layer, input_shape, output_shape) -> int``;
+    ``keeps``: what it keeps for backward, each ``"input"``, ``"output"`` or a function
+    ``(input, output) -> bytes`` of an array of its own; ``view``: its output shares
+    its input's memory."""
+
+    multiply_adds: Callable = lambda layer, input_shape, output_shape: 0
+    keeps: tuple = ()
+    view: bool = False
+
+
+def _weighted_sum_multiply_adds(layer, input_shape, output_shape):
+    """Each output value sums one product per weight of its row (``weight[0]``), plus the bias."""
+    return math.prod(output_shape) * (layer.weight.data[0].size + (layer.bias is not None))
+
+
+def _argmax_bytes(x, out):
+    return out.size * np.dtype(np.int64).itemsize
+
+
+def _one_per_output_value(layer, input_shape, output_shape):
+    return math.prod(output_shape)
+
+
+def _channel_statistics_bytes(x, out):
+    """The mean and inverse deviation of each channel, in the input's dtype."""
+    return 2 * x.shape[1] * x.itemsize
+
+
+COSTS = LayerRegistry("summary")
+COSTS.update({
+    nn.Linear: Cost(_weighted_sum_multiply_adds, keeps=("input",)),
+    nn.Conv2d: Cost(_weighted_sum_multiply_adds, keeps=("input",)),
+    nn.MaxPool2d: Cost(keeps=(_argmax_bytes,)),
+    nn.Flatten: Cost(view=True),
+    nn.ReLU: Cost(keeps=("input",)),
+    nn.LeakyReLU: Cost(keeps=("input",)),
+    nn.Sigmoid: Cost(keeps=("output",)),
+    nn.Tanh: Cost(keeps=("output",)),
+    nn.Softplus: Cost(keeps=("input",)),
+    nn.BatchNorm1d: Cost(_one_per_output_value, keeps=("input", _channel_statistics_bytes)),
+    nn.BatchNorm2d: Cost(_one_per_output_value, keeps=("input", _channel_statistics_bytes)),
+})
+
+
+@COSTS.register(nn.Sequential)
+def _walk_sequential(walk, sequential, name, x, x_id):
+    for index, layer in sequential.named_children():
+        x, x_id = walk.visit(layer, child_name(name, index), x, x_id)
+    return x, x_id
+
+
+@dataclass(frozen=True)
+class LayerSummary:
+    """One row of the table; ``kept_bytes`` as defined in :mod:`mint.summarize`."""
+
+    name: str
+    kind: str
+    output_shape: tuple
+    parameters: int
+    multiply_adds: int
+    kept_bytes: int
+
+
+class _Walk:
+    """Runs the layers one by one, numbering the arrays that flow between them (a view gets
+    its input's number) so that an array two layers keep is counted once."""
+
+    def __init__(self):
+        self.rows = []
+        self.kept = set()
+        self.arrays = 0
+
+    def visit(self, layer, name, x, x_id):
+        entry = COSTS.lookup(layer, name)
+        if not isinstance(entry, Cost):  # a container walks its children
+            return entry(self, layer, name, x, x_id)
+        out = layer(x)
+        if entry.view:
+            out_id = x_id
+        else:
+            self.arrays += 1
+            out_id = self.arrays
+        kept_bytes = 0
+        for item in entry.keeps:
+            if item in ("input", "output"):
+                array_id, array = (x_id, x) if item == "input" else (out_id, out)
+                if array_id not in self.kept:
+                    self.kept.add(array_id)
+                    kept_bytes += array.nbytes
+            else:
+                kept_bytes += item(x, out)
+        self.rows.append(LayerSummary(
+            name=name, kind=type(layer).__name__, output_shape=out.shape,
+            parameters=sum(parameter.data.size for parameter in layer.parameters()),
+            multiply_adds=entry.multiply_adds(layer, x.shape, out.shape), kept_bytes=kept_bytes,
+        ))
+        return out, out_id
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The result of :func:`summary`; ``str()`` (and ``repr()``) is the table."""
+
+    layers: tuple
+    input_shape: tuple
+    dtype: np.dtype
+
+    @property
+    def total_parameters(self):
+        return sum(layer.parameters for layer in self.layers)
+
+    @property
+    def total_multiply_adds(self):
+        return sum(layer.multiply_adds for layer in self.layers)
+
+    @property
+    def activation_bytes(self):
+        """The activation memory of one training step (see :mod:`mint.summarize`)."""
+        return sum(layer.kept_bytes for layer in self.layers)
+
+    @property
+    def parameter_bytes(self):
+        return self.total_parameters * self.dtype.itemsize
+
+    def __str__(self):
+        header = ("Layer (type)", "Output shape", "Parameters", "Multiply-adds",
+                  "Kept for backward")
+        rows = [(f"{layer.name} ({layer.kind})" if layer.name else layer.kind,
+                 str(layer.output_shape), f"{layer.parameters:,}", f"{layer.multiply_adds:,}",
+                 _bytes(layer.kept_bytes)) for layer in self.layers]
+        total = ("Total", "", f"{self.total_parameters:,}", f"{self.total_multiply_adds:,}",
+                 _bytes(self.activation_bytes))
+        widths = [max(len(row[column]) for row in (header, *rows, total))
+                  for column in range(len(header))]
+
+        def line(row):
+            return "  ".join([row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+                             + [cell.rjust(width) for cell, width in zip(row[2:], widths[2:],
+                                                                         strict=True)])
+
+        rule = "-" * len(line(header))
+        batch = self.input_shape[0]
+        input_bytes = math.prod(self.input_shape) * self.dtype.itemsize
+        return "\n".join([
+            line(header), rule, *map(line, rows), rule, line(total), "",
+            f"Input {self.input_shape} {self.dtype}: {_bytes(input_bytes)}",
+            f"Parameters: {self.total_parameters:,} ({_bytes(self.parameter_bytes)} in "
+            f"{self.dtype})",
+            f"Multiply-adds per batch of {batch}: {self.total_multiply_adds:,}",
+            f"Activations kept for backward in one training step (batch of {batch}): "
+            f"{_bytes(self.activation_bytes)} ({self.activation_bytes:,} bytes)",
+        ])
+
+    __repr__ = __str__
+
+
+def _bytes(count):
+    """``count`` bytes in decimal units: "512 B", "3.1 kB", "1.69 MB"."""
+    for unit, size, digits in (("GB", 1e9, 2), ("MB", 1e6, 2), ("kB", 1e3, 1)):
+        if count >= size:
+            return f"{count / size:.{digits}f} {unit}"
+    return f"{count} B"
+
+
+def summary(model, input_shape=(1, 1, 28, 28)):
+    """The :class:`Summary` of ``model`` for one batch of ``input_shape`` (batch first): per
+    layer its output shape, parameters, multiply-adds and the bytes it keeps for backward,
+    with totals (definitions in :mod:`mint.summarize`). Runs the model once in eval mode on
+    zeros; its modules keep their modes. Raises
+    :class:`~mint.registry.UnsupportedLayerError` naming a layer it cannot count."""
+    check_model("summary", model)
+    input_shape = check_input_shape("summary", input_shape)
+    dtype = parameter_dtype("summary", model)
+    walk = _Walk()
+    with tracing(model):
+        walk.visit(model, "", np.zeros(input_shape, dtype), 0)
+    return Summary(tuple(walk.rows), input_shape, dtype)

@@ -1,0 +1,60 @@
+"""Every layer type on its own and every model of ``mint.models``, each with the shape of one
+example: the cases ONNX export, the PyTorch round trip and the summary are checked on.
+
+Each case is ``(id, build, example_shape)``; ``build(dtype)`` returns a fresh model. Layer
+options that change a mapping (no bias, strides, padding, dilation, ceil_mode, start_dim) get
+cases of their own.
+"""
+
+import numpy as np
+
+from mint import models, nn
+
+LAYER_CASES = [
+    ("linear", lambda dtype: nn.Linear(12, 5, dtype=dtype), (12,)),
+    ("linear-no-bias", lambda dtype: nn.Linear(7, 3, bias=False, dtype=dtype), (7,)),
+    ("conv2d", lambda dtype: nn.Conv2d(3, 4, 3, dtype=dtype), (3, 8, 9)),
+    ("conv2d-stride-padding-dilation",
+     lambda dtype: nn.Conv2d(2, 3, (3, 2), stride=(2, 1), padding=(1, 2), dilation=(2, 1),
+                             dtype=dtype), (2, 11, 9)),
+    ("conv2d-no-bias", lambda dtype: nn.Conv2d(2, 3, 1, bias=False, dtype=dtype), (2, 5, 4)),
+    ("max-pool2d", lambda dtype: nn.MaxPool2d(2), (3, 8, 8)),
+    ("max-pool2d-ceil-mode", lambda dtype: nn.MaxPool2d(2, ceil_mode=True), (2, 7, 5)),
+    ("max-pool2d-ceil-padding-dilation",
+     lambda dtype: nn.MaxPool2d(3, 2, padding=1, dilation=2, ceil_mode=True), (2, 10, 9)),
+    ("max-pool2d-overlapping-stride-3", lambda dtype: nn.MaxPool2d((3, 2), (3, 1), (1, 0)),
+     (2, 10, 6)),
+    ("flatten", lambda dtype: nn.Flatten(), (3, 4, 5)),
+    ("flatten-start-dim-2", lambda dtype: nn.Flatten(2), (3, 4, 5)),
+    ("relu", lambda dtype: nn.ReLU(), (3, 4, 5)),
+    ("leaky-relu", lambda dtype: nn.LeakyReLU(0.2), (3, 4, 5)),
+    ("sigmoid", lambda dtype: nn.Sigmoid(), (3, 4, 5)),
+    ("tanh", lambda dtype: nn.Tanh(), (6,)),
+    ("softplus", lambda dtype: nn.Softplus(), (3, 4, 5)),
+    ("softplus-beta-threshold", lambda dtype: nn.Softplus(2.0, 3.0), (3, 4, 5)),
+    ("batch-norm1d", lambda dtype: nn.BatchNorm1d(6, dtype=dtype), (6,)),
+    ("batch-norm1d-sequence", lambda dtype: nn.BatchNorm1d(4, momentum=None, dtype=dtype),
+     (4, 7)),
+    ("batch-norm2d", lambda dtype: nn.BatchNorm2d(3, eps=1e-3, dtype=dtype), (3, 5, 4)),
+    ("nested-sequential", lambda dtype: nn.Sequential(
+        nn.Conv2d(2, 3, 3, padding=1, dtype=dtype),
+        nn.Sequential(nn.Tanh(), nn.MaxPool2d(2)),
+        nn.Flatten(), nn.Linear(3 * 4 * 4, 6, dtype=dtype), nn.Sigmoid(),
+        nn.Linear(6, 2, dtype=dtype), nn.LeakyReLU(),
+    ), (2, 8, 8)),
+]
+
+MODEL_CASES = [
+    (f"{name}-{'x'.join(map(str, in_shape))}",
+     lambda dtype, builder=builder, in_shape=in_shape: builder(in_shape).to(dtype), in_shape)
+    for name, builder in models.MODELS.items()
+    for in_shape in ((1, 28, 28), (3, 12, 10))
+]
+
+CASES = LAYER_CASES + MODEL_CASES
+CASE_IDS = [case[0] for case in CASES]
+
+
+def example_batch(shape, batch, dtype=np.float32, seed=0):
+    """Standard normal inputs: ``batch`` examples of ``shape``."""
+    return np.random.default_rng(seed).standard_normal((batch, *shape)).astype(dtype)
