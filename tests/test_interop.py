@@ -183,6 +183,15 @@ def test_a_layer_without_conversion_is_named():
 
 
 @requires_torch
+def test_dropout_keeps_its_probability_and_kind_both_ways():
+    module = to_torch(nn.Sequential(nn.Dropout(0.3), nn.Dropout2d(0.7)))
+    assert [(type(m).__name__, m.p) for m in module] == [("Dropout", 0.3), ("Dropout2d", 0.7)]
+    back = from_torch(torch.nn.Sequential(torch.nn.Dropout(0.2, inplace=True),
+                                          torch.nn.Dropout2d(0.6)))
+    assert [(type(m).__name__, m.p) for m in back] == [("Dropout", 0.2), ("Dropout2d", 0.6)]
+
+
+@requires_torch
 @pytest.mark.parametrize("module, error, message", [
     (lambda: torch.nn.Conv2d(2, 4, 3, groups=2), ValueError, "groups=2"),
     (lambda: torch.nn.Conv2d(2, 4, 3, padding=1, padding_mode="reflect"), ValueError,

@@ -59,6 +59,23 @@ def test_onnxruntime_equals_mint_at_batch_1_and_7_from_one_dynamic_batch_file(tm
         assert_close(run_onnxruntime(path, x), eval_output(model, x), STRATEGY_TOLERANCES)
 
 
+def _assert_onnxruntime_equals_mint(tmp_path_factory, model, shape, opset):
+    """Export ``model`` for inputs of ``shape`` at ``opset`` (22 where only 22 specifies it) and
+    compare ONNX Runtime with Mint on a batch of 3; inputs Mint refuses are skipped."""
+    x = example_batch(shape, 3)
+    try:
+        expected = eval_output(model, x)
+    except ValueError:  # the windows do not fit this input: Mint refuses it
+        assume(False)
+    path = tmp_path_factory.mktemp("onnx") / "model.onnx"
+    try:
+        mint.onnx.export(model, path, (1, *shape), opset=opset)
+    except ValueError as error:  # the one case ONNX specifies only from opset 22
+        assert opset < 22 and "opset=22" in str(error)
+        mint.onnx.export(model, path, (1, *shape), opset=22)
+    assert_close(run_onnxruntime(path, x), expected, STRATEGY_TOLERANCES)
+
+
 @requires_onnx
 @given(
     channels=st.integers(1, 3), size=st.tuples(st.integers(1, 12), st.integers(1, 12)),
@@ -75,18 +92,42 @@ def test_onnxruntime_equals_mint_for_random_convolution_and_pooling_options(
         nn.MaxPool2d(pool_kernel, pool_stride, pool_kernel // 2 if pool_padding else 0,
                      pool_dilation, ceil_mode),
     )
-    x = example_batch((channels, *size), 3)
-    try:
-        expected = eval_output(model, x)
-    except ValueError:  # the windows do not fit this input: Mint refuses it
-        assume(False)
-    path = tmp_path_factory.mktemp("onnx") / "model.onnx"
-    try:
-        mint.onnx.export(model, path, (1, channels, *size), opset=opset)
-    except ValueError as error:  # the one case ONNX specifies only from opset 22
-        assert opset < 22 and "opset=22" in str(error)
-        mint.onnx.export(model, path, (1, channels, *size), opset=22)
-    assert_close(run_onnxruntime(path, x), expected, STRATEGY_TOLERANCES)
+    _assert_onnxruntime_equals_mint(tmp_path_factory, model, (channels, *size), opset)
+
+
+@requires_onnx
+@given(
+    channels=st.integers(1, 3), size=st.tuples(st.integers(1, 10), st.integers(1, 10)),
+    pool=st.tuples(st.integers(1, 4), st.integers(1, 3), st.booleans(), st.booleans()),
+    padding=st.booleans(), opset=st.sampled_from([13, 17, 22]),
+)
+def test_onnxruntime_equals_mint_for_random_average_pooling_options(
+        tmp_path_factory, channels, size, pool, padding, opset):
+    # ceil_mode windows past the padding: ONNX Runtime's divisors must be PyTorch's too.
+    kernel, stride, ceil_mode, count_include_pad = pool
+    model = nn.AvgPool2d(kernel, stride, kernel // 2 if padding else 0, ceil_mode,
+                         count_include_pad)
+    _assert_onnxruntime_equals_mint(tmp_path_factory, model, (channels, *size), opset)
+
+
+@requires_onnx
+def test_dropout_exports_as_the_identity_of_eval_mode(tmp_path):
+    model = nn.Sequential(nn.Dropout(0.5), nn.Tanh(), nn.Dropout2d(0.9))
+    mint.onnx.export(model, tmp_path / "dropout.onnx", (1, 2, 3, 3))
+    x = example_batch((2, 3, 3), 4)
+    assert_close(run_onnxruntime(tmp_path / "dropout.onnx", x), eval_output(model, x),
+                 STRATEGY_TOLERANCES)
+    np.testing.assert_array_equal(eval_output(model, x), eval_output(nn.Tanh(), x))
+
+
+@pytest.mark.parametrize("layer, message", [
+    (nn.AvgPool2d(2, divisor_override=3), "AvgPool2d '1' has divisor_override=3"),
+    (nn.AdaptiveAvgPool2d(3), r"AdaptiveAvgPool2d '1' maps input \(5, 6\) to \(3, 3\)"),
+])
+def test_average_pooling_onnx_cannot_express_is_refused(tmp_path, layer, message):
+    with pytest.raises(ValueError, match=message):
+        mint.onnx.export(nn.Sequential(nn.ReLU(), layer), tmp_path / "pool.onnx", (1, 2, 5, 6))
+    assert not (tmp_path / "pool.onnx").exists()
 
 
 @requires_onnx
@@ -312,3 +353,21 @@ def test_batch_norm_without_running_statistics_is_not_exported(tmp_path):
         mint.onnx.export(nn.Sequential(nn.ReLU(), nn.BatchNorm2d(2, track_running_stats=False)),
                          tmp_path / "bn.onnx", (1, 2, 3, 3))
     assert not (tmp_path / "bn.onnx").exists()
+
+
+@requires_onnx
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("opset", [13, 20])
+def test_gelu_is_one_gelu_node_from_opset_20_and_built_from_erf_or_tanh_below(tmp_path,
+                                                                               approximate,
+                                                                               opset):
+    model = nn.GELU(approximate)
+    path = tmp_path / "gelu.onnx"
+    mint.onnx.export(model, path, (1, 3, 4), opset=opset)
+    onnx.checker.check_model(str(path), full_check=True)
+    op_types = {node.op_type for node in onnx.load(str(path)).graph.node}
+    expected = {"Gelu"} if opset >= 20 else {"Erf" if approximate == "none" else "Tanh", "Mul",
+                                             "Add"}
+    assert expected <= op_types and ("Gelu" in op_types) == (opset >= 20)
+    x = 3 * example_batch((3, 4), 5)
+    assert_close(run_onnxruntime(path, x), eval_output(model, x), STRATEGY_TOLERANCES)

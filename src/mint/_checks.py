@@ -14,7 +14,7 @@ import numpy as np
 from mint.strategy import STRATEGIES
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-REDUCTIONS = ("mean", "sum")
+REDUCTIONS = ("mean", "sum", "none")
 
 
 # ------------------------------------------------------------------------------ Python values
@@ -51,6 +51,20 @@ def real(op, name, value, minimum=-math.inf, below=None):
             interval = f" >= {minimum}" if minimum > -math.inf else ""
         raise ValueError(f"{op}: {name} must be a finite number{interval}, got {value}")
     return value
+
+
+def dim(op, name, value, ndim):
+    """``value`` as an axis of an array with ``ndim`` dimensions, in ``[0, ndim)``; negative
+    values count from the end, as in PyTorch (a 0-d array has one axis, 0 or -1)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{op}: {name} must be an int, got {value!r}")
+    axes = max(ndim, 1)
+    if not -axes <= value < axes:
+        raise ValueError(
+            f"{op}: {name} must be in [{-axes}, {axes - 1}] for an input with {ndim} "
+            f"dimensions, got {value}"
+        )
+    return int(value) % axes
 
 
 def boolean(op, name, value):

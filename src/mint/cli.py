@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import datetime
 import math
+import os
 import signal
 import sys
 import threading
@@ -22,7 +23,7 @@ from tqdm import tqdm
 
 import mint
 import mint.onnx
-from mint import bench, data, files, models, nn, optim
+from mint import bench, data, distributed, files, models, nn, optim
 from mint.checkpoint import CheckpointError, load_checkpoint
 from mint.train import (
     SCHEDULES,
@@ -222,7 +223,8 @@ def _add_train_parser(subparsers):
                             for name, entry in optim.OPTIMIZERS.items()
                             if "momentum" in entry.defaults) + "; the others take none)")
     parser.add_argument("--weight-decay", metavar="X", type=nonnegative_float,
-                        help="L2 penalty added to the gradients (default: 0)")
+                        help="weight decay: an L2 penalty added to the gradients, decoupled "
+                        "from them for adamw (default: 0; adamw: 0.01, as PyTorch)")
     parser.add_argument("--schedule", choices=SCHEDULES,
                         help="learning rate per step: constant, step (x0.1 after the first and "
                              "the second third of the run) or cosine (default: cosine, down to "
@@ -236,11 +238,16 @@ def _add_train_parser(subparsers):
                         help="replace the run in --out (its files are deleted first)")
     parser.add_argument("--resume", metavar="FILE", type=_path,
                         help="continue the run saved in this model.npz, with its settings")
+    parser.add_argument("--distributed", action="store_true",
+                        help="data-parallel training over the processes of `mpiexec -n N mint "
+                             "train --distributed` (needs mpi4py): --batch-size is per process, "
+                             "--threads defaults to cores / processes on each machine")
     parser.set_defaults(handler=run_train)
 
 
-def _train_settings(args, dataset):
-    """The run's settings: the arguments given, else the defaults for ``dataset``."""
+def _train_settings(args, dataset, processes=1):
+    """The run's settings: the arguments given, else the defaults for ``dataset``. Its
+    ``batch_size`` is the images of one step over all ``processes``."""
     defaults = data.DATASETS[dataset]
     optimizer = args.optimizer or DEFAULT_OPTIMIZER
     options = optim.OPTIMIZERS[optimizer].defaults
@@ -251,11 +258,12 @@ def _train_settings(args, dataset):
         "dataset": dataset,
         "model": args.model or "lenet",
         "epochs": args.epochs or defaults.epochs,
-        "batch_size": args.batch_size or defaults.batch_size,
+        "batch_size": (args.batch_size or defaults.batch_size) * processes,
         "optimizer": optimizer,
         "lr": args.lr or options["lr"],
         "momentum": options.get("momentum") if args.momentum is None else args.momentum,
-        "weight_decay": args.weight_decay or 0.0,
+        "weight_decay": (options.get("weight_decay", 0.0) if args.weight_decay is None
+                         else args.weight_decay),
         "schedule": args.schedule or "cosine",
         "seed": 0 if args.seed is None else args.seed,
         "limit": args.limit,
@@ -263,13 +271,22 @@ def _train_settings(args, dataset):
     }
 
 
-def _resumed_settings(args, checkpoint):
-    """The checkpoint's settings; an option given that contradicts them is a usage error."""
+def _resumed_settings(args, checkpoint, processes=1):
+    """The checkpoint's settings; an option given that contradicts them is a usage error. Its
+    ``batch_size`` (images per step) is shared equally by ``processes``."""
     settings = dict(checkpoint.config)
     if not all(key in settings for key in (*_RUN_SETTINGS, "epochs")):
         raise CheckpointError(f"{checkpoint.path} holds no run settings, so it cannot be resumed")
     given = {"dataset": None if args.dataset == "auto" else args.dataset}
     given.update({key: getattr(args, key) for key in _RUN_SETTINGS if key != "dataset"})
+    per_process, rest = divmod(settings["batch_size"], processes)
+    if rest:
+        raise _UsageError(f"the resumed run takes {settings['batch_size']} images per step, which "
+                          f"{processes} processes cannot share equally")
+    if processes > 1 and given.pop("batch_size") not in (None, per_process):
+        raise _UsageError(f"--batch-size {args.batch_size} differs from the resumed run's "
+                          f"{per_process} per process ({settings['batch_size']} images per step "
+                          f"over {processes} processes); a resumed run keeps its settings")
     for key, value in given.items():
         if value is not None and value != settings[key]:
             option = "--" + key.replace("_", "-")
@@ -300,8 +317,8 @@ def _schedule(settings):
 def _make_optimizer(settings, model):
     """The run's optimizer, with the settings its registry entry lets a user choose."""
     entry = optim.OPTIMIZERS[settings["optimizer"]]
-    options = {key: settings[key] for key in entry.defaults}
-    return entry.cls(model.parameters(), weight_decay=settings["weight_decay"], **options)
+    options = {key: settings[key] for key in ("weight_decay", *entry.defaults)}
+    return entry.cls(model.parameters(), **options)
 
 
 def _default_out_dir():
@@ -314,22 +331,41 @@ def _default_out_dir():
 
 
 def run_train(args):
+    if not args.distributed:
+        return _run_train(args, processes=1, main=True)
+    distributed.init()
+    if distributed.is_main():
+        return _run_train(args, distributed.world_size(), main=True)
+    try:
+        with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # rank 0 prints
+            return _run_train(args, distributed.world_size(), main=False)
+    except TrainingDiverged:  # all stop at the same step; rank 0 says why, then ends the job
+        distributed.barrier()
+        raise
+
+
+def _run_train(args, processes, main):
+    """``mint train`` as process ``main`` (the one that writes files) or not, of ``processes``."""
     checkpoint = load_checkpoint(args.resume) if args.resume else None
     load_pyplot()  # now: an interrupt inside this import later on would break it for good
     out = args.out or (checkpoint.path.parent if checkpoint else _default_out_dir())
-    with _output_folder(out, checkpoint, args.overwrite):
+    if args.distributed:
+        out = distributed.init().bcast(out, root=0)  # rank 0's default folder name
+    folder = _output_folder(out, checkpoint, args.overwrite) if main else contextlib.nullcontext()
+    with folder:
         settings = None
         try:
-            settings = _settings(args, checkpoint)
-            return _train(args, checkpoint, settings, out)
+            settings = _settings(args, checkpoint, processes)
+            return _train(args, checkpoint, settings, out, processes, main)
         except KeyboardInterrupt:
-            raise _Interrupted(_after_interrupt(out, checkpoint, settings)) from None
+            report = _after_interrupt(out, checkpoint, settings) if main else "interrupted"
+            raise _Interrupted(report) from None
 
 
-def _settings(args, checkpoint):
+def _settings(args, checkpoint, processes):
     if checkpoint is None:
-        return _train_settings(args, _resolve_dataset(args.dataset, args.data_dir))
-    return _resumed_settings(args, checkpoint)
+        return _train_settings(args, _resolve_dataset(args.dataset, args.data_dir), processes)
+    return _resumed_settings(args, checkpoint, processes)
 
 
 def _in_place(out, checkpoint):
@@ -377,15 +413,21 @@ def _output_folder(out, checkpoint, overwrite):
             out.rmdir()
 
 
-def _train(args, checkpoint, settings, out):
+def _train(args, checkpoint, settings, out, processes, main):
     strategy = args.strategy or data.DATASETS[settings["dataset"]].strategy
     threads = args.threads or data.DATASETS[settings["dataset"]].threads
+    if args.distributed:
+        threads = threads or distributed.threads_per_process()
     train = _load(settings["dataset"], "train", args.data_dir, settings["limit"])
     test = _load(settings["dataset"], "test", args.data_dir, settings["limit"])
+    batch = settings["batch_size"]
+    threads_used = _count(threads or mint.get_num_threads(), "thread")
+    if args.distributed:
+        batch = f"{batch} ({batch // processes} per process)"
+        threads_used += f" x {_count(processes, 'process', 'processes')}"
     print(f"{settings['dataset']}: {len(train[1])} training and {len(test[1])} test images; "
-          f"{settings['model']}, {settings['optimizer']} lr {settings['lr']:g}, batch "
-          f"{settings['batch_size']}, {_count(settings['epochs'], 'epoch')}, "
-          f"{strategy} strategy, {_count(threads or mint.get_num_threads(), 'thread')}")
+          f"{settings['model']}, {settings['optimizer']} lr {settings['lr']:g}, batch {batch}, "
+          f"{_count(settings['epochs'], 'epoch')}, {strategy} strategy, {threads_used}")
 
     schedule = _schedule(settings)
     with _compute_settings(strategy, threads):
@@ -408,7 +450,7 @@ def _train(args, checkpoint, settings, out):
             optimizer = _make_optimizer(settings, model)
             checkpoint.restore_optimizer(optimizer)
             rng, start, history = checkpoint.generator(), checkpoint.epoch, checkpoint.history
-            if _in_place(out, checkpoint):  # a kill -9 may have left these behind model.npz
+            if main and _in_place(out, checkpoint):  # a kill -9 may have left these behind
                 write_metrics(history, out / "metrics.csv")
                 save_curves(history, out / "curves.png")
             print(_resuming(checkpoint, settings, schedule))
@@ -417,16 +459,18 @@ def _train(args, checkpoint, settings, out):
         try:
             history = fit(
                 model, nn.CrossEntropyLoss(), optimizer, train, settings["epochs"],
-                settings["batch_size"], val=test, schedule=schedule, seed=rng,
+                settings["batch_size"] // processes, val=test, schedule=schedule, seed=rng,
                 start_epoch=start, history=history, checkpoint=out / "model.npz",
                 architecture=architecture, config=settings,
                 on_epoch=lambda rows: _report_epoch(rows, settings["epochs"], out),
+                distributed=args.distributed,
             )
         except TrainingDiverged as error:
-            if error.history:
+            if error.history and main:
                 save_curves(error.history, out / "curves.png")
             raise
-    save_curves(history, out / "curves.png")
+    if main:
+        save_curves(history, out / "curves.png")
     last = history[-1]
     seconds = sum(row["seconds"] for row in history[start:])
     print(f"test accuracy {100 * last['test_accuracy']:.2f}% after "
@@ -493,11 +537,20 @@ def _report_epoch(history, epochs, out):
     row = history[-1]
     print(f"epoch {row['epoch']}/{epochs}: loss {row['loss']:.4f}, train accuracy "
           f"{100 * row['train_accuracy']:.2f}%, test accuracy {100 * row['test_accuracy']:.2f}%, "
-          f"{row['seconds']:.1f} s, {row['images_per_second']:.0f} images/s", flush=True)
+          f"{row['seconds']:.1f} s, {row['images_per_second']:.0f} images/s"
+          f"{_processes(row)}", flush=True)
 
 
-def _count(n, noun):
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def _processes(row):
+    """" on 2 processes (Allreduce 1.2 ms/step)" for a distributed epoch, else nothing."""
+    if row.get("allreduce_ms") is None:
+        return ""
+    processes = _count(row["processes"], "process", "processes")
+    return f" on {processes} (Allreduce {row['allreduce_ms']:.1f} ms/step)"
+
+
+def _count(n, noun, plural=None):
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
 def _check_input_shape(checkpoint, images):
@@ -787,6 +840,13 @@ def main(argv=None):
     """Entry point of the ``mint`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    status = _run(args)
+    if status and getattr(args, "distributed", False):
+        distributed.abort(status)  # the other processes would wait for this one forever
+    return status
+
+
+def _run(args):
     prog = f"mint {args.command}"
     try:
         with warnings.catch_warnings():
@@ -796,7 +856,8 @@ def main(argv=None):
     except _UsageError as error:
         print(f"{prog}: error: {error} (see {prog} --help)", file=sys.stderr)
         return 2
-    except (_Failure, data.DataError, CheckpointError, TrainingDiverged) as error:
+    except (_Failure, data.DataError, CheckpointError, TrainingDiverged,
+            distributed.DistributedError) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
     except OSError as error:  # a full disk, ...

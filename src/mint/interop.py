@@ -86,6 +86,22 @@ def _max_pool2d_to_torch(torch, layer, name):
                               ceil_mode=layer.ceil_mode)
 
 
+@TO_TORCH.register(nn.AvgPool2d)
+def _avg_pool2d_to_torch(torch, layer, name):
+    return torch.nn.AvgPool2d(layer.kernel_size, layer.stride, layer.padding, layer.ceil_mode,
+                              layer.count_include_pad, layer.divisor_override)
+
+
+@TO_TORCH.register(nn.AdaptiveAvgPool2d)
+def _adaptive_avg_pool2d_to_torch(torch, layer, name):
+    return torch.nn.AdaptiveAvgPool2d(layer.output_size)
+
+
+@TO_TORCH.register(nn.Dropout, nn.Dropout2d)
+def _dropout_to_torch(torch, layer, name):
+    return getattr(torch.nn, type(layer).__name__)(layer.p)
+
+
 @TO_TORCH.register(nn.Flatten)
 def _flatten_to_torch(torch, layer, name):
     return torch.nn.Flatten(layer.start_dim, -1)
@@ -101,6 +117,16 @@ def _softplus_to_torch(torch, layer, name):
     return torch.nn.Softplus(**layer.arguments)
 
 
+@TO_TORCH.register(nn.GELU)
+def _gelu_to_torch(torch, layer, name):
+    return torch.nn.GELU(approximate=layer.approximate)
+
+
+@TO_TORCH.register(nn.Softmax, nn.LogSoftmax)
+def _softmax_to_torch(torch, layer, name):
+    return getattr(torch.nn, type(layer).__name__)(dim=layer.dim)
+
+
 @TO_TORCH.register(nn.BatchNorm1d, nn.BatchNorm2d)
 def _batch_norm_to_torch(torch, layer, name):
     # PyTorch initialises a batch norm with constants (no generator draw); the state replaces them.
@@ -114,7 +140,7 @@ def _batch_norm_to_torch(torch, layer, name):
     return module
 
 
-@TO_TORCH.register(nn.ReLU, nn.Sigmoid, nn.Tanh)
+@TO_TORCH.register(nn.ReLU, nn.Sigmoid, nn.Tanh, nn.SiLU, nn.Identity)
 def _activation_to_torch(torch, layer, name):
     return getattr(torch.nn, type(layer).__name__)()
 
@@ -164,15 +190,33 @@ def from_torch_converters():
         torch.nn.Conv2d: _conv2d_from_torch,
         torch.nn.MaxPool2d: _max_pool2d_from_torch,
         torch.nn.Flatten: _flatten_from_torch,
+        torch.nn.AvgPool2d: lambda module, name: nn.AvgPool2d(
+            module.kernel_size, module.stride, module.padding, module.ceil_mode,
+            module.count_include_pad, module.divisor_override),
+        torch.nn.AdaptiveAvgPool2d: lambda module, name: nn.AdaptiveAvgPool2d(module.output_size),
+        # inplace only saves PyTorch memory: Mint's dropout computes the same without it.
+        torch.nn.Dropout: lambda module, name: nn.Dropout(module.p),
+        torch.nn.Dropout2d: lambda module, name: nn.Dropout2d(module.p),
         torch.nn.ReLU: lambda module, name: nn.ReLU(),
         torch.nn.LeakyReLU: lambda module, name: nn.LeakyReLU(module.negative_slope),
         torch.nn.Sigmoid: lambda module, name: nn.Sigmoid(),
         torch.nn.Tanh: lambda module, name: nn.Tanh(),
         torch.nn.Softplus: lambda module, name: nn.Softplus(module.beta, module.threshold),
+        torch.nn.GELU: lambda module, name: nn.GELU(module.approximate),
+        torch.nn.SiLU: lambda module, name: nn.SiLU(),
+        torch.nn.Identity: lambda module, name: nn.Identity(),
+        torch.nn.Softmax: _softmax_from_torch,
+        torch.nn.LogSoftmax: _softmax_from_torch,
         torch.nn.BatchNorm1d: _batch_norm_from_torch,
         torch.nn.BatchNorm2d: _batch_norm_from_torch,
     })
     return registry
+
+
+def _softmax_from_torch(module, name):
+    if module.dim is None:
+        raise _unsupported(module, name, "dim=None (PyTorch's deprecated implicit dim)")
+    return getattr(nn, type(module).__name__)(module.dim)
 
 
 def _unsupported(module, name, what):

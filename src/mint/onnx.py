@@ -15,6 +15,12 @@ Mint layer      ONNX operator
 ``ReLU``        ``Relu``; ``LeakyReLU``: ``LeakyRelu(alpha=negative_slope)``; ``Sigmoid``;
                 ``Tanh``
 ``Softplus``    ``Where(Greater(beta x, threshold), x, Div(Softplus(Mul(x, beta)), beta))``
+``GELU``        ``Gelu(approximate)`` from opset 20; below, ``x * 0.5 * (1 + Erf(x / sqrt 2))``
+                or ``x * 0.5 * (1 + Tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))``
+``SiLU``        ``Mul(x, Sigmoid(x))``
+``Softmax``     ``Softmax(axis=dim)``; ``LogSoftmax``: ``LogSoftmax(axis=dim)`` (per-axis
+                from opset 13, as PyTorch)
+``Identity``    ``Identity``
 ``BatchNorm*``  ``BatchNormalization(input, weight, bias, running_mean, running_var, epsilon)``
                 (ones and zeros without ``affine``; ``track_running_stats=False`` is refused)
 ``Sequential``  its layers, in order
@@ -262,17 +268,19 @@ def _conv2d(graph, layer, name, x_name, x):
                       dilations=list(layer.dilation), group=1)
 
 
-@CONVERTERS.register(nn.MaxPool2d)
-def _max_pool2d(graph, layer, name, x_name, x):
-    # ONNX sizes the output with floor (ceil_mode=0) or ceil (ceil_mode=1) of the same quotient
-    # as Mint, but says only from opset 22 that, as in Mint and PyTorch, a ceil_mode window that
-    # would start in the right padding is dropped (ONNX Runtime drops it at every opset, ONNX's
-    # shape inference below 22 does not). In that case Mint's size is the floor size, so
-    # ceil_mode is set only where some dimension needs more than floor, and then no dimension
-    # may rely on the dropping rule below opset 22.
+def _ceil_mode(graph, layer, name, x, dilation):
+    """ONNX's ceil_mode attribute (0 or 1) for a pooling layer on input ``x``.
+
+    ONNX sizes the output with floor (ceil_mode=0) or ceil (ceil_mode=1) of the same quotient
+    as Mint, but says only from opset 22 that, as in Mint and PyTorch, a ceil_mode window that
+    would start in the right padding is dropped (ONNX Runtime drops it at every opset, ONNX's
+    shape inference below 22 does not). In that case Mint's size is the floor size, so
+    ceil_mode is set only where some dimension needs more than floor, and then no dimension
+    may rely on the dropping rule below opset 22.
+    """
     out_size = layer(x).shape[2:]
-    spans = [size + 2 * pad - dilation * (kernel - 1) - 1 for size, pad, dilation, kernel in
-             zip(x.shape[2:], layer.padding, layer.dilation, layer.kernel_size, strict=True)]
+    spans = [size + 2 * pad - d * (kernel - 1) - 1 for size, pad, d, kernel in
+             zip(x.shape[2:], layer.padding, dilation, layer.kernel_size, strict=True)]
     floor_size = tuple(span // stride + 1 for span, stride in zip(spans, layer.stride,
                                                                     strict=True))
     ceil_size = tuple(-(-span // stride) + 1 for span, stride in zip(spans, layer.stride,
@@ -281,13 +289,54 @@ def _max_pool2d(graph, layer, name, x_name, x):
     if ceil_mode and out_size != ceil_size and graph.opset < 22:
         where = f" {name!r}" if name else ""
         raise ValueError(
-            f"ONNX export: MaxPool2d{where} (ceil_mode) on input {x.shape} needs one "
-            f"dimension rounded up and drops a window starting in the right padding in "
+            f"ONNX export: {type(layer).__name__}{where} (ceil_mode) on input {x.shape} needs "
+            f"one dimension rounded up and drops a window starting in the right padding in "
             f"another, which ONNX specifies only from opset 22: export with opset=22"
         )
+    return int(ceil_mode)
+
+
+@CONVERTERS.register(nn.MaxPool2d)
+def _max_pool2d(graph, layer, name, x_name, x):
     return graph.node("MaxPool", [x_name], name, kernel_shape=list(layer.kernel_size),
                       strides=list(layer.stride), pads=[*layer.padding, *layer.padding],
-                      dilations=list(layer.dilation), ceil_mode=int(ceil_mode))
+                      dilations=list(layer.dilation),
+                      ceil_mode=_ceil_mode(graph, layer, name, x, layer.dilation))
+
+
+@CONVERTERS.register(nn.AvgPool2d)
+def _avg_pool2d(graph, layer, name, x_name, x):
+    if layer.divisor_override is not None:
+        where = f" {name!r}" if name else ""
+        raise ValueError(f"ONNX export: AvgPool2d{where} has divisor_override="
+                         f"{layer.divisor_override}, which ONNX's AveragePool does not have")
+    return graph.node("AveragePool", [x_name], name, kernel_shape=list(layer.kernel_size),
+                      strides=list(layer.stride), pads=[*layer.padding, *layer.padding],
+                      count_include_pad=int(layer.count_include_pad),
+                      ceil_mode=_ceil_mode(graph, layer, name, x, (1, 1)))
+
+
+@CONVERTERS.register(nn.AdaptiveAvgPool2d)
+def _adaptive_avg_pool2d(graph, layer, name, x_name, x):
+    out_size = layer(x).shape[2:]
+    if out_size == (1, 1):
+        return graph.node("GlobalAveragePool", [x_name], name)
+    # Bins of equal length, side by side, only when the output divides the input.
+    if any(size % out for size, out in zip(x.shape[2:], out_size, strict=True)):
+        where = f" {name!r}" if name else ""
+        raise ValueError(
+            f"ONNX export: AdaptiveAvgPool2d{where} maps input {x.shape[2:]} to {out_size}, "
+            "bins of unequal length that no ONNX pooling operator computes; an output that "
+            "divides the input (or 1, global pooling) exports"
+        )
+    kernel = [size // out for size, out in zip(x.shape[2:], out_size, strict=True)]
+    return graph.node("AveragePool", [x_name], name, kernel_shape=kernel, strides=kernel)
+
+
+@CONVERTERS.register(nn.Dropout, nn.Dropout2d)
+def _dropout(graph, layer, name, x_name, x):
+    # An exported model runs inference, where dropout is the identity.
+    return graph.node("Identity", [x_name], name)
 
 
 @CONVERTERS.register(nn.BatchNorm1d, nn.BatchNorm2d)
@@ -348,5 +397,38 @@ def _elementwise(op_type):
     return convert
 
 
-for _layer, _op_type in ((nn.ReLU, "Relu"), (nn.Sigmoid, "Sigmoid"), (nn.Tanh, "Tanh")):
+for _layer, _op_type in ((nn.ReLU, "Relu"), (nn.Sigmoid, "Sigmoid"), (nn.Tanh, "Tanh"),
+                         (nn.Identity, "Identity")):
     CONVERTERS.register(_layer)(_elementwise(_op_type))
+
+
+@CONVERTERS.register(nn.Softmax, nn.LogSoftmax)
+def _softmax(graph, layer, name, x_name, x):
+    return graph.node(type(layer).__name__, [x_name], name, axis=layer.dim)
+
+
+@CONVERTERS.register(nn.GELU)
+def _gelu(graph, layer, name, x_name, x):
+    if graph.opset >= 20:
+        return graph.node("Gelu", [x_name], name, approximate=layer.approximate)
+
+    def constant(key, value):
+        return graph.constant(child_name(name, key), np.array(value, graph.dtype))
+
+    if layer.approximate == "tanh":
+        cube = graph.node("Mul", [graph.node("Mul", [x_name, x_name], name), x_name], name)
+        inner = graph.node("Add", [x_name, graph.node("Mul", [cube, constant("cubic", 0.044715)],
+                                                      name)], name)
+        scaled = graph.node("Mul", [inner, constant("scale", np.sqrt(2 / np.pi))], name)
+        curve = graph.node("Tanh", [scaled], name)
+    else:
+        curve = graph.node("Erf", [graph.node("Mul", [x_name, constant("scale", np.sqrt(0.5))],
+                                              name)], name)
+    cdf = graph.node("Mul", [graph.node("Add", [curve, constant("one", 1.0)], name),
+                             constant("half", 0.5)], name)
+    return graph.node("Mul", [x_name, cdf], name)
+
+
+@CONVERTERS.register(nn.SiLU)
+def _silu(graph, layer, name, x_name, x):
+    return graph.node("Mul", [x_name, graph.node("Sigmoid", [x_name], name)], name)

@@ -68,6 +68,16 @@ def _one_per_output_value(layer, input_shape, output_shape):
     return math.prod(output_shape)
 
 
+def _element_mask_bytes(x, out):
+    """Dropout's bool mask, one byte per element."""
+    return out.size
+
+
+def _channel_mask_bytes(x, out):
+    """Dropout2d's bool mask, one byte per channel of each sample."""
+    return out.shape[0] * out.shape[1]
+
+
 def _channel_statistics_bytes(x, out):
     """The mean and inverse deviation of each channel, in the input's dtype."""
     return 2 * x.shape[1] * x.itemsize
@@ -78,12 +88,21 @@ COSTS.update({
     nn.Linear: Cost(_weighted_sum_multiply_adds, keeps=("input",)),
     nn.Conv2d: Cost(_weighted_sum_multiply_adds, keeps=("input",)),
     nn.MaxPool2d: Cost(keeps=(_argmax_bytes,)),
+    nn.AvgPool2d: Cost(),  # backward needs only the input's shape
+    nn.AdaptiveAvgPool2d: Cost(),
+    nn.Dropout: Cost(keeps=(_element_mask_bytes,)),
+    nn.Dropout2d: Cost(keeps=(_channel_mask_bytes,)),
     nn.Flatten: Cost(view=True),
     nn.ReLU: Cost(keeps=("input",)),
     nn.LeakyReLU: Cost(keeps=("input",)),
     nn.Sigmoid: Cost(keeps=("output",)),
     nn.Tanh: Cost(keeps=("output",)),
     nn.Softplus: Cost(keeps=("input",)),
+    nn.GELU: Cost(keeps=("input",)),
+    nn.SiLU: Cost(keeps=("input",)),
+    nn.Softmax: Cost(keeps=("output",)),
+    nn.LogSoftmax: Cost(keeps=("output",)),
+    nn.Identity: Cost(view=True),
     nn.BatchNorm1d: Cost(_one_per_output_value, keeps=("input", _channel_statistics_bytes)),
     nn.BatchNorm2d: Cost(_one_per_output_value, keeps=("input", _channel_statistics_bytes)),
 })

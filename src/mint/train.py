@@ -20,7 +20,7 @@ from mint.files import write_atomically
 
 HISTORY_FIELDS = (
     "epoch", "loss", "train_accuracy", "test_loss", "test_accuracy", "seconds",
-    "images_per_second", "lr",
+    "images_per_second", "lr", "processes", "allreduce_ms",
 )
 
 
@@ -160,7 +160,7 @@ def _warm_up(model, loss_fn, images, labels):
 
 def fit(model, loss_fn, optimizer, train, epochs, batch_size, val=None, *, schedule=None,
         seed=0, start_epoch=0, history=(), checkpoint=None, architecture=None, config=None,
-        on_epoch=None, progress=True):
+        on_epoch=None, progress=True, distributed=False):
     """Train ``model`` on ``train = (images, labels)`` up to epoch ``epochs``; returns the history.
 
     Each epoch shuffles ``train`` with ``seed`` (an int, or a ``numpy.random.Generator`` whose
@@ -173,15 +173,24 @@ def fit(model, loss_fn, optimizer, train, epochs, batch_size, val=None, *, sched
     ``on_epoch(history)`` is called, and, given a ``checkpoint`` path and the ``architecture``
     dict, a checkpoint is written there. If the loss or a parameter becomes NaN or infinite,
     training stops with :class:`TrainingDiverged`; the last checkpoint written stays as it was.
+
+    With ``distributed`` (processes started by ``mpiexec``, see :mod:`mint.distributed`),
+    ``batch_size`` is per process and each step is one over the global batch of all processes:
+    rank 0's parameters are first copied to all, gradients are averaged over the global batch,
+    ``val`` is split over the processes, and only rank 0 shows progress, calls ``on_epoch`` and
+    writes the checkpoint; ``loss_fn`` must average over the batch. History rows give the
+    number of ``processes`` and the mean time per step in ``Allreduce`` (``allreduce_ms``).
     """
     # Overflow on the way to a NaN is what the NaN stop reports, in one clear message.
     with np.errstate(over="ignore", invalid="ignore"):
         return _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, seed,
-                    start_epoch, history, checkpoint, architecture, config, on_epoch, progress)
+                    start_epoch, history, checkpoint, architecture, config, on_epoch, progress,
+                    distributed)
 
 
 def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, seed,
-         start_epoch, history, checkpoint, architecture, config, on_epoch, progress):
+         start_epoch, history, checkpoint, architecture, config, on_epoch, progress,
+         distributed):
     from tqdm import tqdm
 
     if checkpoint is not None and architecture is None:
@@ -192,32 +201,47 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
     if len(train[1]) == 0:
         raise ValueError("fit: the training set is empty")
     rng = np.random.default_rng(seed)
-    batches = Batches(*train, batch_size, shuffle=True, seed=rng)
+    if distributed:
+        from mint import distributed as dist
+
+        if getattr(loss_fn, "reduction", "mean") != "mean":
+            raise ValueError("fit: distributed training needs a loss_fn that averages over the "
+                             "batch (reduction 'mean')")
+        dist.broadcast_parameters(model)
+        batches = dist.ShardedBatches(*train, batch_size, shuffle=True, seed=rng)
+        main, processes = dist.is_main(), dist.world_size()
+    else:
+        batches = Batches(*train, batch_size, shuffle=True, seed=rng)
+        main, processes = True, 1
     history = list(history)
     saved = None  # (epoch, path) of the last checkpoint this call wrote
     model.train()
     if start_epoch < epochs:
         _warm_up(model, loss_fn, *train)
     for epoch in range(start_epoch, epochs):
-        running_loss, correct, seen = 0.0, 0, 0
+        running_loss, correct, seen, allreduce_seconds = 0.0, 0, 0, 0.0
         start = time.perf_counter()
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", leave=False,
-                   disable=_progress_disabled(progress), file=sys.stderr, dynamic_ncols=True)
+                   disable=_progress_disabled(progress and main), file=sys.stderr,
+                   dynamic_ncols=True)
         for index, (x, y) in enumerate(bar):
             if schedule is not None:
                 optimizer.lr = schedule(epoch + index / len(batches))
-            logits = model(x)
-            loss = loss_fn(logits, y)
+            optimizer.zero_grad()
+            loss, right, count = *_forward_backward(model, loss_fn, x, y), len(y)
+            if distributed:
+                started = time.perf_counter()
+                loss, right, count = dist.reduce_step(model, loss, right, count,
+                                                      batches.global_size(index))
+                allreduce_seconds += time.perf_counter() - started
             if not math.isfinite(loss):
                 bar.close()
                 raise _diverged(f"the loss became {loss} at epoch {epoch + 1}, batch "
                                 f"{index + 1}", history, saved, optimizer)
-            optimizer.zero_grad()
-            model.backward_parameters(loss_fn.backward())  # the data needs no gradient
             optimizer.step()
-            running_loss += loss * len(y)
-            correct += int(np.sum(np.argmax(logits, axis=1) == y))
-            seen += len(y)
+            running_loss += loss * count
+            correct += right
+            seen += count
             elapsed = time.perf_counter() - start
             bar.set_postfix({"loss": f"{running_loss / seen:.4f}", "acc": f"{correct / seen:.4f}",
                              "img/s": f"{seen / max(elapsed, 1e-9):.0f}"}, refresh=False)
@@ -235,18 +259,32 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
             "seconds": seconds,
             "images_per_second": seen / max(seconds, 1e-9),
             "lr": optimizer.lr,
+            "processes": processes,
+            "allreduce_ms": 1000 * allreduce_seconds / len(batches) if distributed else None,
         }
         if val is not None:
-            result = evaluate(model, val, loss_fn)
+            result = (dist.evaluate if distributed else evaluate)(model, val, loss_fn)
             row["test_loss"], row["test_accuracy"] = result["loss"], result["accuracy"]
         history.append(row)
-        if checkpoint is not None:
+        if checkpoint is not None and main:
             save_checkpoint(checkpoint, model, architecture, optimizer=optimizer,
                             epoch=epoch + 1, rng=rng, history=history, config=config)
             saved = (epoch + 1, checkpoint)
-        if on_epoch is not None:
+        if on_epoch is not None and main:
             on_epoch(history)
     return history
+
+
+def _forward_backward(model, loss_fn, x, y):
+    """Forward and backward pass of one batch: ``(mean loss, images classified right)``, with
+    the loss's gradient added into the parameters' ``grad``. An empty batch (a process's part
+    of a short last batch) adds nothing and gives ``(0.0, 0)``."""
+    if len(y) == 0:
+        return 0.0, 0
+    logits = model(x)
+    loss = loss_fn(logits, y)
+    model.backward_parameters(loss_fn.backward())  # the data needs no gradient
+    return loss, int(np.sum(np.argmax(logits, axis=1) == y))
 
 
 def _diverged(what, history, saved, optimizer):

@@ -150,6 +150,21 @@ def max_pool2d_inputs(shape, seed=0):
     return Inputs((_normal(rng, (n, c, size, size)),), (k, stride), _normal(rng, (n, c, out, out)))
 
 
+def avg_pool2d_inputs(shape, seed=0):
+    """``(N, C, H=W, kernel, stride)`` -> x; kernel, stride."""
+    n, c, size, k, stride = shape
+    rng = np.random.default_rng(seed)
+    out = (size - k) // stride + 1
+    return Inputs((_normal(rng, (n, c, size, size)),), (k, stride), _normal(rng, (n, c, out, out)))
+
+
+def adaptive_avg_pool2d_inputs(shape, seed=0):
+    """``(N, C, H=W, output size)`` -> x; output_size."""
+    n, c, size, out = shape
+    rng = np.random.default_rng(seed)
+    return Inputs((_normal(rng, (n, c, size, size)),), (out,), _normal(rng, (n, c, out, out)))
+
+
 def linear_inputs(shape, seed=0):
     """``(N, in_features, out_features)`` -> x, weight, bias."""
     n, c_in, c_out = shape
@@ -170,6 +185,14 @@ def elementwise_inputs(shape, seed=0):
     n, c, size = shape
     rng = np.random.default_rng(seed)
     return Inputs((_normal(rng, (n, c, size, size)),), (), _normal(rng, (n, c, size, size)))
+
+
+def softmax_inputs(shape, seed=0):
+    """``(N, C, H=W, dim)`` -> x (N, C, H, W), or (N, C) when H is 0; dim."""
+    n, c, size, dim = shape
+    rng = np.random.default_rng(seed)
+    x_shape = (n, c, size, size) if size else (n, c)
+    return Inputs((_normal(rng, x_shape),), (dim,), _normal(rng, x_shape))
 
 
 def batch_norm_inputs(shape, seed=0):
@@ -208,6 +231,27 @@ OP_SPECS = (
         flops=lambda grad, x, k, stride: float(grad.size * k * k),
     ),
     OpSpec(
+        "avg_pool2d",
+        shapes=((64, 32, 28, 2, 2), (64, 64, 16, 3, 1)),
+        label="N={} C={} H={} k={} s={}", inputs=avg_pool2d_inputs,
+        forward=F.avg_pool2d,
+        backward=lambda grad, x, k, stride, out, strategy:
+            F.avg_pool2d_backward(grad, x.shape, k, stride, strategy=strategy),
+        torch="avg_pool2d",
+        # additions: one per output element and window position; backward as many
+        flops=lambda grad, x, k, stride: float(grad.size * k * k), backward_flops=1,
+    ),
+    OpSpec(
+        "adaptive_avg_pool2d",
+        # global average pooling at the end of a small ResNet, and a non-dividing 7 -> 3
+        shapes=((64, 64, 7, 1), (64, 128, 8, 1), (64, 64, 7, 3)),
+        label="N={} C={} H={} out={}", inputs=adaptive_avg_pool2d_inputs,
+        forward=F.adaptive_avg_pool2d,
+        backward=lambda grad, x, output_size, out, strategy:
+            F.adaptive_avg_pool2d_backward(grad, x.shape, output_size, strategy=strategy),
+        torch="adaptive_avg_pool2d",
+    ),
+    OpSpec(
         "linear",
         shapes=((64, 3136, 128), (64, 128, 10)),
         label="N={} in={} out={}", inputs=linear_inputs,
@@ -234,6 +278,32 @@ OP_SPECS = (
         forward=F.softplus,
         backward=lambda grad, x, out, strategy: F.softplus_backward(grad, x, strategy=strategy),
         torch="softplus",
+    ),
+    OpSpec(
+        "gelu",
+        shapes=((64, 32, 28),),  # exact GELU (erf), at lenet's first activation size
+        label="N={} C={} H={}", inputs=elementwise_inputs,
+        forward=F.gelu,
+        backward=lambda grad, x, out, strategy: F.gelu_backward(grad, x, strategy=strategy),
+        torch="gelu",
+    ),
+    OpSpec(
+        "silu",
+        shapes=((64, 32, 28),),
+        label="N={} C={} H={}", inputs=elementwise_inputs,
+        forward=F.silu,
+        backward=lambda grad, x, out, strategy: F.silu_backward(grad, x, strategy=strategy),
+        torch="silu",
+    ),
+    OpSpec(
+        "softmax",
+        # a classifier's last axis, and the channels of a feature map (a strided axis)
+        shapes=((512, 1000, 0, 1), (64, 32, 28, 1)),
+        label="N={} C={} H={} dim={}", inputs=softmax_inputs,
+        forward=F.softmax,
+        backward=lambda grad, x, dim, out, strategy:
+            F.softmax_backward(grad, out, dim, strategy=strategy),
+        torch="softmax",
     ),
     OpSpec(
         "batch_norm",

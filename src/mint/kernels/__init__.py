@@ -21,14 +21,42 @@ instead, keeping only windows that start inside the input or the left padding)::
     H_out = (H_in + 2 * PH - DH * (KH - 1) - 1) // SH + 1
     W_out = (W_in + 2 * PW - DW * (KW - 1) - 1) // SW + 1
 
-Kernels are pure: they take C-contiguous float arrays (float32 or float64) and Python ints or
-int tuples, allocate and return their outputs (conv2d keeps its internal layout copies in
-arrays reused from call to call; no output is ever one of them), and check nothing.
+Kernels are pure: they take C-contiguous float arrays (float32 or float64), Python ints or
+int tuples, and the index arrays or masks :mod:`mint.functional` built (max-pooling's argmax,
+average pooling's windows, dropout's mask), allocate and return their outputs (conv2d keeps its
+internal layout copies in arrays reused from call to call; no output is ever one of them), and
+check nothing.
 :mod:`mint.functional` is the only caller; it validates every argument before a kernel runs,
 because a Numba kernel reads out of bounds silently. Equation numbers refer to
 ``docs/backprop.md``.
 """
 
-from mint.kernels import activation, batch_norm, conv2d, cross_entropy, linear, max_pool2d
+from mint.kernels import (
+    activation,
+    avg_pool2d,
+    batch_norm,
+    bce_with_logits,
+    conv2d,
+    cross_entropy,
+    dropout,
+    linear,
+    max_pool2d,
+    mse_loss,
+    nll_loss,
+    softmax,
+)
 
-__all__ = ["activation", "batch_norm", "conv2d", "cross_entropy", "linear", "max_pool2d"]
+__all__ = [
+    "activation",
+    "avg_pool2d",
+    "batch_norm",
+    "bce_with_logits",
+    "conv2d",
+    "cross_entropy",
+    "dropout",
+    "linear",
+    "max_pool2d",
+    "mse_loss",
+    "nll_loss",
+    "softmax",
+]

@@ -1,4 +1,5 @@
-"""Layers with parameters or spatial hyper-parameters: Linear, Conv2d, MaxPool2d, Flatten.
+"""Layers with parameters or spatial hyper-parameters: Linear, Conv2d, MaxPool2d, AvgPool2d,
+AdaptiveAvgPool2d, Flatten.
 
 Each forward calls :mod:`mint.functional` and keeps what backward needs; each backward calls the
 matching ``*_backward`` function and adds the parameter gradients into ``Parameter.grad``.
@@ -10,6 +11,7 @@ import numpy as np
 
 from mint import _checks as check
 from mint import functional as F
+from mint.functional.pooling import adaptive_output_size, avg_pool2d_arguments
 from mint.nn.module import Module, repr_arguments
 from mint.nn.parameter import Parameter
 from mint.runtime import default_generator
@@ -152,6 +154,65 @@ class MaxPool2d(Module):
                               f"ceil_mode={self.ceil_mode}", strategy=self.strategy)
 
 
+class AvgPool2d(Module):
+    """Mean over each window (padding counts as zeros); keeps only the input shape for backward.
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None, *, strategy=None):
+        (self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+         self.divisor_override) = avg_pool2d_arguments("AvgPool2d", kernel_size, stride, padding,
+                                                       ceil_mode, count_include_pad,
+                                                       divisor_override)
+        self.strategy = check.strategy("AvgPool2d", strategy)
+
+    def _arguments(self):
+        return (self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                self.count_include_pad, self.divisor_override)
+
+    def forward(self, x):
+        out = F.avg_pool2d(x, *self._arguments(), strategy=self.strategy)
+        self.save_for_backward(out.shape, x.shape)
+        return out
+
+    def backward(self, grad_out):
+        (input_shape,) = self.saved_for_backward(grad_out)
+        return F.avg_pool2d_backward(grad_out, input_shape, *self._arguments(),
+                                     strategy=self.strategy)
+
+    def extra_repr(self):
+        # Like PyTorch, show ceil_mode, count_include_pad and divisor_override when not default.
+        return repr_arguments(
+            f"kernel_size={self.kernel_size}", f"stride={self.stride}", f"padding={self.padding}",
+            "ceil_mode=True" if self.ceil_mode else "",
+            "count_include_pad=False" if not self.count_include_pad else "",
+            "" if self.divisor_override is None else f"divisor_override={self.divisor_override}",
+            strategy=self.strategy,
+        )
+
+
+class AdaptiveAvgPool2d(Module):
+    """Mean over ``output_size`` bins per plane (an int, or a pair whose ``None`` entries keep
+    the input size); ``AdaptiveAvgPool2d(1)`` is global average pooling."""
+
+    def __init__(self, output_size, *, strategy=None):
+        self.output_size = adaptive_output_size("AdaptiveAvgPool2d", output_size)
+        self.strategy = check.strategy("AdaptiveAvgPool2d", strategy)
+
+    def forward(self, x):
+        out = F.adaptive_avg_pool2d(x, self.output_size, strategy=self.strategy)
+        self.save_for_backward(out.shape, x.shape)
+        return out
+
+    def backward(self, grad_out):
+        (input_shape,) = self.saved_for_backward(grad_out)
+        return F.adaptive_avg_pool2d_backward(grad_out, input_shape, self.output_size,
+                                              strategy=self.strategy)
+
+    def extra_repr(self):
+        return repr_arguments(f"output_size={self.output_size}", strategy=self.strategy)
+
+
 class Flatten(Module):
     """Merge the dimensions from ``start_dim`` on: (N, C, H, W) -> (N, C * H * W)."""
 
@@ -170,3 +231,20 @@ class Flatten(Module):
 
     def extra_repr(self):
         return repr_arguments(f"start_dim={self.start_dim}", strategy=self.strategy)
+
+
+class Identity(Module):
+    """``out = x`` and ``grad_x = grad_out``: a placeholder where a layer is optional (a
+    shortcut, a head to be replaced). As ``torch.nn.Identity``, any arguments are accepted and
+    ignored, so it can stand in for the layer it replaces."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def forward(self, x):
+        self.save_for_backward(np.shape(x))
+        return x
+
+    def backward(self, grad_out):
+        self.saved_for_backward(grad_out)
+        return grad_out

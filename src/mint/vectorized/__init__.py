@@ -6,6 +6,32 @@ NumPy array expressions: windows through ``sliding_window_view`` (im2col), one B
 direction, and no Python loop over pixels.
 """
 
-from mint.vectorized import activation, batch_norm, conv2d, cross_entropy, linear, max_pool2d
+from mint.vectorized import (
+    activation,
+    avg_pool2d,
+    batch_norm,
+    bce_with_logits,
+    conv2d,
+    cross_entropy,
+    dropout,
+    linear,
+    max_pool2d,
+    mse_loss,
+    nll_loss,
+    softmax,
+)
 
-__all__ = ["activation", "batch_norm", "conv2d", "cross_entropy", "linear", "max_pool2d"]
+__all__ = [
+    "activation",
+    "avg_pool2d",
+    "batch_norm",
+    "bce_with_logits",
+    "conv2d",
+    "cross_entropy",
+    "dropout",
+    "linear",
+    "max_pool2d",
+    "mse_loss",
+    "nll_loss",
+    "softmax",
+]
