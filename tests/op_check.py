@@ -16,9 +16,11 @@ each strategy and dtype asked for, it checks
 5. that float outputs and gradients keep the input dtype (a 0-d reference output, a loss, must
    come back as a Python float).
 
-Usage (a new elementwise op with one hyper-parameter)::
+Usage (a new elementwise op with one hyper-parameter; the reference is a lambda so that the
+test module imports without torch)::
 
-    SOFTPLUS = Op(F.softplus, F.softplus_backward, torch.nn.functional.softplus)
+    SOFTPLUS = Op(F.softplus, F.softplus_backward,
+                  lambda x, **kw: torch.nn.functional.softplus(x, **kw))
 
     @pytest.mark.parametrize("dtype", DTYPES)
     @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
@@ -41,6 +43,8 @@ from helpers import (
     STRATEGY_NAMES,
     STRATEGY_TOLERANCES,
     assert_close,
+    assert_gradient_matches_finite_differences,
+    central_difference,
     random_array,
     to_torch,
     torch,
@@ -88,7 +92,7 @@ class Op:
 
 
 def check_op(op, inputs, params=None, *, strategies=STRATEGY_NAMES, dtypes=DTYPES, seed=0,
-             finite_differences=True, fd_elements=128):
+             finite_differences=True, fd_elements=64):
     """Check ``op`` on ``inputs`` (a tuple of arrays, ``None`` for an absent optional input)
     with hyper-parameters ``params``, for each strategy in ``strategies`` and dtype in
     ``dtypes``; see the module docstring for the five checks.
@@ -109,15 +113,16 @@ def check_op(op, inputs, params=None, *, strategies=STRATEGY_NAMES, dtypes=DTYPE
             where = f"{strategy} {dtype}"
             _check_dtypes(results[strategy], dtype, expected, where)
             if expected is not None:
-                _check_results(op, results[strategy], expected, None, f"{where} vs torch")
+                _check_results(op, results[strategy], expected, dtype, None,
+                               f"{where} vs torch")
             for other in STRATEGY_NAMES:
                 if other != strategy:
-                    _check_results(op, results[strategy], results[other], STRATEGY_TOLERANCES,
-                                   f"{where} vs {other}")
+                    _check_results(op, results[strategy], results[other], dtype,
+                                   STRATEGY_TOLERANCES, f"{where} vs {other}")
             for layout, relayout in LAYOUTS.items():
                 _check_equal(_run(op, cast, params, strategy, seed, relayout),
                              results[strategy], f"{where} {layout} inputs")
-    if expected is None:
+    if torch is None:
         warnings.warn("PyTorch is not installed: checked against finite differences and the "
                       "other strategy only", stacklevel=2)
     if finite_differences and np.dtype(np.float64) in map(np.dtype, dtypes):
@@ -209,12 +214,15 @@ def _check_dtypes(results, dtype, expected, where):
         assert isinstance(grad, np.ndarray) and grad.dtype == dtype, (where, f"grad {i}")
 
 
-def _check_results(op, actual, expected, tolerances, where):
-    """Compare (outputs, gradients) within ``tolerances`` (None: helpers.TOLERANCES)."""
+def _check_results(op, actual, expected, dtype, tolerances, where):
+    """Compare (outputs, gradients) within ``tolerances`` (None: helpers.TOLERANCES); a loss
+    (a Python float) is compared in ``dtype``."""
     (outputs, grads), (expected_outputs, expected_grads) = actual, expected
     assert len(outputs) == len(expected_outputs) and len(grads) == len(expected_grads), where
+    # A loss is a Python float: compare it in the dtype it was computed in (its gradient's).
+    dtype = grads[0].dtype if grads else None
     for i, (a, e) in enumerate(zip(outputs, expected_outputs, strict=True)):
-        a = np.asarray(a, dtype=e.dtype if np.ndim(a) == 0 else None)
+        a, e = (np.asarray(v, dtype=dtype if np.ndim(v) == 0 else None) for v in (a, e))
         if i in op.exact_outputs or a.dtype.kind in "iu":
             assert a.shape == e.shape, (where, f"output {i}", a.shape, e.shape)
             np.testing.assert_array_equal(a, e, err_msg=f"{where}: output {i}")
@@ -264,10 +272,9 @@ LAYOUTS = {"strided": _strided, "fortran": np.asfortranarray, "transposed": _swa
 def _check_finite_differences(op, inputs, params, strategy, seed, fd_elements):
     """Each gradient of ``sum(out * grad_out)`` against central differences in float64."""
     outputs, grads = _run(op, inputs, params, strategy, seed)
-    output = outputs[op.differentiated]
-    grad_out = 1.0 if op.loss else _grad_out(output, seed)
+    grad_out = 1.0 if op.loss else _grad_out(outputs[op.differentiated], seed)
     rng = np.random.default_rng(seed + 2)
-    eps, rtol, atol = (FINITE_DIFFERENCES[k] for k in ("eps", "rtol", "atol"))
+    rtol, atol = FINITE_DIFFERENCES["rtol"], FINITE_DIFFERENCES["atol"]
 
     for slot, grad in zip(op.grads, grads, strict=True):
         x = inputs[slot]
@@ -277,22 +284,17 @@ def _check_finite_differences(op, inputs, params, strategy, seed, fd_elements):
         if x.size == 0:
             continue
 
-        def change(direction, x=x, slot=slot):
-            """d/dt sum(out(x + t * direction) * grad_out) at t = 0, by central differences."""
-            def output_at(t):
-                moved = list(inputs)
-                moved[slot] = x + t * direction
-                return np.asarray(_as_tuple(op.forward(*moved, **params, strategy=strategy))
-                                  [op.differentiated], dtype=np.float64)
-            return np.sum((output_at(eps) - output_at(-eps)) * grad_out) / (2 * eps)
+        def output(value, slot=slot):
+            moved = list(inputs)
+            moved[slot] = value
+            return _as_tuple(op.forward(*moved, **params, strategy=strategy))[op.differentiated]
 
         where = f"{strategy}: gradient of input {slot} vs finite differences"
-        flat = (np.arange(x.size) if x.size <= fd_elements
-                else rng.choice(x.size, fd_elements, replace=False))
-        numeric = [change(np.eye(1, x.size, i).reshape(x.shape)) for i in flat]
-        np.testing.assert_allclose(grad.reshape(-1)[flat], numeric, rtol=rtol, atol=atol,
-                                   err_msg=where)
+        elements = (np.arange(x.size) if x.size <= fd_elements
+                    else rng.choice(x.size, fd_elements, replace=False))
+        assert_gradient_matches_finite_differences(output, x, grad, grad_out, elements, where)
         direction = rng.standard_normal(x.shape)
         terms = grad * direction
-        assert abs(change(direction) - terms.sum()) <= atol + rtol * np.abs(terms).sum(), (
+        numeric = central_difference(output, x, direction, grad_out)
+        assert abs(numeric - terms.sum()) <= atol + rtol * np.abs(terms).sum(), (
             f"{where}, along a random direction")

@@ -15,7 +15,7 @@ from mint.data import Batches, augment
 
 
 def reference_shift_flip(images, shifts, flips):
-    """(G1) image by image: crop the zero-padded image at (P + dy, P + dx), then mirror."""
+    """(U1) image by image: crop the zero-padded image at (P + dy, P + dx), then mirror."""
     n, _, height, width = images.shape
     pad = int(np.abs(shifts).max(initial=0))
     out = np.empty_like(images)

@@ -613,8 +613,9 @@ def test_the_cli_reads_its_data_sets_and_optimizers_from_the_registries(capsys, 
         batch_size=20, strategy="vectorized", threads=1))
     monkeypatch.setitem(optim.OPTIMIZERS, "heavy-ball", optim.OptimizerEntry(
         optim.SGD, "SGD with heavy momentum", {"lr": 0.02, "momentum": 0.5}))
+    monkeypatch.setenv("COLUMNS", "10000")  # argparse would also wrap at the hyphen of heavy-ball
     status, out, err = run(capsys, "train", "--help")
-    out = " ".join(out.split())  # argparse wraps the help
+    out = " ".join(out.split())
     assert "tiny: 40 digits" in out and "heavy-ball: SGD with heavy momentum" in out
     status, out, err = run(capsys, "train", "--dataset", "tiny", "--optimizer", "heavy-ball",
                            "--out", tmp_path / "run")

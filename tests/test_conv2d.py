@@ -14,6 +14,9 @@ from helpers import DTYPES, STRATEGY_NAMES, random_array, torch
 from mint import functional as F
 from op_check import Op, check_op, zero_bias
 
+# PyTorch warns that its "same" padding of an even kernel copies the input; so does Mint's.
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
+
 CONV2D = Op(
     F.conv2d, F.conv2d_backward, lambda *args, **kw: torch.nn.functional.conv2d(*args, **kw),
     backward_args=lambda inputs, outputs: inputs[:2], grads=(0, 1, 2),
@@ -27,12 +30,12 @@ def _as_pair(value):
 
 
 def check_conv2d(strategy, dtype, x_shape, weight_shape, stride=1, padding=0, dilation=1,
-                 bias=True, seed=0, fd_elements=128):
+                 bias=True, seed=0, fd_elements=64, groups=1):
     """check_op on seeded x, weight and bias (or None) for one strategy and dtype."""
     rng = np.random.default_rng(seed)
     inputs = (random_array(rng, x_shape), random_array(rng, weight_shape),
               random_array(rng, (weight_shape[0],)) if bias else None)
-    params = {"stride": stride, "padding": padding, "dilation": dilation}
+    params = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
     check_op(CONV2D, inputs, params, strategies=[strategy], dtypes=[dtype], seed=seed,
              fd_elements=fd_elements)
 
@@ -61,6 +64,36 @@ def conv_configs(draw, max_batch=4):
         "bias": draw(st.booleans()),
         "seed": draw(st.integers(0, 2**16)),
     }
+
+
+@st.composite
+def grouped_conv_configs(draw):
+    """Grouped and depthwise convolutions, padding as a number, a pair, "valid" or "same"."""
+    groups = draw(st.integers(1, 4))
+    depthwise = draw(st.booleans())
+    c_group = 1 if depthwise else draw(st.integers(1, 5))
+    c_out = groups * draw(st.integers(1, 3))
+    # Kernels up to 3 x 3: the depthwise forward compiles once per kernel size.
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = draw(st.sampled_from(["same", "valid", 0, 1, (2, 1)]))
+    stride = 1 if padding == "same" else (draw(st.integers(1, 3)), draw(st.integers(1, 2)))
+    pads = (0, 0) if isinstance(padding, str) else _as_pair(padding)
+    spatial = [draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), d * (k - 1) + 7))
+               for k, p, d in zip(kernel, pads, dilation, strict=True)]
+    return {
+        "x_shape": (draw(st.integers(1, 3)), groups * c_group, *spatial),
+        "weight_shape": (c_out, c_group, *kernel),
+        "stride": stride, "padding": padding, "dilation": dilation, "groups": groups,
+        "bias": draw(st.booleans()), "seed": draw(st.integers(0, 2**16)),
+    }
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+@given(config=grouped_conv_configs())
+def test_grouped_conv2d_matches_references_on_random_configs(strategy, dtype, config):
+    check_conv2d(strategy, dtype, **config)
 
 
 # Hand-picked configurations that have broken convolution code before.
@@ -103,6 +136,24 @@ AWKWARD_CASES = {
         dilation=(2, 6)
     ),
     "empty_batch": dict(x_shape=(0, 3, 6, 5), weight_shape=(4, 3, 3, 3), stride=2, padding=1),
+    # Groups: each path of the loop kernels (short and long receptive fields, scatter and
+    # gather input gradients), depthwise with a channel multiplier, and "same" padding whose odd
+    # total puts one more row or column after the input than before it.
+    "groups_long_receptive_field": dict(x_shape=(2, 16, 7, 6), weight_shape=(6, 8, 3, 3),
+                                        padding=1, groups=2),
+    "groups_strided_gather": dict(x_shape=(2, 12, 9, 8), weight_shape=(9, 4, 3, 2),
+                                  stride=(2, 3), padding=(1, 0), groups=3),
+    "depthwise": dict(x_shape=(2, 5, 7, 8), weight_shape=(5, 1, 3, 3), padding=1, groups=5),
+    "depthwise_multiplier_same_even_kernel": dict(x_shape=(2, 3, 6, 7),
+                                                  weight_shape=(6, 1, 2, 3), padding="same",
+                                                  groups=3),
+    "depthwise_multiplier_strided_dilated": dict(
+        x_shape=(2, 3, 9, 10), weight_shape=(6, 1, 3, 2), stride=2, dilation=(1, 2), groups=3
+    ),
+    "same_even_kernel": dict(x_shape=(2, 3, 6, 5), weight_shape=(4, 3, 2, 4), padding="same"),
+    "same_dilated_grouped": dict(x_shape=(2, 4, 7, 6), weight_shape=(4, 2, 3, 2),
+                                 padding="same", dilation=(2, 3), groups=2),
+    "valid": dict(x_shape=(2, 3, 6, 5), weight_shape=(2, 3, 3, 2), padding="valid"),
     # Small enough for finite differences through every element.
     "fd_plain": dict(x_shape=(2, 2, 5, 4), weight_shape=(3, 2, 3, 2)),
     "fd_stride_not_dividing": dict(x_shape=(1, 2, 6, 5), weight_shape=(2, 2, 2, 2),
@@ -124,7 +175,8 @@ def test_conv2d_matches_references_on_random_configs(strategy, dtype, config):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
 def test_conv2d_matches_references_on_awkward_cases(strategy, dtype, case):
-    check_conv2d(strategy, dtype, **AWKWARD_CASES[case])
+    # Finite differences through every element of the fd_ cases (up to 120).
+    check_conv2d(strategy, dtype, **AWKWARD_CASES[case], fd_elements=128)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -188,6 +240,18 @@ BAD_FORWARD = {
                          re.escape("bias must have shape (4,)")),
     "bias_2d": ({"bias": np.zeros((4, 1))}, ValueError, "bias must have 1 dimensions"),
     "empty_weight": ({"weight": np.zeros((0, 3, 3, 3))}, ValueError, "no empty dimension"),
+    "groups_not_dividing_out_channels": ({"groups": 3, "weight": np.zeros((4, 1, 3, 3))},
+                                         ValueError, re.escape("groups=3 must divide the first "
+                                                               "dimension of weight (4, 1, 3, 3)")),
+    "groups_channel_mismatch": ({"groups": 2}, ValueError,
+                                re.escape("expected input with 6 channels (weight is (4, 3, 3, "
+                                          "3) times groups=2)")),
+    "groups_zero": ({"groups": 0}, ValueError, "groups must be >= 1"),
+    "groups_float": ({"groups": 1.0}, TypeError, "groups must be an int"),
+    "same_padding_with_stride": ({"padding": "same", "stride": 2}, ValueError,
+                                 re.escape("padding='same' needs stride 1")),
+    "unknown_padding_string": ({"padding": "full"}, ValueError,
+                               re.escape("padding must be one of ('valid', 'same'), got 'full'")),
 }
 
 

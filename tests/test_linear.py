@@ -27,7 +27,7 @@ def _problem(seed, N, C_in, C_out, dtype):
             random_array(rng, (C_out,), dtype), random_array(rng, (N, C_out), dtype))
 
 
-def check_linear(strategy, dtype, seed, N, C_in, C_out, with_bias=True, fd_elements=128):
+def check_linear(strategy, dtype, seed, N, C_in, C_out, with_bias=True, fd_elements=64):
     """check_op on seeded x, weight and bias (or None) for one strategy and dtype."""
     x, weight, bias, _ = _problem(seed, N, C_in, C_out, np.float64)
     check_op(LINEAR, (x, weight, bias if with_bias else None), strategies=[strategy],

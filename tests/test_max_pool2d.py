@@ -1,5 +1,6 @@
 """max_pool2d / max_pool2d_backward against torch (values, argmax indices, gradients), finite
-differences, and the other strategy; ties, NaN, ceil_mode and bad input."""
+differences, the other strategy, memory layouts and dtypes (op_check); ties, NaN, ceil_mode,
+bad input and the disk cache."""
 
 import os
 import subprocess
@@ -10,18 +11,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from helpers import (
-    DTYPES,
-    STRATEGY_NAMES,
-    STRATEGY_TOLERANCES,
-    assert_close,
-    assert_gradient_matches_finite_differences,
-    random_array,
-    requires_torch,
-    to_torch,
-    torch,
-)
+from helpers import DTYPES, STRATEGY_NAMES, shuffled_linspace, torch
 from mint import functional as F
+from op_check import Op, check_op
 
 seeds = st.integers(0, 2**32 - 1)
 
@@ -70,55 +62,49 @@ def pool_configs(**bounds):
     return _any_pool_config(**bounds).filter(_every_window_holds_an_input_pixel)
 
 
-def shuffled_linspace(shape, dtype, seed):
-    """Distinct values in random order, so that every window has a single maximum."""
-    values = np.linspace(-1, 1, int(np.prod(shape)), dtype=np.float64)
-    return np.random.default_rng(seed).permutation(values).reshape(shape).astype(dtype)
+MAX_POOL2D = Op(
+    F.max_pool2d, F.max_pool2d_backward,
+    lambda x, **kwargs: torch.nn.functional.max_pool2d(x, return_indices=True, **kwargs),
+    backward_args=lambda inputs, outputs: (outputs[1], inputs[0].shape), backward_params=False,
+    exact_outputs=(0,),  # a maximum is exact: no tolerance
+)
 
 
-def _torch_pool(x, grad_out, kwargs):
-    """PyTorch's output, indices and input gradient for grad_out."""
-    tx = to_torch(x, requires_grad=True)
-    out, indices = torch.nn.functional.max_pool2d(tx, return_indices=True, **kwargs)
-    out.backward(to_torch(grad_out))
-    return out.detach().numpy(), indices.numpy(), tx.grad.numpy()
-
-
-def _mint_pool(x, grad_out, kwargs, strategy):
-    out, argmax = F.max_pool2d(x, **kwargs, strategy=strategy)
-    grad_out = np.ones_like(out) if grad_out is None else grad_out
-    return out, argmax, F.max_pool2d_backward(grad_out, argmax, x.shape, strategy=strategy)
-
-
-def _check_against_torch(x, kwargs, strategy, seed=0):
-    out, argmax = F.max_pool2d(x, **kwargs, strategy=strategy)
-    grad_out = random_array(np.random.default_rng(seed), out.shape, x.dtype)
-    expected_out, expected_argmax, expected_grad = _torch_pool(x, grad_out, kwargs)
-    assert out.dtype == x.dtype and argmax.dtype == np.int64
-    np.testing.assert_array_equal(out, expected_out)  # a max is exact: no tolerance
-    np.testing.assert_array_equal(argmax, expected_argmax)
-    grad_x = F.max_pool2d_backward(grad_out, argmax, x.shape, strategy=strategy)
-    assert grad_x.dtype == x.dtype
-    assert_close(grad_x, expected_grad, err_msg="grad_x")
+def check_max_pool2d(x, kwargs, strategies=STRATEGY_NAMES, dtypes=DTYPES, seed=0,
+                     finite_differences=True):
+    """check_op of max_pool2d on x; finite differences through up to 512 pixels, so the small
+    configurations are checked pixel by pixel."""
+    check_op(MAX_POOL2D, (x,), kwargs, strategies=strategies, dtypes=dtypes, seed=seed,
+             finite_differences=finite_differences, fd_elements=512)
 
 
 OVERLAPPING = {"kernel_size": 3, "stride": 1, "padding": 1}
 HANGING = {"kernel_size": (3, 2), "stride": (2, 3), "padding": (1, 0), "ceil_mode": True}
 
 
-@requires_torch
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
-@given(config=pool_configs(), seed=seeds)
+@given(config=pool_configs(max_batch=3, max_extra=12), seed=seeds)
 @example(config=((1, 1, 5, 5), OVERLAPPING), seed=0)
 @example(config=((2, 3, 7, 8), HANGING), seed=1)
 @example(config=((1, 2, 9, 7), {"kernel_size": 2, "stride": 3, "dilation": 2}), seed=2)
-def test_max_pool2d_values_indices_and_gradient_match_torch(strategy, dtype, config, seed):
+def test_max_pool2d_matches_references(strategy, dtype, config, seed):
+    # Tie-free and spaced by more than the finite-difference step, so no window changes its
+    # maximum when one pixel moves by eps.
     shape, kwargs = config
-    _check_against_torch(shuffled_linspace(shape, dtype, seed), kwargs, strategy, seed)
+    check_max_pool2d(shuffled_linspace(shape, np.float64, seed), kwargs, [strategy], [dtype],
+                     seed)
 
 
-@requires_torch
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(config=pool_configs(max_batch=3, max_extra=12), seed=seeds)
+def test_max_pool2d_matches_references_with_ties(dtype, config, seed):
+    # No derivative where two inputs tie for a maximum: no finite differences.
+    shape, kwargs = config
+    x = np.random.default_rng(seed).integers(0, 3, shape).astype(np.float64)
+    check_max_pool2d(x, kwargs, dtypes=[dtype], seed=seed, finite_differences=False)
+
+
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
 @pytest.mark.parametrize(
     "kwargs",
@@ -129,20 +115,18 @@ def test_max_pool2d_ties_go_to_the_first_maximum_in_window_order_like_torch(stra
     constant = np.full((1, 2, 7, 8), 0.5)
     repeated = np.random.default_rng(3).integers(0, 3, (2, 2, 7, 8)).astype(np.float32)
     for x in (constant, repeated):
-        _check_against_torch(x, kwargs, strategy)
+        check_max_pool2d(x, kwargs, [strategy], finite_differences=False)
 
 
-@requires_torch
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
 @pytest.mark.parametrize("kwargs", [OVERLAPPING, HANGING, {"kernel_size": 2}])
 def test_max_pool2d_nan_wins_and_the_last_nan_of_a_window_is_its_argmax_like_torch(strategy,
                                                                                     kwargs):
     x = shuffled_linspace((2, 2, 7, 8), np.float32, 4)
     x[np.random.default_rng(4).random(x.shape) < 0.2] = np.nan
-    _check_against_torch(x, kwargs, strategy)
+    check_max_pool2d(x, kwargs, [strategy], finite_differences=False)
 
 
-@requires_torch
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
 @pytest.mark.parametrize("kwargs", [OVERLAPPING, HANGING])
 def test_max_pool2d_window_of_only_minus_inf_points_inside_the_input_like_torch(strategy,
@@ -150,7 +134,7 @@ def test_max_pool2d_window_of_only_minus_inf_points_inside_the_input_like_torch(
     # Padding is -inf too; the argmax must still be a real input pixel (PyTorch: the first).
     x = np.full((1, 2, 5, 6), -np.inf)
     x[0, 1, 2, 3] = 1.0
-    _check_against_torch(x, kwargs, strategy)
+    check_max_pool2d(x, kwargs, [strategy], finite_differences=False)
 
 
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
@@ -158,58 +142,13 @@ def test_max_pool2d_overlapping_windows_add_their_gradients_at_a_shared_maximum(
     x = np.zeros((1, 1, 3, 3))
     x[0, 0, 1, 1] = 1.0  # the centre is the maximum of all four 2x2 windows
     grad_out = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
-    out, argmax, grad_x = _mint_pool(x, grad_out, {"kernel_size": 2, "stride": 1}, strategy)
+    out, argmax = F.max_pool2d(x, 2, stride=1, strategy=strategy)
+    grad_x = F.max_pool2d_backward(grad_out, argmax, x.shape, strategy=strategy)
     np.testing.assert_array_equal(out, np.ones((1, 1, 2, 2)))
     np.testing.assert_array_equal(argmax, np.full((1, 1, 2, 2), 4))
     expected = np.zeros_like(x)
     expected[0, 0, 1, 1] = 10.0
     np.testing.assert_array_equal(grad_x, expected)
-
-
-@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
-@given(config=pool_configs(max_batch=1, max_extra=3), seed=seeds)
-def test_max_pool2d_gradient_matches_finite_differences(strategy, config, seed):
-    shape, kwargs = config
-    # Tie-free and spaced by more than the finite-difference step, so no window changes its
-    # maximum when one pixel moves by eps.
-    x = shuffled_linspace(shape, np.float64, seed)
-    out, argmax = F.max_pool2d(x, **kwargs, strategy=strategy)
-    grad_out = random_array(np.random.default_rng(seed), out.shape)
-    grad_x = F.max_pool2d_backward(grad_out, argmax, x.shape, strategy=strategy)
-    assert_gradient_matches_finite_differences(
-        lambda v: F.max_pool2d(v, **kwargs, strategy=strategy)[0], x, grad_x, grad_out
-    )
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@given(config=pool_configs(max_batch=3, max_extra=12), seed=seeds,
-       ties=st.booleans())
-def test_max_pool2d_loop_and_vectorized_strategies_agree(dtype, config, seed, ties):
-    shape, kwargs = config
-    if ties:
-        x = np.random.default_rng(seed).integers(0, 3, shape).astype(dtype)
-    else:
-        x = shuffled_linspace(shape, dtype, seed)
-    loop = _mint_pool(x, None, kwargs, "loop")
-    vectorized = _mint_pool(x, None, kwargs, "vectorized")
-    np.testing.assert_array_equal(loop[0], vectorized[0])
-    np.testing.assert_array_equal(loop[1], vectorized[1])
-    assert loop[2].dtype == vectorized[2].dtype == dtype
-    assert_close(loop[2], vectorized[2], STRATEGY_TOLERANCES, err_msg="grad_x")
-
-
-@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
-def test_max_pool2d_gives_the_same_results_for_non_contiguous_and_fortran_inputs(strategy):
-    x = shuffled_linspace((2, 3, 8, 7), np.float64, 5)
-    expected = _mint_pool(x, None, OVERLAPPING, strategy)
-    strided = np.repeat(x, 2, axis=3)[..., ::2]
-    for variant in (np.asfortranarray(x), strided):
-        out, argmax = F.max_pool2d(variant, **OVERLAPPING, strategy=strategy)
-        grad_x = F.max_pool2d_backward(np.asfortranarray(np.ones_like(out)),
-                                       np.asfortranarray(argmax), variant.shape,
-                                       strategy=strategy)
-        for actual, wanted in zip((out, argmax, grad_x), expected, strict=True):
-            np.testing.assert_array_equal(actual, wanted)
 
 
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)

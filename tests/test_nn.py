@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 import mint
-from helpers import DTYPES, STRATEGY_NAMES, assert_close, requires_torch, to_torch, torch
+from helpers import (
+    DTYPES,
+    STRATEGY_NAMES,
+    assert_close,
+    requires_torch,
+    shuffled_linspace,
+    to_torch,
+    torch,
+)
 from mint import nn
 
 TORCH_DTYPES = {np.float32: "float32", np.float64: "float64"}
@@ -14,12 +22,6 @@ TORCH_DTYPES = {np.float32: "float32", np.float64: "float64"}
 
 def _torch_dtype(dtype):
     return getattr(torch, TORCH_DTYPES[dtype])
-
-
-def shuffled_linspace(rng, shape, dtype):
-    """Distinct values in random order, so every max-pooling window has a unique maximum."""
-    size = int(np.prod(shape))
-    return rng.permutation(np.linspace(-2.0, 2.0, size)).reshape(shape).astype(dtype)
 
 
 # name: (mint layer factory, torch layer factory, input shape)
@@ -38,6 +40,26 @@ LAYER_CASES = {
                                bias=False, **kw),
         lambda: torch.nn.Conv2d(2, 3, (3, 2), stride=(1, 2), padding=(0, 1), dilation=2,
                                 bias=False), (2, 2, 8, 9),
+    ),
+    "conv2d_groups": (lambda **kw: nn.Conv2d(6, 4, 3, padding=1, groups=2, **kw),
+                      lambda: torch.nn.Conv2d(6, 4, 3, padding=1, groups=2), (2, 6, 5, 6)),
+    "conv2d_depthwise_strided_without_bias": (
+        lambda **kw: nn.Conv2d(4, 8, 3, stride=2, groups=4, bias=False, **kw),
+        lambda: torch.nn.Conv2d(4, 8, 3, stride=2, groups=4, bias=False), (2, 4, 7, 6),
+    ),
+    "conv2d_same_even_kernel_dilated": (
+        lambda **kw: nn.Conv2d(3, 5, (2, 4), padding="same", dilation=(3, 1), **kw),
+        lambda: torch.nn.Conv2d(3, 5, (2, 4), padding="same", dilation=(3, 1)), (2, 3, 7, 6),
+    ),
+    "conv_transpose2d_upsample": (
+        lambda **kw: nn.ConvTranspose2d(3, 4, 4, stride=2, padding=1, **kw),
+        lambda: torch.nn.ConvTranspose2d(3, 4, 4, stride=2, padding=1), (2, 3, 4, 5),
+    ),
+    "conv_transpose2d_output_padding_groups_dilation": (
+        lambda **kw: nn.ConvTranspose2d(4, 6, 3, (2, 3), (1, 0), (1, 2), 2, dilation=(1, 2),
+                                        **kw),
+        lambda: torch.nn.ConvTranspose2d(4, 6, 3, (2, 3), (1, 0), (1, 2), 2, dilation=(1, 2)),
+        (2, 4, 3, 4),
     ),
     "max_pool2d": (lambda **kw: nn.MaxPool2d(2, **kw), lambda: torch.nn.MaxPool2d(2),
                    (2, 3, 6, 6)),
@@ -99,7 +121,7 @@ def test_layer_forward_and_backward_match_torch_module_with_copied_weights(case,
     layer = make_mint(strategy=strategy).to(dtype)
     layer.load_state_dict(reference.state_dict())
 
-    x = shuffled_linspace(rng, shape, dtype)
+    x = shuffled_linspace(shape, dtype, seed=0)
     tx = to_torch(x, requires_grad=True)
     expected = reference(tx)
     out = layer(x)
@@ -207,7 +229,7 @@ def test_loss_backward_before_forward_raises_runtime_error():
 def test_eval_mode_keeps_no_activations_and_backward_raises(case):
     make_layer, _, shape = LAYER_CASES[case]
     layer = make_layer()
-    x = shuffled_linspace(np.random.default_rng(5), shape, np.float32)
+    x = shuffled_linspace(shape, np.float32, seed=5)
     out = layer(x)
     if case != "flatten":  # Flatten keeps only the input shape
         assert cached_arrays(layer), "train mode must keep what backward needs"
@@ -578,8 +600,8 @@ def test_repr_reads_like_pytorch():
     (lambda: nn.MaxPool2d(2, ceil_mode="yes"), TypeError, "MaxPool2d: ceil_mode must be a bool"),
     (lambda: nn.Flatten(-1), ValueError, "Flatten: start_dim must be >= 0, got -1"),
     (lambda: nn.LeakyReLU("0.1"), TypeError, "LeakyReLU: negative_slope must be a real number"),
-    (lambda: nn.CrossEntropyLoss("none"), ValueError, "CrossEntropyLoss: reduction must be "
-                                                      "one of ('mean', 'sum'), got 'none'"),
+    (lambda: nn.CrossEntropyLoss("max"), ValueError, "CrossEntropyLoss: reduction must be "
+                                                     "one of ('mean', 'sum', 'none'), got 'max'"),
     (lambda: nn.Sequential(nn.ReLU(), np.tanh), TypeError, "Sequential: argument 1 must be a "
                                                            "Module"),
     (lambda: mint.Parameter([1.0, 2.0]), TypeError, "Parameter: data must be a numpy.ndarray"),

@@ -353,3 +353,21 @@ def test_batch_norm_without_running_statistics_is_not_exported(tmp_path):
         mint.onnx.export(nn.Sequential(nn.ReLU(), nn.BatchNorm2d(2, track_running_stats=False)),
                          tmp_path / "bn.onnx", (1, 2, 3, 3))
     assert not (tmp_path / "bn.onnx").exists()
+
+
+@requires_onnx
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("opset", [13, 20])
+def test_gelu_is_one_gelu_node_from_opset_20_and_built_from_erf_or_tanh_below(tmp_path,
+                                                                               approximate,
+                                                                               opset):
+    model = nn.GELU(approximate)
+    path = tmp_path / "gelu.onnx"
+    mint.onnx.export(model, path, (1, 3, 4), opset=opset)
+    onnx.checker.check_model(str(path), full_check=True)
+    op_types = {node.op_type for node in onnx.load(str(path)).graph.node}
+    expected = {"Gelu"} if opset >= 20 else {"Erf" if approximate == "none" else "Tanh", "Mul",
+                                             "Add"}
+    assert expected <= op_types and ("Gelu" in op_types) == (opset >= 20)
+    x = 3 * example_batch((3, 4), 5)
+    assert_close(run_onnxruntime(path, x), eval_output(model, x), STRATEGY_TOLERANCES)

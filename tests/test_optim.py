@@ -1,4 +1,5 @@
-"""mint.optim: SGD and Adam step for step against torch.optim, state dicts, validation."""
+"""mint.optim: SGD, Adam, AdamW and RMSprop step for step against torch.optim, state dicts,
+validation."""
 
 import io
 import itertools
@@ -86,12 +87,52 @@ def test_sgd_matches_torch_step_for_step(options):
 @requires_torch
 @pytest.mark.parametrize("weight_decay", [0, 0.1])
 @pytest.mark.parametrize("betas, eps", [((0.9, 0.999), 1e-8), ((0.5, 0.9), 1e-3)])
-def test_adam_matches_torch_step_for_step(betas, eps, weight_decay):
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])  # L2 in the gradient, decoupled decay
+def test_adam_and_adamw_match_torch_step_for_step(name, betas, eps, weight_decay):
     initial, grads = _make_problem()
     options = dict(lr=0.01, betas=betas, eps=eps, weight_decay=weight_decay)
-    ours = _run_mint(lambda p: optim.Adam(p, **options), initial, grads)
-    theirs = _run_torch(lambda p: torch.optim.Adam(p, **options), initial, grads)
+    ours = _run_mint(lambda p: getattr(optim, name)(p, **options), initial, grads)
+    theirs = _run_torch(lambda p: getattr(torch.optim, name)(p, **options), initial, grads)
     _assert_histories_close(ours, theirs)
+
+
+def test_adamw_defaults_are_pytorchs():
+    adamw = optim.AdamW(_param())
+    assert adamw.hyperparameters() == {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8,
+                                       "weight_decay": 1e-2}
+
+
+RMSPROP_OPTIONS = [
+    dict(alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
+    for alpha, eps, weight_decay, momentum, centered in itertools.product(
+        (0.99, 0.5), (1e-8, 1e-2), (0, 0.05), (0, 0.9), (False, True)
+    )
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("options", RMSPROP_OPTIONS, ids=lambda o: "-".join(
+    f"{k}={v}" for k, v in o.items()))
+def test_rmsprop_matches_torch_step_for_step(options):
+    initial, grads = _make_problem()
+    ours = _run_mint(lambda p: optim.RMSprop(p, lr=0.01, **options), initial, grads)
+    theirs = _run_torch(lambda p: torch.optim.RMSprop(p, lr=0.01, **options), initial, grads)
+    _assert_histories_close(ours, theirs)
+
+
+@requires_torch
+@pytest.mark.parametrize("make_mint, make_torch", [
+    (lambda p: optim.AdamW(p, lr=0.01, weight_decay=0.1),
+     lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1)),
+    (lambda p: optim.RMSprop(p, momentum=0.5, centered=True),
+     lambda p: torch.optim.RMSprop(p, momentum=0.5, centered=True)),
+], ids=["adamw", "rmsprop"])
+def test_adamw_and_rmsprop_match_torch_in_float32(make_mint, make_torch):
+    initial, grads = _make_problem(seed=2, dtype=np.float32)
+    ours, theirs = _run_mint(make_mint, initial, grads), _run_torch(make_torch, initial, grads)
+    assert ours[-1][0].dtype == np.float32
+    for a, b in zip(ours[-1], theirs[-1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 @requires_torch
@@ -99,7 +140,10 @@ def test_adam_matches_torch_step_for_step(betas, eps, weight_decay):
     (lambda p: optim.SGD(p, lr=1.0, momentum=0.9),
      lambda p: torch.optim.SGD(p, lr=1.0, momentum=0.9)),
     (lambda p: optim.Adam(p, lr=1.0), lambda p: torch.optim.Adam(p, lr=1.0)),
-], ids=["sgd", "adam"])
+    (lambda p: optim.AdamW(p, lr=1.0), lambda p: torch.optim.AdamW(p, lr=1.0)),
+    (lambda p: optim.RMSprop(p, lr=1.0, momentum=0.9, weight_decay=0.1),
+     lambda p: torch.optim.RMSprop(p, lr=1.0, momentum=0.9, weight_decay=0.1)),
+], ids=["sgd", "adam", "adamw", "rmsprop"])
 def test_setting_lr_between_steps_matches_torch_schedule(make_mint, make_torch):
     initial, grads = _make_problem(seed=1)
     lrs = [0.1 * 0.5**step for step in range(STEPS)]
@@ -122,7 +166,11 @@ def test_adam_matches_torch_in_float32():
     lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
     lambda p: optim.SGD(p, lr=0.1),
     lambda p: optim.Adam(p, lr=0.01, weight_decay=0.01),
-], ids=["sgd-momentum", "sgd-nesterov", "sgd-plain", "adam"])
+    lambda p: optim.AdamW(p, lr=0.01, weight_decay=0.1),
+    lambda p: optim.RMSprop(p, lr=0.01, momentum=0.9, centered=True, weight_decay=0.01),
+    lambda p: optim.RMSprop(p, lr=0.01),
+], ids=["sgd-momentum", "sgd-nesterov", "sgd-plain", "adam", "adamw", "rmsprop-all-options",
+        "rmsprop-plain"])
 def test_state_dict_round_trip_through_npz_mid_run_continues_identically(make_optimizer):
     initial, grads = _make_problem(seed=3)
     params = [Parameter(value.copy()) for value in initial]
@@ -164,6 +212,14 @@ def test_state_dict_is_flat_str_to_ndarray_with_per_parameter_keys():
     assert state["lr"].shape == () and state["1.momentum_buffer"].shape == (3,)
     adam = optim.Adam(params).state_dict()
     assert {"lr", "betas", "eps", "weight_decay", "step", "0.exp_avg", "1.exp_avg_sq"} <= set(adam)
+    assert set(optim.AdamW(params).state_dict()) == set(adam)
+    rmsprop = optim.RMSprop(params, momentum=0.9, centered=True).state_dict()
+    assert set(rmsprop) == {"lr", "alpha", "eps", "weight_decay", "momentum", "centered", "step",
+                            *(f"{i}.{kind}" for i in (0, 1)
+                              for kind in ("square_avg", "momentum_buffer", "grad_avg"))}
+    assert set(optim.RMSprop(params).state_dict()) == {
+        "lr", "alpha", "eps", "weight_decay", "momentum", "centered", "step", "0.square_avg",
+        "1.square_avg"}
 
 
 def test_load_state_dict_rejects_wrong_keys_and_shapes_and_changes_nothing():
@@ -232,6 +288,15 @@ def _param():
     (lambda: optim.Adam([]), ValueError, "Adam: got an empty parameter list"),
     (lambda: optim.Adam([np.zeros(2)]), TypeError, "Adam: params[0] must be a mint.Parameter"),
     (lambda: optim.SGD(_param() * 2, lr=0.1), ValueError, "appears more than once"),
+    (lambda: optim.AdamW(_param(), weight_decay=-1), ValueError, "AdamW: weight_decay must be"),
+    (lambda: optim.AdamW(_param(), betas=(0.9,)), ValueError, "AdamW: betas must be a pair"),
+    (lambda: optim.RMSprop(_param(), lr=-1), ValueError, "RMSprop: lr must be"),
+    (lambda: optim.RMSprop(_param(), alpha=1.5), ValueError, "RMSprop: alpha must be in [0, 1]"),
+    (lambda: optim.RMSprop(_param(), alpha=-0.1), ValueError, "RMSprop: alpha must be"),
+    (lambda: optim.RMSprop(_param(), eps=-1.0), ValueError, "RMSprop: eps must be"),
+    (lambda: optim.RMSprop(_param(), momentum=-0.9), ValueError, "RMSprop: momentum must be"),
+    (lambda: optim.RMSprop(_param(), weight_decay=-0.1), ValueError, "RMSprop: weight_decay"),
+    (lambda: optim.RMSprop(_param(), centered=1), TypeError, "RMSprop: centered must be a bool"),
 ])
 def test_bad_hyperparameters_raise_naming_them(build, error, message):
     with pytest.raises(error, match=re.escape(message)):
@@ -245,6 +310,17 @@ def test_setting_a_negative_lr_raises():
     with pytest.raises(ValueError, match="Adam: lr must be"):
         optimizer.lr = -0.5
     assert optimizer.lr == 0.5
+
+
+@pytest.mark.parametrize("name", sorted(optim.OPTIMIZERS))
+def test_every_registered_optimizer_builds_from_its_defaults_and_takes_a_step(name):
+    entry = optim.OPTIMIZERS[name]
+    parameter = Parameter(np.ones(3))
+    optimizer = entry.cls([parameter], **entry.defaults)
+    assert entry.summary and optimizer.lr == entry.defaults["lr"]
+    parameter.grad += 1.0
+    optimizer.step()
+    assert np.all(parameter.data < 1)
 
 
 @pytest.mark.parametrize("make", [lambda params: optim.Adam(params, lr=0.01),

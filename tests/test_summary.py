@@ -100,6 +100,9 @@ def test_counts_equal_those_taken_from_the_pytorch_modules(case):
 def test_parameters_and_multiply_adds_equal_torchinfo(case):
     _, build, shape = case
     model = build(np.float32)
+    if any(isinstance(layer, nn.ConvTranspose2d) for layer in model.modules()):
+        pytest.skip("torchinfo counts a ConvTranspose2d's weights once per output pixel, as a "
+                    "Conv2d's, about stride**2 times too many; PyTorch's FLOP counter is checked")
     reference = torchinfo.summary(to_torch(model), input_size=(2, *shape), verbose=0)
     result = mint.summary(model, (2, *shape))
     leaves = [layer for layer in reference.summary_list if layer.is_leaf_layer]

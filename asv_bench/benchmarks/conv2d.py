@@ -1,27 +1,42 @@
-from mint import bench
+from mint import functional as F
 
-from .common import STRATEGIES, gflops, prepare
+from .common import STRATEGIES, Benchmark, prepared, random_arrays
+
+# label -> (N, C_in, C_out, H=W, kernel, stride, padding): the layers of a LeNet-sized network.
+SHAPES = {
+    "N=64 Cin=1 Cout=32 H=28 k=3 s=1 p=1": (64, 1, 32, 28, 3, 1, 1),
+    "N=64 Cin=32 Cout=64 H=14 k=3 s=1 p=1": (64, 32, 64, 14, 3, 1, 1),
+    "N=64 Cin=32 Cout=64 H=26 k=3 s=1 p=0": (64, 32, 64, 26, 3, 1, 0),
+    "N=64 Cin=64 Cout=128 H=16 k=3 s=2 p=1": (64, 64, 128, 16, 3, 2, 1),
+}
 
 
-class Conv2d:
-    params = [STRATEGIES, list(bench.SPECS["conv2d"].shapes)]
+@prepared
+def conv2d_calls(strategy, shape):
+    n, c_in, c_out, size, k, stride, padding = SHAPES[shape]
+    x, weight, bias = random_arrays((n, c_in, size, size), (c_out, c_in, k, k), (c_out,))
+    out_shape = F.conv2d(x, weight, bias, stride, padding, strategy=strategy).shape
+    (grad_out,) = random_arrays(out_shape, seed=1)
+
+    def forward():
+        F.conv2d(x, weight, bias, stride, padding, strategy=strategy)
+
+    def forward_backward():
+        F.conv2d(x, weight, bias, stride, padding, strategy=strategy)
+        F.conv2d_backward(grad_out, x, weight, stride, padding, strategy=strategy)
+
+    return forward, forward_backward
+
+
+class Conv2d(Benchmark):
+    params = [STRATEGIES, list(SHAPES)]
     param_names = ["strategy", "shape"]
 
     def setup(self, strategy, shape):
-        self.cases = bench.SPECS["conv2d"].cases([shape])
-        self.forward, self.forward_backward = prepare(self.cases, strategy)
+        self.forward, self.forward_backward = conv2d_calls(strategy, shape)
 
     def time_forward(self, strategy, shape):
         self.forward()
 
     def time_forward_backward(self, strategy, shape):
         self.forward_backward()
-
-    def track_gflops_forward(self, strategy, shape):
-        return gflops(self.cases[0], self.forward)
-
-    def track_gflops_forward_backward(self, strategy, shape):
-        return gflops(self.cases[1], self.forward_backward)
-
-    track_gflops_forward.unit = "GFLOP/s"
-    track_gflops_forward_backward.unit = "GFLOP/s"

@@ -1,29 +1,60 @@
-from mint import bench
+import tracemalloc
 
-from .common import STRATEGIES, gflops, median_seconds, prepare
+import numpy as np
+
+import mint
+from mint import models
+
+from .common import STRATEGIES, Benchmark, prepared
+
+BATCH = 64
 
 
-class TrainStep:
-    """One SGD-with-momentum step of lenet on a batch of 64 MNIST-shaped images."""
+@prepared
+def train_step_calls(strategy):
+    """One SGD-with-momentum step of lenet on a fixed batch of MNIST-shaped images."""
+    rng = np.random.default_rng(0)
+    images = rng.random((BATCH, 1, 28, 28), dtype=np.float32)
+    labels = rng.integers(0, 10, BATCH)
+    mint.manual_seed(0)
+    model = models.lenet(strategy=strategy)
+    loss_fn = mint.nn.CrossEntropyLoss(strategy=strategy)
+    optimizer = mint.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def step():
+        optimizer.zero_grad()
+        loss_fn(model(images), labels)
+        # The images need no gradient, as in a PyTorch step where they do not require grad.
+        model.backward_parameters(loss_fn.backward())
+        optimizer.step()
+
+    return (step,)
+
+
+class TrainStep(Benchmark):
+    """lenet, batch 64, 1x28x28 images, SGD with momentum."""
 
     params = [STRATEGIES]
     param_names = ["strategy"]
 
     def setup(self, strategy):
-        self.cases = bench.SPECS["train_step"].cases()
-        (self.step,) = prepare(self.cases, strategy)
+        (self.step,) = train_step_calls(strategy)
 
     def time_train_step(self, strategy):
         self.step()
 
-    def peakmem_train_step(self, strategy):
-        self.step()
+    def track_step_peak_memory(self, strategy):
+        """Peak bytes allocated during one step and not yet freed (MB): arrays, outputs and
+        gradients that NumPy or Python allocate, the arrays the loop kernels return included.
+        Temporaries that Numba-compiled code allocates inside a kernel are not seen (they do not
+        go through Python's allocator), nor is Numba's compiler (asv's peakmem_ would count it).
+        Deterministic for a given commit, so any change is a real one."""
+        tracemalloc.start()
+        try:
+            self.step()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        return peak / 1e6
 
-    def track_gflops(self, strategy):
-        return gflops(self.cases[0], self.step)
-
-    def track_images_per_second(self, strategy):
-        return self.cases[0].items / median_seconds(self.step)
-
-    track_gflops.unit = "GFLOP/s"
-    track_images_per_second.unit = "images/s"
+    track_step_peak_memory.unit = "MB"

@@ -14,7 +14,7 @@ import numpy as np
 from mint.strategy import STRATEGIES
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-REDUCTIONS = ("mean", "sum")
+REDUCTIONS = ("mean", "sum", "none")
 
 
 # ------------------------------------------------------------------------------ Python values
@@ -51,6 +51,20 @@ def real(op, name, value, minimum=-math.inf, below=None):
             interval = f" >= {minimum}" if minimum > -math.inf else ""
         raise ValueError(f"{op}: {name} must be a finite number{interval}, got {value}")
     return value
+
+
+def dim(op, name, value, ndim):
+    """``value`` as an axis of an array with ``ndim`` dimensions, in ``[0, ndim)``; negative
+    values count from the end, as in PyTorch (a 0-d array has one axis, 0 or -1)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{op}: {name} must be an int, got {value!r}")
+    axes = max(ndim, 1)
+    if not -axes <= value < axes:
+        raise ValueError(
+            f"{op}: {name} must be in [{-axes}, {axes - 1}] for an input with {ndim} "
+            f"dimensions, got {value}"
+        )
+    return int(value) % axes
 
 
 def boolean(op, name, value):
@@ -112,14 +126,16 @@ def same_dtype(op, **arrays):
         raise TypeError(f"{op}: arrays must share one dtype, got {listed}")
 
 
-def bias(op, value, weight):
-    """``value`` (None, or one number per output channel of ``weight``) made C-contiguous."""
+def bias(op, value, weight, channels=None):
+    """``value`` (None, or one number per output channel: ``channels``, by default the first
+    dimension of ``weight``) made C-contiguous."""
     if value is None:
         return None
     value = float_array(op, "bias", value, ndim=1)
-    if value.shape[0] != weight.shape[0]:
+    channels = weight.shape[0] if channels is None else channels
+    if value.shape[0] != channels:
         raise ValueError(
-            f"{op}: bias must have shape ({weight.shape[0]},) to match weight "
+            f"{op}: bias must have shape ({channels},) to match weight "
             f"{weight.shape}, got {value.shape}"
         )
     return value
@@ -141,6 +157,32 @@ def spatial(op, stride, padding, dilation):
     return pair(op, "stride", stride, 1), pair(op, "padding", padding, 0), pair(
         op, "dilation", dilation, 1
     )
+
+
+PADDING_STRINGS = ("valid", "same")
+
+
+def conv_padding(op, padding, stride):
+    """A convolution's ``padding``: ``"valid"`` (none), ``"same"`` (output as large as the
+    input, which needs ``stride`` (a pair) 1, as in PyTorch), or an int or pair >= 0."""
+    if isinstance(padding, str):
+        choice(op, "padding", padding, PADDING_STRINGS)
+        if padding == "same" and stride != (1, 1):
+            raise ValueError(f"{op}: padding='same' needs stride 1 (the output of a strided "
+                             f"convolution cannot be as large as its input), got stride {stride}")
+        return padding
+    return pair(op, "padding", padding, 0)
+
+
+def output_padding(op, value, stride, dilation):
+    """A transposed convolution's ``output_padding``, an int or pair >= 0 and, per axis, smaller
+    than the stride or the dilation (pairs), as PyTorch requires."""
+    value = pair(op, "output_padding", value, 0)
+    if any(o >= max(s, d) for o, s, d in zip(value, stride, dilation, strict=True)):
+        raise ValueError(f"{op}: output_padding must be smaller than stride or dilation "
+                         f"(PyTorch's rule), got output_padding {value}, stride {stride}, "
+                         f"dilation {dilation}")
+    return value
 
 
 def pooling(op, kernel_size, stride, padding, dilation, ceil_mode):

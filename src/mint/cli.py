@@ -253,7 +253,8 @@ def _add_train_parser(subparsers):
                             for name, entry in optim.OPTIMIZERS.items()
                             if "momentum" in entry.defaults) + "; the others take none)")
     parser.add_argument("--weight-decay", metavar="X", type=nonnegative_float,
-                        help="L2 penalty added to the gradients (default: 0)")
+                        help="weight decay: an L2 penalty added to the gradients, decoupled "
+                        "from them for adamw (default: 0; adamw: 0.01, as PyTorch)")
     parser.add_argument("--schedule", choices=SCHEDULES,
                         help="learning rate per step: constant, step (x0.1 after the first and "
                              "the second third of the run) or cosine (default: cosine, down to "
@@ -298,7 +299,8 @@ def _train_settings(args, dataset, processes=1):
         "optimizer": optimizer,
         "lr": args.lr or options["lr"],
         "momentum": options.get("momentum") if args.momentum is None else args.momentum,
-        "weight_decay": args.weight_decay or 0.0,
+        "weight_decay": (options.get("weight_decay", 0.0) if args.weight_decay is None
+                         else args.weight_decay),
         "schedule": args.schedule or "cosine",
         "seed": 0 if args.seed is None else args.seed,
         "limit": args.limit,
@@ -353,8 +355,8 @@ def _schedule(settings):
 def _make_optimizer(settings, model):
     """The run's optimizer, with the settings its registry entry lets a user choose."""
     entry = optim.OPTIMIZERS[settings["optimizer"]]
-    options = {key: settings[key] for key in entry.defaults}
-    return entry.cls(model.parameters(), weight_decay=settings["weight_decay"], **options)
+    options = {key: settings[key] for key in ("weight_decay", *entry.defaults)}
+    return entry.cls(model.parameters(), **options)
 
 
 def _default_out_dir():

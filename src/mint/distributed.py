@@ -29,6 +29,7 @@ After :func:`init`, an exception no code catches on any process ends every proce
 
 import os
 import sys
+import time
 
 import numba
 import numpy as np
@@ -93,6 +94,10 @@ def abort(status=1):
     if _world is not None and _world.Get_size() > 1:
         sys.stdout.flush()
         sys.stderr.flush()
+        # mpiexec forwards each process's output through its own proxy; MPI_Abort tears the job
+        # down at once, and under load the error's last line, still in the proxy, was lost
+        # (1 run in 3 of the failing-process test). A moment lets it through.
+        time.sleep(0.5)
         _world.Abort(status)
 
 

@@ -106,7 +106,17 @@ def _linear_to_torch(torch, layer, name):
 def _conv2d_to_torch(torch, layer, name):
     return _with_weights(torch, torch.nn.Conv2d, layer, layer.in_channels, layer.out_channels,
                          layer.kernel_size, stride=layer.stride, padding=layer.padding,
-                         dilation=layer.dilation, bias=layer.bias is not None)
+                         dilation=layer.dilation, groups=layer.groups,
+                         bias=layer.bias is not None)
+
+
+@TO_TORCH.register(nn.ConvTranspose2d)
+def _conv_transpose2d_to_torch(torch, layer, name):
+    return _with_weights(torch, torch.nn.ConvTranspose2d, layer, layer.in_channels,
+                         layer.out_channels, layer.kernel_size, stride=layer.stride,
+                         padding=layer.padding, output_padding=layer.output_padding,
+                         groups=layer.groups, bias=layer.bias is not None,
+                         dilation=layer.dilation)
 
 
 @TO_TORCH.register(nn.MaxPool2d)
@@ -146,6 +156,16 @@ def _softplus_to_torch(torch, layer, name):
     return torch.nn.Softplus(**layer.arguments)
 
 
+@TO_TORCH.register(nn.GELU)
+def _gelu_to_torch(torch, layer, name):
+    return torch.nn.GELU(approximate=layer.approximate)
+
+
+@TO_TORCH.register(nn.Softmax, nn.LogSoftmax)
+def _softmax_to_torch(torch, layer, name):
+    return getattr(torch.nn, type(layer).__name__)(dim=layer.dim)
+
+
 @TO_TORCH.register(nn.BatchNorm1d, nn.BatchNorm2d)
 def _batch_norm_to_torch(torch, layer, name):
     # PyTorch initialises a batch norm with constants (no generator draw); the state replaces them.
@@ -159,7 +179,7 @@ def _batch_norm_to_torch(torch, layer, name):
     return module
 
 
-@TO_TORCH.register(nn.ReLU, nn.Sigmoid, nn.Tanh)
+@TO_TORCH.register(nn.ReLU, nn.Sigmoid, nn.Tanh, nn.SiLU, nn.Identity)
 def _activation_to_torch(torch, layer, name):
     return getattr(torch.nn, type(layer).__name__)()
 
@@ -208,6 +228,7 @@ def from_torch_converters():
         torch_residual(): _residual_from_torch,
         torch.nn.Linear: _linear_from_torch,
         torch.nn.Conv2d: _conv2d_from_torch,
+        torch.nn.ConvTranspose2d: _conv_transpose2d_from_torch,
         torch.nn.MaxPool2d: _max_pool2d_from_torch,
         torch.nn.Flatten: _flatten_from_torch,
         torch.nn.AvgPool2d: lambda module, name: nn.AvgPool2d(
@@ -222,10 +243,21 @@ def from_torch_converters():
         torch.nn.Sigmoid: lambda module, name: nn.Sigmoid(),
         torch.nn.Tanh: lambda module, name: nn.Tanh(),
         torch.nn.Softplus: lambda module, name: nn.Softplus(module.beta, module.threshold),
+        torch.nn.GELU: lambda module, name: nn.GELU(module.approximate),
+        torch.nn.SiLU: lambda module, name: nn.SiLU(),
+        torch.nn.Identity: lambda module, name: nn.Identity(),
+        torch.nn.Softmax: _softmax_from_torch,
+        torch.nn.LogSoftmax: _softmax_from_torch,
         torch.nn.BatchNorm1d: _batch_norm_from_torch,
         torch.nn.BatchNorm2d: _batch_norm_from_torch,
     })
     return registry
+
+
+def _softmax_from_torch(module, name):
+    if module.dim is None:
+        raise _unsupported(module, name, "dim=None (PyTorch's deprecated implicit dim)")
+    return getattr(nn, type(module).__name__)(module.dim)
 
 
 def _unsupported(module, name, what):
@@ -268,22 +300,11 @@ def _linear_from_torch(module, name):
 
 
 def _conv2d_from_torch(module, name):
-    if module.groups != 1:
-        raise _unsupported(module, name, f"groups={module.groups}")
     if module.padding_mode != "zeros":
         raise _unsupported(module, name, f"padding_mode={module.padding_mode!r}")
-    padding = module.padding
-    if padding == "valid":
-        padding = 0
-    elif padding == "same":  # stride 1: symmetric when each dilation * (kernel - 1) is even
-        total = [d * (k - 1) for d, k in zip(module.dilation, module.kernel_size, strict=True)]
-        if any(t % 2 for t in total):
-            raise _unsupported(module, name, "padding='same' with an even kernel span "
-                                             "(asymmetric padding)")
-        padding = tuple(t // 2 for t in total)
     state, dtype = _weights_of(module, name)
     return _with_state(nn.Conv2d(module.in_channels, module.out_channels, module.kernel_size,
-                                 module.stride, padding, module.dilation,
+                                 module.stride, module.padding, module.dilation, module.groups,
                                  bias=module.bias is not None, dtype=dtype), state)
 
 
@@ -292,6 +313,15 @@ def _batch_norm_from_torch(module, name):
     return _with_state(getattr(nn, type(module).__name__)(
         module.num_features, module.eps, module.momentum, module.affine,
         module.track_running_stats, bias=module.bias is not None, dtype=dtype), state)
+
+
+def _conv_transpose2d_from_torch(module, name):
+    state, dtype = _weights_of(module, name)
+    return _with_state(nn.ConvTranspose2d(module.in_channels, module.out_channels,
+                                          module.kernel_size, module.stride, module.padding,
+                                          module.output_padding, module.groups,
+                                          bias=module.bias is not None,
+                                          dilation=module.dilation, dtype=dtype), state)
 
 
 def _max_pool2d_from_torch(module, name):

@@ -8,13 +8,22 @@ model is exported as it computes in eval mode, one ONNX operator per layer:
 Mint layer      ONNX operator
 ==============  ============================================================================
 ``Linear``      ``Gemm(input, weight, bias, transB=1)``
-``Conv2d``      ``Conv(input, weight, bias, kernel_shape, strides, pads, dilations, group=1)``
+``Conv2d``      ``Conv(input, weight, bias, kernel_shape, strides, pads, dilations, group)``;
+                padding "same" as pads, one more after than before when its total is odd;
+                ``ConvTranspose2d``: ``ConvTranspose`` with the same attributes and
+                ``output_padding``
 ``MaxPool2d``   ``MaxPool(kernel_shape, strides, pads, dilations, ceil_mode)``
 ``Flatten``     ``Flatten(axis=1)`` for ``start_dim=1``, else ``Reshape`` to
                 ``(d_0, ..., d_{start_dim - 1}, -1)``
 ``ReLU``        ``Relu``; ``LeakyReLU``: ``LeakyRelu(alpha=negative_slope)``; ``Sigmoid``;
                 ``Tanh``
 ``Softplus``    ``Where(Greater(beta x, threshold), x, Div(Softplus(Mul(x, beta)), beta))``
+``GELU``        ``Gelu(approximate)`` from opset 20; below, ``x * 0.5 * (1 + Erf(x / sqrt 2))``
+                or ``x * 0.5 * (1 + Tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))``
+``SiLU``        ``Mul(x, Sigmoid(x))``
+``Softmax``     ``Softmax(axis=dim)``; ``LogSoftmax``: ``LogSoftmax(axis=dim)`` (per-axis
+                from opset 13, as PyTorch)
+``Identity``    ``Identity``
 ``BatchNorm*``  ``BatchNormalization(input, weight, bias, running_mean, running_var, epsilon)``
                 (ones and zeros without ``affine``; ``track_running_stats=False`` is refused)
 ``Sequential``  its layers, in order
@@ -37,6 +46,7 @@ import numpy as np
 from mint import __version__, nn
 from mint import _checks as check
 from mint.files import write_atomically
+from mint.functional.convolution import conv2d_padding_amounts
 from mint.registry import (
     LayerRegistry,
     check_input_shape,
@@ -261,14 +271,30 @@ def _linear(graph, layer, name, x_name, x):
     return graph.node("Gemm", inputs, name, transB=1)
 
 
-@CONVERTERS.register(nn.Conv2d)
-def _conv2d(graph, layer, name, x_name, x):
+def _weight_and_bias(graph, layer, name, x_name):
     inputs = [x_name, graph.parameter(name, "weight", layer.weight)]
     if layer.bias is not None:
         inputs.append(graph.parameter(name, "bias", layer.bias))
-    return graph.node("Conv", inputs, name, kernel_shape=list(layer.kernel_size),
-                      strides=list(layer.stride), pads=[*layer.padding, *layer.padding],
-                      dilations=list(layer.dilation), group=1)
+    return inputs
+
+
+@CONVERTERS.register(nn.Conv2d)
+def _conv2d(graph, layer, name, x_name, x):
+    # ONNX's pads are (top, left, bottom, right): "same" may pad one more after than before.
+    before, extra = conv2d_padding_amounts(layer.padding, layer.kernel_size, layer.dilation)
+    after = [b + e for b, e in zip(before, extra, strict=True)]
+    return graph.node("Conv", _weight_and_bias(graph, layer, name, x_name), name,
+                      kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
+                      pads=[*before, *after], dilations=list(layer.dilation), group=layer.groups)
+
+
+@CONVERTERS.register(nn.ConvTranspose2d)
+def _conv_transpose2d(graph, layer, name, x_name, x):
+    # ONNX's weight layout (C_in, C_out / group, KH, KW) and output size are PyTorch's.
+    return graph.node("ConvTranspose", _weight_and_bias(graph, layer, name, x_name), name,
+                      kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
+                      pads=[*layer.padding, *layer.padding], dilations=list(layer.dilation),
+                      output_padding=list(layer.output_padding), group=layer.groups)
 
 
 def _ceil_mode(graph, layer, name, x, dilation):
@@ -400,5 +426,38 @@ def _elementwise(op_type):
     return convert
 
 
-for _layer, _op_type in ((nn.ReLU, "Relu"), (nn.Sigmoid, "Sigmoid"), (nn.Tanh, "Tanh")):
+for _layer, _op_type in ((nn.ReLU, "Relu"), (nn.Sigmoid, "Sigmoid"), (nn.Tanh, "Tanh"),
+                         (nn.Identity, "Identity")):
     CONVERTERS.register(_layer)(_elementwise(_op_type))
+
+
+@CONVERTERS.register(nn.Softmax, nn.LogSoftmax)
+def _softmax(graph, layer, name, x_name, x):
+    return graph.node(type(layer).__name__, [x_name], name, axis=layer.dim)
+
+
+@CONVERTERS.register(nn.GELU)
+def _gelu(graph, layer, name, x_name, x):
+    if graph.opset >= 20:
+        return graph.node("Gelu", [x_name], name, approximate=layer.approximate)
+
+    def constant(key, value):
+        return graph.constant(child_name(name, key), np.array(value, graph.dtype))
+
+    if layer.approximate == "tanh":
+        cube = graph.node("Mul", [graph.node("Mul", [x_name, x_name], name), x_name], name)
+        inner = graph.node("Add", [x_name, graph.node("Mul", [cube, constant("cubic", 0.044715)],
+                                                      name)], name)
+        scaled = graph.node("Mul", [inner, constant("scale", np.sqrt(2 / np.pi))], name)
+        curve = graph.node("Tanh", [scaled], name)
+    else:
+        curve = graph.node("Erf", [graph.node("Mul", [x_name, constant("scale", np.sqrt(0.5))],
+                                              name)], name)
+    cdf = graph.node("Mul", [graph.node("Add", [curve, constant("one", 1.0)], name),
+                             constant("half", 0.5)], name)
+    return graph.node("Mul", [x_name, cdf], name)
+
+
+@CONVERTERS.register(nn.SiLU)
+def _silu(graph, layer, name, x_name, x):
+    return graph.node("Mul", [x_name, graph.node("Sigmoid", [x_name], name)], name)

@@ -1,4 +1,5 @@
-"""SGD and Adam with PyTorch's exact update rules, updating ``Parameter.data`` in place.
+"""SGD, Adam, AdamW and RMSprop with PyTorch's exact update rules, updating ``Parameter.data``
+in place.
 
 An optimizer holds a list of parameters and, per parameter, the arrays its rule needs (momentum
 buffers, Adam's moments), allocated once. :meth:`Optimizer.state_dict` is a flat
@@ -195,12 +196,13 @@ class Adam(Optimizer):
         self.exp_avg_sqs = [np.zeros_like(p.data) for p in self.params]
 
     def _configure(self, lr, betas, eps, weight_decay):
+        name = type(self).__name__
         if not isinstance(betas, tuple | list) or len(betas) != 2:
-            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
-        betas = tuple(check.real("Adam", f"betas[{i}]", beta, 0.0, 1.0)
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+        betas = tuple(check.real(name, f"betas[{i}]", beta, 0.0, 1.0)
                       for i, beta in enumerate(betas))
-        eps = check.real("Adam", "eps", eps, 0.0)
-        weight_decay = check.real("Adam", "weight_decay", weight_decay, 0.0)
+        eps = check.real(name, "eps", eps, 0.0)
+        weight_decay = check.real(name, "weight_decay", weight_decay, 0.0)
         self.lr = lr
         self.betas = betas
         self.eps = eps
@@ -214,11 +216,15 @@ class Adam(Optimizer):
         return {"exp_avg": self.exp_avgs, "exp_avg_sq": self.exp_avg_sqs}
 
     def _update(self, index, parameter):
-        beta1, beta2 = self.betas
-        step = self.steps + 1
         grad = parameter.grad
         if self.weight_decay != 0:
             grad = grad + self.weight_decay * parameter.data
+        self._adam_step(index, parameter, grad)
+
+    def _adam_step(self, index, parameter, grad):
+        """The moment updates and the bias-corrected step, with ``grad`` already decayed."""
+        beta1, beta2 = self.betas
+        step = self.steps + 1
         exp_avg, exp_avg_sq = self.exp_avgs[index], self.exp_avg_sqs[index]
         # torch's lerp form of beta1 * m + (1 - beta1) * g, kept for bit-level agreement.
         exp_avg += (1 - beta1) * (grad - exp_avg)
@@ -227,6 +233,90 @@ class Adam(Optimizer):
         step_size = self.lr / (1 - beta1**step)
         denominator = np.sqrt(exp_avg_sq) / math.sqrt(1 - beta2**step) + self.eps
         parameter.data -= step_size * (exp_avg / denominator)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter), as ``torch.optim.AdamW``.
+
+    Each step first shrinks the parameter, ``p *= 1 - lr * weight_decay``, then takes Adam's step
+    on the plain gradient (no decay term in the moments). Default ``weight_decay=0.01``.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    def _update(self, index, parameter):
+        if self.weight_decay != 0:
+            parameter.data *= 1 - self.lr * self.weight_decay
+        self._adam_step(index, parameter, parameter.grad)
+
+
+class RMSprop(Optimizer):
+    """RMSprop, as ``torch.optim.RMSprop``: ``g = grad + weight_decay * p``,
+    ``v = alpha * v + (1 - alpha) * g * g``; centered: ``m += (1 - alpha) * (g - m)`` and
+    ``d = sqrt(v - m * m) + eps``, else ``d = sqrt(v) + eps``; with momentum
+    ``buf = momentum * buf + g / d`` and ``p -= lr * buf``, else ``p -= lr * g / d``.
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+                 centered=False):
+        super().__init__(params)
+        self._configure(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                        momentum=momentum, centered=centered)
+        self.square_avgs = [np.zeros_like(p.data) for p in self.params]
+        self.momentum_buffers = (
+            [np.zeros_like(p.data) for p in self.params] if self.momentum != 0 else []
+        )
+        self.grad_avgs = [np.zeros_like(p.data) for p in self.params] if self.centered else []
+
+    def _configure(self, lr, alpha, eps, weight_decay, momentum, centered):
+        alpha = check.real("RMSprop", "alpha", alpha, 0.0)
+        if alpha > 1:  # PyTorch accepts it; the running average would then go negative
+            raise ValueError(f"RMSprop: alpha must be in [0, 1], got {alpha}")
+        eps = check.real("RMSprop", "eps", eps, 0.0)
+        weight_decay = check.real("RMSprop", "weight_decay", weight_decay, 0.0)
+        momentum = check.real("RMSprop", "momentum", momentum, 0.0)
+        centered = check.boolean("RMSprop", "centered", centered)
+        self.lr = lr
+        self.alpha = alpha
+        self.eps = eps
+        self.weight_decay = weight_decay
+        self.momentum = momentum
+        self.centered = centered
+
+    def hyperparameters(self):
+        return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps,
+                "weight_decay": self.weight_decay, "momentum": self.momentum,
+                "centered": self.centered}
+
+    def _buffers(self):
+        buffers = {"square_avg": self.square_avgs}
+        if self.momentum != 0:
+            buffers["momentum_buffer"] = self.momentum_buffers
+        if self.centered:
+            buffers["grad_avg"] = self.grad_avgs
+        return buffers
+
+    def _update(self, index, parameter):
+        grad = parameter.grad
+        if self.weight_decay != 0:
+            grad = grad + self.weight_decay * parameter.data
+        square_avg = self.square_avgs[index]
+        square_avg *= self.alpha
+        square_avg += (1 - self.alpha) * grad * grad
+        if self.centered:
+            grad_avg = self.grad_avgs[index]
+            grad_avg += (1 - self.alpha) * (grad - grad_avg)  # torch's lerp form
+            denominator = np.sqrt(square_avg - grad_avg * grad_avg) + self.eps
+        else:
+            denominator = np.sqrt(square_avg) + self.eps
+        if self.momentum != 0:
+            buffer = self.momentum_buffers[index]
+            buffer *= self.momentum
+            buffer += grad / denominator
+            parameter.data -= self.lr * buffer
+        else:
+            parameter.data -= self.lr * (grad / denominator)
 
 
 @dataclass(frozen=True)
@@ -243,5 +333,8 @@ class OptimizerEntry:
 # name -> entry: the CLI's --optimizer choices, help and defaults come from here.
 OPTIMIZERS = {
     "adam": OptimizerEntry(Adam, "Adam, PyTorch's update rule", {"lr": 3e-3}),
+    "adamw": OptimizerEntry(AdamW, "AdamW: Adam with decoupled weight decay",
+                            {"lr": 3e-3, "weight_decay": 1e-2}),
+    "rmsprop": OptimizerEntry(RMSprop, "RMSprop, PyTorch's update rule", {"lr": 1e-3}),
     "sgd": OptimizerEntry(SGD, "SGD with momentum", {"lr": 0.05, "momentum": 0.9}),
 }

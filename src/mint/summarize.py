@@ -6,17 +6,20 @@ Per layer: its dotted name and class, its output shape, and, for one batch of ``
 - **parameters**: the number of values in its weights and biases;
 - **multiply-adds**: one per product the layer sums, plus one per output value for a bias (the
   convention of torchinfo): ``Linear`` ``N * out_features * (in_features + 1)``, ``Conv2d``
-  ``N * C_out * H_out * W_out * (C_in * KH * KW + 1)`` (without the ``+ 1`` when there is no
-  bias); ``BatchNorm1d``/``2d`` one per output value (its scale and shift: torchinfo counts the
+  ``N * C_out * H_out * W_out * (C_in / groups * KH * KW + 1)`` (without the ``+ 1`` when there
+  is no bias); ``ConvTranspose2d`` ``N * C_in * H_in * W_in * C_out / groups * KH * KW``, the
+  products of every input value with its row of weights (PyTorch's FLOP counter; the products
+  that land in the cropped padding included), plus one per output value for a bias;
+  ``BatchNorm1d``/``2d`` one per output value (its scale and shift: torchinfo counts the
   batch size times its parameters, which is not the work done); pooling, activations and
   ``Flatten`` multiply nothing and count 0;
 - **kept for backward**: the bytes of the arrays the layer keeps from forward for its backward
-  in a training step: ``Linear`` and ``Conv2d`` their input, ``ReLU`` and ``LeakyReLU`` their
-  input, ``Sigmoid`` and ``Tanh`` their output, ``MaxPool2d`` its argmax (int64, the output's
-  shape), ``BatchNorm1d``/``2d`` its input and its batch's mean and inverse deviation (one
-  value per channel each), ``Flatten`` nothing (its output is a view of its input). An array
-  that two layers keep (a ``Sigmoid``'s output that the next ``Linear`` keeps as input) counts
-  once, at the first.
+  in a training step: ``Linear``, ``Conv2d`` and ``ConvTranspose2d`` their input, ``ReLU`` and
+  ``LeakyReLU`` their input, ``Sigmoid`` and ``Tanh`` their output, ``MaxPool2d`` its argmax
+  (int64, the output's shape), ``BatchNorm1d``/``2d`` its input and its batch's mean and inverse
+  deviation (one value per channel each), ``Flatten`` nothing (its output is a view of its
+  input). An array that two layers keep (a ``Sigmoid``'s output that the next ``Linear`` keeps
+  as input) counts once, at the first.
 
 The total of the last column is the **activation memory of one training step**: what stays
 allocated from the forward pass until backward has used it, beyond the parameters, their
@@ -60,6 +63,12 @@ def _weighted_sum_multiply_adds(layer, input_shape, output_shape):
     return math.prod(output_shape) * (layer.weight.data[0].size + (layer.bias is not None))
 
 
+def _transposed_multiply_adds(layer, input_shape, output_shape):
+    """Each input value multiplies its row of weights (``weight[c_in]``), plus the bias."""
+    return (math.prod(input_shape) * layer.weight.data[0].size
+            + (math.prod(output_shape) if layer.bias is not None else 0))
+
+
 def _argmax_bytes(x, out):
     return out.size * np.dtype(np.int64).itemsize
 
@@ -87,6 +96,7 @@ COSTS = LayerRegistry("summary")
 COSTS.update({
     nn.Linear: Cost(_weighted_sum_multiply_adds, keeps=("input",)),
     nn.Conv2d: Cost(_weighted_sum_multiply_adds, keeps=("input",)),
+    nn.ConvTranspose2d: Cost(_transposed_multiply_adds, keeps=("input",)),
     nn.MaxPool2d: Cost(keeps=(_argmax_bytes,)),
     nn.AvgPool2d: Cost(),  # backward needs only the input's shape
     nn.AdaptiveAvgPool2d: Cost(),
@@ -98,6 +108,11 @@ COSTS.update({
     nn.Sigmoid: Cost(keeps=("output",)),
     nn.Tanh: Cost(keeps=("output",)),
     nn.Softplus: Cost(keeps=("input",)),
+    nn.GELU: Cost(keeps=("input",)),
+    nn.SiLU: Cost(keeps=("input",)),
+    nn.Softmax: Cost(keeps=("output",)),
+    nn.LogSoftmax: Cost(keeps=("output",)),
+    nn.Identity: Cost(view=True),
     nn.BatchNorm1d: Cost(_one_per_output_value, keeps=("input", _channel_statistics_bytes)),
     nn.BatchNorm2d: Cost(_one_per_output_value, keeps=("input", _channel_statistics_bytes)),
 })

@@ -143,6 +143,33 @@ def conv2d_inputs(shape, seed=0):
     return Inputs((x, weight, bias), (stride, padding), _normal(rng, out_shape))
 
 
+def grouped_conv2d_inputs(shape, seed=0):
+    """``(N, C_in, C_out, H=W, kernel, stride, padding, groups)`` -> x, weight, bias; stride,
+    padding, dilation 1, groups."""
+    n, c_in, c_out, size, k, stride, padding, groups = shape
+    rng = np.random.default_rng(seed)
+    x = _normal(rng, (n, c_in, size, size))
+    weight = _normal(rng, (c_out, c_in // groups, k, k)) / np.float32(np.sqrt(c_in // groups * k
+                                                                              * k))
+    out_shape = F.conv2d_output_shape(x.shape, weight.shape, (stride,) * 2, (padding,) * 2,
+                                      (1, 1))
+    return Inputs((x, weight, _normal(rng, (c_out,))), (stride, padding, 1, groups),
+                  _normal(rng, out_shape))
+
+
+def conv_transpose2d_inputs(shape, seed=0):
+    """``(N, C_in, C_out, H=W, kernel, stride, padding, output_padding)`` -> x, weight, bias;
+    stride, padding, output_padding."""
+    n, c_in, c_out, size, k, stride, padding, output_padding = shape
+    rng = np.random.default_rng(seed)
+    x = _normal(rng, (n, c_in, size, size))
+    weight = _normal(rng, (c_in, c_out, k, k)) / np.float32(np.sqrt(c_in * k * k))
+    out_shape = F.conv_transpose2d_output_shape(x.shape, weight.shape, (stride,) * 2,
+                                                (padding,) * 2, (output_padding,) * 2, 1, (1, 1))
+    return Inputs((x, weight, _normal(rng, (c_out,))), (stride, padding, output_padding),
+                  _normal(rng, out_shape))
+
+
 def max_pool2d_inputs(shape, seed=0):
     """``(N, C, H=W, kernel, stride)`` -> x; kernel, stride."""
     n, c, size, k, stride = shape
@@ -188,6 +215,14 @@ def elementwise_inputs(shape, seed=0):
     return Inputs((_normal(rng, (n, c, size, size)),), (), _normal(rng, (n, c, size, size)))
 
 
+def softmax_inputs(shape, seed=0):
+    """``(N, C, H=W, dim)`` -> x (N, C, H, W), or (N, C) when H is 0; dim."""
+    n, c, size, dim = shape
+    rng = np.random.default_rng(seed)
+    x_shape = (n, c, size, size) if size else (n, c)
+    return Inputs((_normal(rng, x_shape),), (dim,), _normal(rng, x_shape))
+
+
 def batch_norm_inputs(shape, seed=0):
     """``(N, C, H=W)`` -> x; running mean and variance (updated in place, as a layer in training
     does), weight, bias, training=True; a grad_out of x's shape."""
@@ -211,6 +246,31 @@ OP_SPECS = (
         torch="conv2d",
         # one multiply-add per output element and filter weight; backward: two such products
         flops=lambda grad, x, weight, *_: 2.0 * grad.size * weight[0].size, backward_flops=2,
+    ),
+    OpSpec(
+        "conv2d_groups",
+        # depthwise (groups = C_in, a MobileNet block's 3x3 on lenet's second maps), and 4 groups
+        shapes=((64, 32, 32, 14, 3, 1, 1, 32), (64, 64, 64, 14, 3, 1, 1, 4)),
+        label="N={} Cin={} Cout={} H={} k={} s={} p={} groups={}", inputs=grouped_conv2d_inputs,
+        forward=F.conv2d,
+        backward=lambda grad, x, weight, bias, stride, padding, dilation, groups, out, strategy:
+            F.conv2d_backward(grad, x, weight, stride, padding, dilation, groups,
+                              strategy=strategy),
+        torch="conv2d",
+        flops=lambda grad, x, weight, *_: 2.0 * grad.size * weight[0].size, backward_flops=2,
+    ),
+    OpSpec(
+        "conv_transpose2d",
+        # a decoder's upsampling to MNIST's 14 x 14 and 28 x 28 maps
+        shapes=((64, 64, 32, 7, 4, 2, 1, 0), (64, 32, 16, 14, 3, 2, 1, 1)),
+        label="N={} Cin={} Cout={} H={} k={} s={} p={} op={}", inputs=conv_transpose2d_inputs,
+        forward=F.conv_transpose2d,
+        backward=lambda grad, x, weight, bias, stride, padding, output_padding, out, strategy:
+            F.conv_transpose2d_backward(grad, x, weight, stride, padding, output_padding,
+                                        strategy=strategy),
+        torch="conv_transpose2d",
+        # one multiply-add per input element and weight of its row (some land in the padding)
+        flops=lambda grad, x, weight, *_: 2.0 * x.size * weight[0].size, backward_flops=2,
     ),
     OpSpec(
         "max_pool2d",
@@ -271,6 +331,32 @@ OP_SPECS = (
         forward=F.softplus,
         backward=lambda grad, x, out, strategy: F.softplus_backward(grad, x, strategy=strategy),
         torch="softplus",
+    ),
+    OpSpec(
+        "gelu",
+        shapes=((64, 32, 28),),  # exact GELU (erf), at lenet's first activation size
+        label="N={} C={} H={}", inputs=elementwise_inputs,
+        forward=F.gelu,
+        backward=lambda grad, x, out, strategy: F.gelu_backward(grad, x, strategy=strategy),
+        torch="gelu",
+    ),
+    OpSpec(
+        "silu",
+        shapes=((64, 32, 28),),
+        label="N={} C={} H={}", inputs=elementwise_inputs,
+        forward=F.silu,
+        backward=lambda grad, x, out, strategy: F.silu_backward(grad, x, strategy=strategy),
+        torch="silu",
+    ),
+    OpSpec(
+        "softmax",
+        # a classifier's last axis, and the channels of a feature map (a strided axis)
+        shapes=((512, 1000, 0, 1), (64, 32, 28, 1)),
+        label="N={} C={} H={} dim={}", inputs=softmax_inputs,
+        forward=F.softmax,
+        backward=lambda grad, x, dim, out, strategy:
+            F.softmax_backward(grad, out, dim, strategy=strategy),
+        torch="softmax",
     ),
     OpSpec(
         "batch_norm",

@@ -15,12 +15,16 @@ One module per op family; a new op is a new module here, re-exported below.
 
 from mint._checks import FLOAT_DTYPES
 from mint.functional.activation import (
+    gelu,
+    gelu_backward,
     leaky_relu,
     leaky_relu_backward,
     relu,
     relu_backward,
     sigmoid,
     sigmoid_backward,
+    silu,
+    silu_backward,
     softplus,
     softplus_backward,
     tanh,
@@ -32,10 +36,23 @@ from mint.functional.convolution import (
     conv2d_backward,
     conv2d_backward_parameters,
     conv2d_output_shape,
+    conv_transpose2d,
+    conv_transpose2d_backward,
+    conv_transpose2d_backward_parameters,
+    conv_transpose2d_output_shape,
 )
 from mint.functional.dense import linear, linear_backward, linear_backward_parameters
 from mint.functional.dropout import dropout, dropout2d, dropout_backward
-from mint.functional.loss import cross_entropy, cross_entropy_backward
+from mint.functional.loss import (
+    binary_cross_entropy_with_logits,
+    binary_cross_entropy_with_logits_backward,
+    cross_entropy,
+    cross_entropy_backward,
+    mse_loss,
+    mse_loss_backward,
+    nll_loss,
+    nll_loss_backward,
+)
 from mint.functional.normalization import batch_norm, batch_norm_backward
 from mint.functional.pooling import (
     adaptive_avg_pool2d,
@@ -46,6 +63,12 @@ from mint.functional.pooling import (
     max_pool2d_backward,
 )
 from mint.functional.shape import flatten, flatten_backward
+from mint.functional.softmax import (
+    log_softmax,
+    log_softmax_backward,
+    softmax,
+    softmax_backward,
+)
 
 __all__ = [
     "FLOAT_DTYPES",
@@ -55,10 +78,16 @@ __all__ = [
     "avg_pool2d_backward",
     "batch_norm",
     "batch_norm_backward",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_backward",
     "conv2d",
     "conv2d_backward",
     "conv2d_backward_parameters",
     "conv2d_output_shape",
+    "conv_transpose2d",
+    "conv_transpose2d_backward",
+    "conv_transpose2d_backward_parameters",
+    "conv_transpose2d_output_shape",
     "cross_entropy",
     "cross_entropy_backward",
     "dropout",
@@ -66,18 +95,30 @@ __all__ = [
     "dropout_backward",
     "flatten",
     "flatten_backward",
+    "gelu",
+    "gelu_backward",
     "leaky_relu",
     "leaky_relu_backward",
     "linear",
     "linear_backward",
     "linear_backward_parameters",
+    "log_softmax",
+    "log_softmax_backward",
     "max_pool2d",
     "max_pool2d_backward",
+    "mse_loss",
+    "mse_loss_backward",
+    "nll_loss",
+    "nll_loss_backward",
     "relu",
     "relu_backward",
     "shift_flip",
     "sigmoid",
     "sigmoid_backward",
+    "silu",
+    "silu_backward",
+    "softmax",
+    "softmax_backward",
     "softplus",
     "softplus_backward",
     "tanh",

@@ -83,3 +83,32 @@ def softplus_backward(grad_out, x, beta=1.0, threshold=20.0, *, strategy=None):
     the forward's input."""
     return _elementwise("softplus_backward", "softplus_backward", strategy, grad_out, x,
                         **softplus_arguments("softplus_backward", beta, threshold))
+
+
+GELU_APPROXIMATIONS = ("none", "tanh")
+
+
+def gelu(x, approximate="none", *, strategy=None):
+    """``x * Phi(x)`` elementwise, ``Phi`` the standard normal CDF (``approximate="none"``, with
+    erf), or PyTorch's ``approximate="tanh"``:
+    ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
+    if check.choice("gelu", "approximate", approximate, GELU_APPROXIMATIONS) == "tanh":
+        return _elementwise("gelu", "gelu_tanh_forward", strategy, x)
+    return _elementwise("gelu", "gelu_forward", strategy, x)
+
+
+def gelu_backward(grad_out, x, approximate="none", *, strategy=None):
+    """dL/dx of :func:`gelu` with the same ``approximate``; x is the forward's input."""
+    if check.choice("gelu_backward", "approximate", approximate, GELU_APPROXIMATIONS) == "tanh":
+        return _elementwise("gelu_backward", "gelu_tanh_backward", strategy, grad_out, x)
+    return _elementwise("gelu_backward", "gelu_backward", strategy, grad_out, x)
+
+
+def silu(x, *, strategy=None):
+    """``x * sigmoid(x)`` elementwise (also called swish)."""
+    return _elementwise("silu", "silu_forward", strategy, x)
+
+
+def silu_backward(grad_out, x, *, strategy=None):
+    """``grad_out * s * (1 + x * (1 - s))`` with ``s = sigmoid(x)``; x is the forward's input."""
+    return _elementwise("silu_backward", "silu_backward", strategy, grad_out, x)

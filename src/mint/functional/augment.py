@@ -13,7 +13,7 @@ from mint.strategy import resolve
 
 def shift_flip(images, shifts, flips, *, strategy=None):
     """Each image shifted by ``shifts[n] = (dy, dx)`` pixels with zero fill, then mirrored
-    left-right where ``flips[n]``: (G1), ``out[n, c, y, x] = images[n, c, y + dy, x' + dx]``
+    left-right where ``flips[n]``: (U1), ``out[n, c, y, x] = images[n, c, y + dy, x' + dx]``
     with ``x' = W - 1 - x`` for a mirrored image, else ``x``, and 0 outside the image.
 
     images (N, C, H, W) float32/float64; shifts (N, 2) integers; flips (N,) bool. Returns a new

@@ -1,4 +1,10 @@
-"""2-D convolution (cross-correlation, as PyTorch's ``conv2d``) and its three gradients."""
+"""2-D convolution (cross-correlation, as PyTorch's ``conv2d``), grouped or not, the transposed
+convolution (``conv_transpose2d``), and their gradients.
+
+The transposed convolution has no kernels of its own: its forward is the input gradient of a
+convolution, its gradients are a convolution's forward and weight gradient (section 3.8 of
+``docs/backprop.md``).
+"""
 
 import numpy as np
 
@@ -6,84 +12,253 @@ from mint import _checks as check
 from mint.strategy import resolve
 
 
-def _check_conv2d(op, x, weight, bias, stride, padding, dilation):
+def _check_weights(op, x, weight, bias, groups, bias_channels):
+    """x and weight as 4-D float arrays, the bias, and groups, which must divide the channels
+    of ``weight``'s first dimension (and ``bias_channels`` the bias must have)."""
     x = check.float_array(op, "input", x, ndim=4)
     weight = check.float_array(op, "weight", weight, ndim=4)
     if min(weight.shape) < 1:
         raise ValueError(f"{op}: weight must have no empty dimension, got shape {weight.shape}")
-    bias = check.bias(op, bias, weight)
+    groups = check.integer(op, "groups", groups, 1)
+    if weight.shape[0] % groups:
+        raise ValueError(f"{op}: groups={groups} must divide the first dimension of weight "
+                         f"{weight.shape}")
+    bias = check.bias(op, bias, weight, bias_channels(weight, groups))
     check.same_dtype(op, input=x, weight=weight, bias=bias)
-    if x.shape[1] != weight.shape[1]:
+    return x, weight, bias, groups
+
+
+def conv2d_padding_amounts(padding, kernel_hw, dilation):
+    """``(before, extra)``: the zero rows and columns on each side, (PH, PW), and the extra ones
+    after the input, (EH, EW), that a convolution's padding (a pair, "valid" or "same") means.
+    "same" pads ``D * (K - 1)`` in all, half of it before the input and the rest after
+    (PyTorch's rule: the odd one goes to the bottom and right)."""
+    if padding == "valid":
+        return (0, 0), (0, 0)
+    if padding == "same":
+        totals = [d * (k - 1) for k, d in zip(kernel_hw, dilation, strict=True)]
+        return tuple(t // 2 for t in totals), tuple(t % 2 for t in totals)
+    return padding, (0, 0)
+
+
+def _padded_after(x, extra):
+    """x (N, C, H, W) with ``extra`` (EH, EW) zero rows and columns after it."""
+    if extra == (0, 0):
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
+
+
+def _check_conv2d(op, x, weight, bias, stride, padding, dilation, groups):
+    """The validated arguments, padding as ``(before, extra)`` (:func:`conv2d_padding_amounts`)."""
+    x, weight, bias, groups = _check_weights(op, x, weight, bias, groups,
+                                             lambda weight, groups: weight.shape[0])
+    if x.shape[1] != weight.shape[1] * groups:
+        grouped = f" times groups={groups}" if groups != 1 else ""
         raise ValueError(
-            f"{op}: expected input with {weight.shape[1]} channels (weight is {weight.shape}), "
-            f"got shape {x.shape}"
+            f"{op}: expected input with {weight.shape[1] * groups} channels (weight is "
+            f"{weight.shape}{grouped}), got shape {x.shape}"
         )
-    stride, padding, dilation = check.spatial(op, stride, padding, dilation)
-    check.window_fits(op, x.shape, weight.shape[2:], padding, dilation)
-    return x, weight, bias, stride, padding, dilation
+    stride = check.pair(op, "stride", stride, 1)
+    padding = check.conv_padding(op, padding, stride)
+    dilation = check.pair(op, "dilation", dilation, 1)
+    before, extra = conv2d_padding_amounts(padding, weight.shape[2:], dilation)
+    extended = (*x.shape[:2], x.shape[2] + extra[0], x.shape[3] + extra[1])
+    check.window_fits(op, extended, weight.shape[2:], before, dilation)
+    return x, weight, bias, stride, (before, extra), dilation, groups
 
 
 def conv2d_output_shape(input_shape, weight_shape, stride, padding, dilation):
-    """``(N, C_out, H_out, W_out)`` of a convolution (all hyper-parameters as pairs)."""
+    """``(N, C_out, H_out, W_out)`` of a convolution: stride and dilation pairs, padding a pair,
+    "valid" or "same"."""
+    before, extra = conv2d_padding_amounts(padding, weight_shape[2:], dilation)
     hw = [
-        check.output_size(input_shape[2 + a], weight_shape[2 + a], stride[a], padding[a],
-                          dilation[a])
+        check.output_size(input_shape[2 + a] + extra[a], weight_shape[2 + a], stride[a],
+                          before[a], dilation[a])
         for a in (0, 1)
     ]
     return (input_shape[0], weight_shape[0], *hw)
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, *, strategy=None):
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, strategy=None):
     """2-D cross-correlation, as ``torch.nn.functional.conv2d``.
 
-    x (N, C_in, H_in, W_in), weight (C_out, C_in, KH, KW), bias (C_out,) or None; stride,
-    padding and dilation are ints or (h, w) pairs. Returns (N, C_out, H_out, W_out).
+    x (N, C_in, H_in, W_in), weight (C_out, C_in / groups, KH, KW), bias (C_out,) or None;
+    stride and dilation are ints or (h, w) pairs, padding an int, a pair, "valid" or "same"
+    (stride 1 only; an odd total ``D * (K - 1)`` puts its extra row and column after the
+    input). ``groups`` splits the channels into that many independent convolutions (G1):
+    ``groups == C_in`` is a depthwise convolution. Returns (N, C_out, H_out, W_out).
     """
-    x, weight, bias, stride, padding, dilation = _check_conv2d(
-        "conv2d", x, weight, bias, stride, padding, dilation
+    x, weight, bias, stride, (padding, extra), dilation, groups = _check_conv2d(
+        "conv2d", x, weight, bias, stride, padding, dilation, groups
     )
     if bias is None:
         bias = np.zeros(weight.shape[0], dtype=x.dtype)
-    return resolve(strategy).conv2d.conv2d_forward(x, weight, bias, stride, padding, dilation)
+    return resolve(strategy).conv2d.conv2d_forward(_padded_after(x, extra), weight, bias, stride,
+                                                   padding, dilation, groups)
 
 
-def _check_conv2d_backward(op, grad_out, x, weight, stride, padding, dilation):
-    x, weight, _, stride, padding, dilation = _check_conv2d(
-        op, x, weight, None, stride, padding, dilation
+def _check_conv2d_backward(op, grad_out, x, weight, stride, padding, dilation, groups):
+    x, weight, _, stride, padding, dilation, groups = _check_conv2d(
+        op, x, weight, None, stride, padding, dilation, groups
     )
     grad_out = check.float_array(op, "grad_out", grad_out, ndim=4)
     check.same_dtype(op, grad_out=grad_out, input=x)
-    check.grad_out_shape(op, grad_out, conv2d_output_shape(x.shape, weight.shape, stride,
-                                                           padding, dilation))
-    return grad_out, x, weight, stride, padding, dilation
+    before, extra = padding
+    extended = (*x.shape[:2], x.shape[2] + extra[0], x.shape[3] + extra[1])
+    check.grad_out_shape(op, grad_out, conv2d_output_shape(extended, weight.shape, stride,
+                                                           before, dilation))
+    return grad_out, x, weight, stride, padding, dilation, groups
 
 
-def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, *, strategy=None):
+def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1, *,
+                    strategy=None):
     """Gradients of :func:`conv2d`: returns ``(grad_x, grad_weight, grad_bias)``.
 
     grad_out (N, C_out, H_out, W_out) is dL/d(output); x and weight are the forward's arrays.
     """
-    grad_out, x, weight, stride, padding, dilation = _check_conv2d_backward(
-        "conv2d_backward", grad_out, x, weight, stride, padding, dilation
+    grad_out, x, weight, stride, (padding, extra), dilation, groups = _check_conv2d_backward(
+        "conv2d_backward", grad_out, x, weight, stride, padding, dilation, groups
     )
     kernels = resolve(strategy).conv2d
+    x_extended = _padded_after(x, extra)
+    grad_x = kernels.conv2d_backward_input(grad_out, weight, x_extended.shape[2:], stride,
+                                           padding, dilation, groups)
+    if extra != (0, 0):  # the extra rows and columns are padding: their gradient is dropped
+        grad_x = np.ascontiguousarray(grad_x[:, :, :x.shape[2], :x.shape[3]])
     return (
-        kernels.conv2d_backward_input(grad_out, weight, x.shape[2:], stride, padding, dilation),
-        kernels.conv2d_backward_weight(grad_out, x, weight.shape[2:], stride, padding, dilation),
+        grad_x,
+        kernels.conv2d_backward_weight(grad_out, x_extended, weight.shape[2:], stride, padding,
+                                       dilation, groups),
         kernels.conv2d_backward_bias(grad_out),
     )
 
 
-def conv2d_backward_parameters(grad_out, x, weight, stride=1, padding=0, dilation=1, *,
+def conv2d_backward_parameters(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1, *,
                                strategy=None):
     """``(grad_weight, grad_bias)`` of :func:`conv2d`, without the input gradient: a first
     layer's input is data, which needs none (PyTorch skips it too: the data does not require
     grad). Arguments as for :func:`conv2d_backward`."""
-    grad_out, x, weight, stride, padding, dilation = _check_conv2d_backward(
-        "conv2d_backward_parameters", grad_out, x, weight, stride, padding, dilation
+    grad_out, x, weight, stride, (padding, extra), dilation, groups = _check_conv2d_backward(
+        "conv2d_backward_parameters", grad_out, x, weight, stride, padding, dilation, groups
     )
     kernels = resolve(strategy).conv2d
     return (
-        kernels.conv2d_backward_weight(grad_out, x, weight.shape[2:], stride, padding, dilation),
+        kernels.conv2d_backward_weight(grad_out, _padded_after(x, extra), weight.shape[2:],
+                                       stride, padding, dilation, groups),
         kernels.conv2d_backward_bias(grad_out),
     )
+
+
+# --------------------------------------------------------------------- transposed convolution
+
+
+def _check_conv_transpose2d(op, x, weight, bias, stride, padding, output_padding, groups,
+                            dilation):
+    """The validated arguments and the output size (H_out, W_out) of (T2)."""
+    x, weight, bias, groups = _check_weights(op, x, weight, bias, groups,
+                                             lambda weight, groups: weight.shape[1] * groups)
+    if x.shape[1] != weight.shape[0]:
+        raise ValueError(f"{op}: expected input with {weight.shape[0]} channels (weight is "
+                         f"{weight.shape}), got shape {x.shape}")
+    if min(x.shape[2:]) < 1:
+        raise ValueError(f"{op}: input must have a height and width >= 1, got shape {x.shape}")
+    stride, padding, dilation = check.spatial(op, stride, padding, dilation)
+    output_padding = check.output_padding(op, output_padding, stride, dilation)
+    out_hw = tuple(
+        (size - 1) * s - 2 * p + d * (k - 1) + o + 1
+        for size, k, s, p, d, o in zip(x.shape[2:], weight.shape[2:], stride, padding, dilation,
+                                       output_padding, strict=True)
+    )
+    if min(out_hw) < 1:
+        raise ValueError(f"{op}: padding {padding} leaves an empty output: (H_out, W_out) "
+                         f"would be {out_hw} for input shape {x.shape} and weight "
+                         f"{weight.shape}")
+    return x, weight, bias, stride, padding, dilation, groups, out_hw
+
+
+def conv_transpose2d_output_shape(input_shape, weight_shape, stride, padding, output_padding,
+                                  groups, dilation):
+    """``(N, C_out, H_out, W_out)`` of a transposed convolution, equation (T2) (all
+    hyper-parameters but groups as pairs)."""
+    hw = [(input_shape[2 + a] - 1) * stride[a] - 2 * padding[a]
+          + dilation[a] * (weight_shape[2 + a] - 1) + output_padding[a] + 1 for a in (0, 1)]
+    return (input_shape[0], weight_shape[1] * groups, *hw)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1, *, strategy=None):
+    """2-D transposed convolution, as ``torch.nn.functional.conv_transpose2d`` (same argument
+    order): the adjoint of :func:`conv2d`, equation (T1).
+
+    x (N, C_in, H_in, W_in), weight (C_in, C_out / groups, KH, KW), bias (C_out,) or None;
+    stride, padding, output_padding and dilation are ints or (h, w) pairs, output_padding
+    smaller than stride or dilation. Returns (N, C_out, H_out, W_out), sizes by (T2): the input
+    gradient of the convolution with this weight, stride, padding and dilation, of an input of
+    that size.
+    """
+    x, weight, bias, stride, padding, dilation, groups, out_hw = _check_conv_transpose2d(
+        "conv_transpose2d", x, weight, bias, stride, padding, output_padding, groups, dilation
+    )
+    out = resolve(strategy).conv2d.conv2d_backward_input(x, weight, out_hw, stride, padding,
+                                                         dilation, groups)
+    if bias is not None:
+        out += bias.reshape(-1, 1, 1)
+    return out
+
+
+def _check_conv_transpose2d_backward(op, grad_out, x, weight, stride, padding, output_padding,
+                                     groups, dilation):
+    x, weight, _, stride, padding, dilation, groups, out_hw = _check_conv_transpose2d(
+        op, x, weight, None, stride, padding, output_padding, groups, dilation
+    )
+    grad_out = check.float_array(op, "grad_out", grad_out, ndim=4)
+    check.same_dtype(op, grad_out=grad_out, input=x)
+    check.grad_out_shape(op, grad_out, (x.shape[0], weight.shape[1] * groups, *out_hw))
+    return grad_out, x, weight, stride, padding, dilation, groups
+
+
+def conv_transpose2d_backward(grad_out, x, weight, stride=1, padding=0, output_padding=0,
+                              groups=1, dilation=1, *, strategy=None):
+    """Gradients of :func:`conv_transpose2d`, (T3) to (T5): ``(grad_x, grad_weight,
+    grad_bias)``. grad_out (N, C_out, H_out, W_out) is dL/d(output); x and weight are the
+    forward's arrays.
+
+    The input gradient is the convolution of grad_out with the same weight (T3); with an
+    output_padding of at least the stride, that convolution has more rows or columns than x,
+    and the first ones are the gradient.
+    """
+    grad_out, x, weight, stride, padding, dilation, groups = _check_conv_transpose2d_backward(
+        "conv_transpose2d_backward", grad_out, x, weight, stride, padding, output_padding,
+        groups, dilation
+    )
+    kernels = resolve(strategy).conv2d
+    no_bias = np.zeros(weight.shape[0], dtype=x.dtype)
+    grad_x = kernels.conv2d_forward(grad_out, weight, no_bias, stride, padding, dilation, groups)
+    if grad_x.shape != x.shape:
+        grad_x = np.ascontiguousarray(grad_x[:, :, :x.shape[2], :x.shape[3]])
+    return (grad_x, *_conv_transpose2d_parameter_gradients(kernels, grad_out, x, weight, stride,
+                                                           padding, dilation, groups))
+
+
+def _conv_transpose2d_parameter_gradients(kernels, grad_out, x, weight, stride, padding,
+                                          dilation, groups):
+    """(T4): the convolution's weight gradient with x as its output gradient and grad_out as
+    its input; (T5): the convolution's bias gradient of grad_out."""
+    return (
+        kernels.conv2d_backward_weight(x, grad_out, weight.shape[2:], stride, padding, dilation,
+                                       groups),
+        kernels.conv2d_backward_bias(grad_out),
+    )
+
+
+def conv_transpose2d_backward_parameters(grad_out, x, weight, stride=1, padding=0,
+                                         output_padding=0, groups=1, dilation=1, *,
+                                         strategy=None):
+    """``(grad_weight, grad_bias)`` of :func:`conv_transpose2d`, without the input gradient
+    (for a first layer). Arguments as for :func:`conv_transpose2d_backward`."""
+    grad_out, x, weight, stride, padding, dilation, groups = _check_conv_transpose2d_backward(
+        "conv_transpose2d_backward_parameters", grad_out, x, weight, stride, padding,
+        output_padding, groups, dilation
+    )
+    return _conv_transpose2d_parameter_gradients(resolve(strategy).conv2d, grad_out, x, weight,
+                                                 stride, padding, dilation, groups)

@@ -36,11 +36,15 @@ from mint.kernels import (
     augment,
     avg_pool2d,
     batch_norm,
+    bce_with_logits,
     conv2d,
     cross_entropy,
     dropout,
     linear,
     max_pool2d,
+    mse_loss,
+    nll_loss,
+    softmax,
 )
 
 __all__ = [
@@ -48,9 +52,13 @@ __all__ = [
     "augment",
     "avg_pool2d",
     "batch_norm",
+    "bce_with_logits",
     "conv2d",
     "cross_entropy",
     "dropout",
     "linear",
     "max_pool2d",
+    "mse_loss",
+    "nll_loss",
+    "softmax",
 ]

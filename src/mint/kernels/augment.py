@@ -2,7 +2,7 @@
 random crop of the zero-padded image) and a horizontal mirror.
 
 Shapes (see :mod:`mint.kernels`): images and out (N, C, H, W); shifts int64 (N, 2), the
-``(dy, dx)`` of each image; flips bool (N,). The equation, (G1) in ``docs/backprop.md``, is
+``(dy, dx)`` of each image; flips bool (N,). The equation, (U1) in ``docs/backprop.md``, is
 
     out[n, c, y, x] = images[n, c, y + dy_n, x' + dx_n],   x' = W - 1 - x if flips[n] else x
 
@@ -16,7 +16,7 @@ from numba import njit, prange
 
 
 def shift_flip(images, shifts, flips):
-    """(G1): each image shifted by ``shifts[n]`` with zero fill, then mirrored if ``flips[n]``;
+    """(U1): each image shifted by ``shifts[n]`` with zero fill, then mirrored if ``flips[n]``;
     a new array (N, C, H, W) of the images' dtype."""
     out = np.empty_like(images)
     _shift_flip(images, shifts, flips, out)

@@ -5,10 +5,31 @@ both by walking its attributes; every layer calls :mod:`mint.functional` (never 
 its ``strategy`` (``None`` means the default at call time).
 """
 
-from mint.nn.activation import Activation, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
+from mint.nn import utils
+from mint.nn.activation import (
+    GELU,
+    Activation,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from mint.nn.dropout import Dropout, Dropout2d
-from mint.nn.layers import AdaptiveAvgPool2d, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d
-from mint.nn.loss import CrossEntropyLoss
+from mint.nn.layers import (
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    Conv2d,
+    ConvTranspose2d,
+    Flatten,
+    Identity,
+    Linear,
+    MaxPool2d,
+)
+from mint.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from mint.nn.module import Module, Residual, Sequential
 from mint.nn.normalization import BatchNorm1d, BatchNorm2d
 from mint.nn.parameter import Buffer, Parameter
@@ -17,23 +38,33 @@ __all__ = [
     "Activation",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
+    "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
     "Buffer",
     "Conv2d",
+    "ConvTranspose2d",
     "CrossEntropyLoss",
     "Dropout",
     "Dropout2d",
     "Flatten",
+    "GELU",
+    "Identity",
     "LeakyReLU",
     "Linear",
+    "LogSoftmax",
+    "MSELoss",
     "MaxPool2d",
     "Module",
+    "NLLLoss",
     "Parameter",
     "ReLU",
     "Residual",
     "Sequential",
+    "SiLU",
     "Sigmoid",
+    "Softmax",
     "Softplus",
     "Tanh",
+    "utils",
 ]

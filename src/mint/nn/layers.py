@@ -1,5 +1,5 @@
-"""Layers with parameters or spatial hyper-parameters: Linear, Conv2d, MaxPool2d, AvgPool2d,
-AdaptiveAvgPool2d, Flatten.
+"""Layers with parameters or spatial hyper-parameters: Linear, Conv2d, ConvTranspose2d,
+MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Identity, Flatten.
 
 Each forward calls :mod:`mint.functional` and keeps what backward needs; each backward calls the
 matching ``*_backward`` function and adds the parameter gradients into ``Parameter.grad``.
@@ -73,59 +73,133 @@ class Linear(Module):
                               f"bias={self.bias is not None}", strategy=self.strategy)
 
 
-class Conv2d(Module):
-    """2-D cross-correlation over NCHW input; weight (out_channels, in_channels, KH, KW)."""
+PADDING_MODES = ("zeros",)
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 bias=True, *, dtype=np.float32, strategy=None):
-        self.in_channels = check.integer("Conv2d", "in_channels", in_channels, 1)
-        self.out_channels = check.integer("Conv2d", "out_channels", out_channels, 1)
-        self.kernel_size = check.pair("Conv2d", "kernel_size", kernel_size, 1)
-        self.stride = check.pair("Conv2d", "stride", stride, 1)
-        self.padding = check.pair("Conv2d", "padding", padding, 0)
-        self.dilation = check.pair("Conv2d", "dilation", dilation, 1)
-        has_bias = check.boolean("Conv2d", "bias", bias)
-        dtype = check.float_dtype("Conv2d", dtype)
-        self.strategy = check.strategy("Conv2d", strategy)
-        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
-        self.weight = _uniform_parameter(
-            (self.out_channels, self.in_channels, *self.kernel_size), fan_in, dtype
-        )
+
+class _Convolution(Module):
+    """Forward and backward of a convolution layer: its functional ops (``_forward``,
+    ``_backward``, ``_backward_parameters``) called with ``self.weight``, ``self.bias`` and
+    ``self._arguments()``, its hyper-parameters in the ops' order."""
+
+    def _init_parameters(self, op, weight_shape, bias, padding_mode, dtype, strategy):
+        """Check the last arguments; draw the weight and the bias (out_channels values) from
+        U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with PyTorch's fan_in, the weight's second dimension
+        times the kernel size, for both layers."""
+        has_bias = check.boolean(op, "bias", bias)
+        self.padding_mode = _padding_mode(op, padding_mode)
+        dtype = check.float_dtype(op, dtype)
+        self.strategy = check.strategy(op, strategy)
+        fan_in = math.prod(weight_shape[1:])
+        self.weight = _uniform_parameter(weight_shape, fan_in, dtype)
         self.bias = _uniform_parameter((self.out_channels,), fan_in, dtype) if has_bias else None
 
     def forward(self, x):
         bias = None if self.bias is None else self.bias.data
-        out = F.conv2d(x, self.weight.data, bias, self.stride, self.padding, self.dilation,
-                       strategy=self.strategy)
+        out = self._forward(x, self.weight.data, bias, *self._arguments(), strategy=self.strategy)
         self.save_for_backward(out.shape, x)
         return out
 
     def backward(self, grad_out):
         (x,) = self.saved_for_backward(grad_out)
-        grad_x, grad_weight, grad_bias = F.conv2d_backward(
-            grad_out, x, self.weight.data, self.stride, self.padding, self.dilation,
-            strategy=self.strategy,
+        grad_x, grad_weight, grad_bias = self._backward(
+            grad_out, x, self.weight.data, *self._arguments(), strategy=self.strategy
         )
         _add_parameter_grads(self, grad_weight, grad_bias)
         return grad_x
 
     def backward_parameters(self, grad_out):
         (x,) = self.saved_for_backward(grad_out)
-        _add_parameter_grads(self, *F.conv2d_backward_parameters(
-            grad_out, x, self.weight.data, self.stride, self.padding, self.dilation,
-            strategy=self.strategy,
+        _add_parameter_grads(self, *self._backward_parameters(
+            grad_out, x, self.weight.data, *self._arguments(), strategy=self.strategy
         ))
 
     def extra_repr(self):
-        # Like PyTorch, show padding, dilation and bias only when they differ from the default.
+        """PyTorch's repr: padding, dilation, output_padding, groups and bias only when they
+        differ from the default (a padding string unquoted, as PyTorch prints it)."""
+        output_padding = getattr(self, "output_padding", (0, 0))
         return repr_arguments(
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}",
             f"stride={self.stride}",
             f"padding={self.padding}" if self.padding != (0, 0) else "",
             f"dilation={self.dilation}" if self.dilation != (1, 1) else "",
+            f"output_padding={output_padding}" if output_padding != (0, 0) else "",
+            f"groups={self.groups}" if self.groups != 1 else "",
             "bias=False" if self.bias is None else "",
             strategy=self.strategy,
         )
+
+
+class Conv2d(_Convolution):
+    """2-D cross-correlation over NCHW input; weight (out_channels, in_channels / groups, KH,
+    KW). ``padding`` is an int, a pair, "valid" or "same" (stride 1); ``groups`` splits the
+    channels into independent convolutions (``groups == in_channels``: depthwise). Only
+    ``padding_mode="zeros"`` is supported."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", *, dtype=np.float32, strategy=None):
+        self.in_channels = check.integer("Conv2d", "in_channels", in_channels, 1)
+        self.out_channels = check.integer("Conv2d", "out_channels", out_channels, 1)
+        self.kernel_size = check.pair("Conv2d", "kernel_size", kernel_size, 1)
+        self.stride = check.pair("Conv2d", "stride", stride, 1)
+        self.padding = check.conv_padding("Conv2d", padding, self.stride)
+        self.dilation = check.pair("Conv2d", "dilation", dilation, 1)
+        self.groups = _groups("Conv2d", groups, self.in_channels, self.out_channels)
+        self._init_parameters(
+            "Conv2d", (self.out_channels, self.in_channels // self.groups, *self.kernel_size),
+            bias, padding_mode, dtype, strategy,
+        )
+
+    _forward = staticmethod(F.conv2d)
+    _backward = staticmethod(F.conv2d_backward)
+    _backward_parameters = staticmethod(F.conv2d_backward_parameters)
+
+    def _arguments(self):
+        return self.stride, self.padding, self.dilation, self.groups
+
+
+class ConvTranspose2d(_Convolution):
+    """2-D transposed convolution over NCHW input, the adjoint of :class:`Conv2d`; weight
+    (in_channels, out_channels / groups, KH, KW), as PyTorch. Output size (T2):
+    ``H_out = (H_in - 1) * SH - 2 * PH + DH * (KH - 1) + output_padding + 1``."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros", *,
+                 dtype=np.float32, strategy=None):
+        op = "ConvTranspose2d"
+        self.in_channels = check.integer(op, "in_channels", in_channels, 1)
+        self.out_channels = check.integer(op, "out_channels", out_channels, 1)
+        self.kernel_size = check.pair(op, "kernel_size", kernel_size, 1)
+        self.stride, self.padding, self.dilation = check.spatial(op, stride, padding, dilation)
+        self.output_padding = check.output_padding(op, output_padding, self.stride,
+                                                   self.dilation)
+        self.groups = _groups(op, groups, self.in_channels, self.out_channels)
+        self._init_parameters(
+            op, (self.in_channels, self.out_channels // self.groups, *self.kernel_size), bias,
+            padding_mode, dtype, strategy,
+        )
+
+    _forward = staticmethod(F.conv_transpose2d)
+    _backward = staticmethod(F.conv_transpose2d_backward)
+    _backward_parameters = staticmethod(F.conv_transpose2d_backward_parameters)
+
+    def _arguments(self):
+        return self.stride, self.padding, self.output_padding, self.groups, self.dilation
+
+
+def _groups(op, groups, in_channels, out_channels):
+    groups = check.integer(op, "groups", groups, 1)
+    for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if channels % groups:
+            raise ValueError(f"{op}: {name} must be divisible by groups, got {name}={channels}, "
+                             f"groups={groups}")
+    return groups
+
+
+def _padding_mode(op, padding_mode):
+    if padding_mode in ("reflect", "replicate", "circular"):
+        raise ValueError(f"{op}: padding_mode={padding_mode!r} is not supported; Mint pads "
+                         f"with zeros only (padding_mode='zeros')")
+    return check.choice(op, "padding_mode", padding_mode, PADDING_MODES)
 
 
 class MaxPool2d(Module):
@@ -231,3 +305,20 @@ class Flatten(Module):
 
     def extra_repr(self):
         return repr_arguments(f"start_dim={self.start_dim}", strategy=self.strategy)
+
+
+class Identity(Module):
+    """``out = x`` and ``grad_x = grad_out``: a placeholder where a layer is optional (a
+    shortcut, a head to be replaced). As ``torch.nn.Identity``, any arguments are accepted and
+    ignored, so it can stand in for the layer it replaces."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def forward(self, x):
+        self.save_for_backward(np.shape(x))
+        return x
+
+    def backward(self, grad_out):
+        self.saved_for_backward(grad_out)
+        return grad_out

@@ -11,11 +11,15 @@ from mint.vectorized import (
     augment,
     avg_pool2d,
     batch_norm,
+    bce_with_logits,
     conv2d,
     cross_entropy,
     dropout,
     linear,
     max_pool2d,
+    mse_loss,
+    nll_loss,
+    softmax,
 )
 
 __all__ = [
@@ -23,9 +27,13 @@ __all__ = [
     "augment",
     "avg_pool2d",
     "batch_norm",
+    "bce_with_logits",
     "conv2d",
     "cross_entropy",
     "dropout",
     "linear",
     "max_pool2d",
+    "mse_loss",
+    "nll_loss",
+    "softmax",
 ]

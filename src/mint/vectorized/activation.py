@@ -4,7 +4,10 @@ Same functions, equations and PyTorch conventions as :mod:`mint.kernels.activati
 of one length L in, a new array of length L and the same dtype out.
 """
 
+import math
+
 import numpy as np
+from scipy.special import erf
 
 
 def relu_forward(x):
@@ -66,3 +69,46 @@ def softplus_backward(grad_out, x, beta, threshold):
     the forward's input."""
     z = x * x.dtype.type(beta)
     return np.where(z > threshold, grad_out, grad_out * sigmoid_forward(z))
+
+
+def gelu_forward(x):
+    """out (L,) = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, exact GELU (A6)."""
+    return x * (0.5 * (1 + erf(x * x.dtype.type(math.sqrt(0.5)))))
+
+
+def gelu_backward(grad_out, x):
+    """grad_x (L,) = grad_out * (Phi(x) + x phi(x)) (A6); x is the forward's input."""
+    cdf = 0.5 * (1 + erf(x * x.dtype.type(math.sqrt(0.5))))
+    pdf = x.dtype.type(1 / math.sqrt(2 * math.pi)) * np.exp(-0.5 * x * x)
+    return grad_out * (cdf + x * pdf)
+
+
+def _gelu_tanh_argument(x):
+    """u = sqrt(2/pi) (x + 0.044715 x^3) of the tanh approximation (A7)."""
+    return x.dtype.type(math.sqrt(2 / math.pi)) * (x + x.dtype.type(0.044715) * (x * x * x))
+
+
+def gelu_tanh_forward(x):
+    """out (L,) = x (1 + tanh u) / 2, u = sqrt(2/pi) (x + 0.044715 x^3) (A7). NumPy's tanh is
+    a SIMD loop, so the twin keeps PyTorch's tanh form (the loop kernel uses x sigmoid(2u))."""
+    return 0.5 * x * (1 + np.tanh(_gelu_tanh_argument(x)))
+
+
+def gelu_tanh_backward(grad_out, x):
+    """grad_x (L,) = grad_out * ((1 + t) / 2 + x (1 - t^2) u' / 2), t = tanh u (A7); x is the
+    forward's input."""
+    t = np.tanh(_gelu_tanh_argument(x))
+    du = x.dtype.type(math.sqrt(2 / math.pi)) * (1 + x.dtype.type(3 * 0.044715) * (x * x))
+    return grad_out * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
+
+
+def silu_forward(x):
+    """out (L,) = x sigmoid(x) (A8)."""
+    return x * sigmoid_forward(x)
+
+
+def silu_backward(grad_out, x):
+    """grad_x (L,) = grad_out * s (1 + x (1 - s)), s = sigmoid(x) (A8); x is the forward's
+    input."""
+    s = sigmoid_forward(x)
+    return grad_out * s * (1 + x * (1 - s))

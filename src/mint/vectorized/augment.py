@@ -1,6 +1,6 @@
 """Data augmentation of an image batch with NumPy: one gather from the zero-padded batch.
 
-Same function, shapes and equation (G1) as :mod:`mint.kernels.augment`: images (N, C, H, W);
+Same function, shapes and equation (U1) as :mod:`mint.kernels.augment`: images (N, C, H, W);
 shifts int64 (N, 2), the ``(dy, dx)`` of each image; flips bool (N,).
 """
 
@@ -8,7 +8,7 @@ import numpy as np
 
 
 def shift_flip(images, shifts, flips):
-    """(G1): each image shifted by ``shifts[n]`` with zero fill, then mirrored if ``flips[n]``;
+    """(U1): each image shifted by ``shifts[n]`` with zero fill, then mirrored if ``flips[n]``;
     a new array (N, C, H, W) of the images' dtype."""
     N, C, H, W = images.shape
     pad = int(np.abs(shifts).max(initial=0))
