@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers import STRATEGY_NAMES, assert_close, numerical_gradient, requires_torch, torch
+from helpers import (
+    STRATEGY_NAMES,
+    assert_close,
+    assert_gradient_matches_finite_differences,
+    requires_torch,
+    torch,
+)
 from mint import nn
 
 # -------------------------------------------------------------------------- Residual vs torch
@@ -86,10 +92,7 @@ def test_residual_matches_torch_autograd_and_finite_differences(strategy, case):
         assert_close(parameter.grad, expected[name].grad.numpy(), err_msg=name)
 
     # The input gradient by central differences, through both branches at once.
-    def forward(x_moved):
-        return block(x_moved)
-    numeric = numerical_gradient(forward, x, grad_out)
-    np.testing.assert_allclose(grad_x, numeric, rtol=1e-6, atol=1e-7)
+    assert_gradient_matches_finite_differences(block, x, grad_x, grad_out)
 
 
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
