@@ -10,14 +10,17 @@ from .common import STRATEGIES, Benchmark, prepared
 BATCH = 64
 
 
+NETWORKS = ("lenet", "resnet")  # names in mint.models.MODELS
+
+
 @prepared
-def train_step_calls(strategy):
-    """One SGD-with-momentum step of lenet on a fixed batch of MNIST-shaped images."""
+def train_step_calls(strategy, network):
+    """One SGD-with-momentum step of ``network`` on a fixed batch of MNIST-shaped images."""
     rng = np.random.default_rng(0)
     images = rng.random((BATCH, 1, 28, 28), dtype=np.float32)
     labels = rng.integers(0, 10, BATCH)
     mint.manual_seed(0)
-    model = models.lenet(strategy=strategy)
+    model = models.MODELS[network](strategy=strategy)
     loss_fn = mint.nn.CrossEntropyLoss(strategy=strategy)
     optimizer = mint.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
@@ -32,18 +35,18 @@ def train_step_calls(strategy):
 
 
 class TrainStep(Benchmark):
-    """lenet, batch 64, 1x28x28 images, SGD with momentum."""
+    """lenet and the small resnet, batch 64, 1x28x28 images, SGD with momentum."""
 
-    params = [STRATEGIES]
-    param_names = ["strategy"]
+    params = [STRATEGIES, list(NETWORKS)]
+    param_names = ["strategy", "network"]
 
-    def setup(self, strategy):
-        (self.step,) = train_step_calls(strategy)
+    def setup(self, strategy, network):
+        (self.step,) = train_step_calls(strategy, network)
 
-    def time_train_step(self, strategy):
+    def time_train_step(self, strategy, network):
         self.step()
 
-    def track_step_peak_memory(self, strategy):
+    def track_step_peak_memory(self, strategy, network):
         """Peak bytes allocated during one step and not yet freed (MB): arrays, outputs and
         gradients that NumPy or Python allocate, the arrays the loop kernels return included.
         Temporaries that Numba-compiled code allocates inside a kernel are not seen (they do not
