@@ -131,30 +131,30 @@ def _normal(rng, shape):
     return rng.standard_normal(shape).astype(np.float32)
 
 
-def conv2d_inputs(shape, seed=0):
-    """``(N, C_in, C_out, H=W, kernel, stride, padding)`` -> x, weight, bias; stride, padding."""
-    n, c_in, c_out, size, k, stride, padding = shape
+def _conv2d_arrays(n, c_in, c_out, size, k, stride, padding, groups, seed):
+    """Seeded x, weight (scaled by 1/sqrt(fan-in)), bias and grad_out of one convolution."""
     rng = np.random.default_rng(seed)
     x = _normal(rng, (n, c_in, size, size))
-    weight = _normal(rng, (c_out, c_in, k, k)) / np.float32(np.sqrt(c_in * k * k))
+    weight = _normal(rng, (c_out, c_in // groups, k, k)) / np.float32(
+        np.sqrt(c_in // groups * k * k))
     bias = _normal(rng, (c_out,))
     out_shape = F.conv2d_output_shape(x.shape, weight.shape, (stride,) * 2, (padding,) * 2,
                                       (1, 1))
-    return Inputs((x, weight, bias), (stride, padding), _normal(rng, out_shape))
+    return x, weight, bias, _normal(rng, out_shape)
+
+
+def conv2d_inputs(shape, seed=0):
+    """``(N, C_in, C_out, H=W, kernel, stride, padding)`` -> x, weight, bias; stride, padding."""
+    *arrays, grad_out = _conv2d_arrays(*shape, groups=1, seed=seed)
+    return Inputs(tuple(arrays), shape[5:], grad_out)
 
 
 def grouped_conv2d_inputs(shape, seed=0):
     """``(N, C_in, C_out, H=W, kernel, stride, padding, groups)`` -> x, weight, bias; stride,
     padding, dilation 1, groups."""
-    n, c_in, c_out, size, k, stride, padding, groups = shape
-    rng = np.random.default_rng(seed)
-    x = _normal(rng, (n, c_in, size, size))
-    weight = _normal(rng, (c_out, c_in // groups, k, k)) / np.float32(np.sqrt(c_in // groups * k
-                                                                              * k))
-    out_shape = F.conv2d_output_shape(x.shape, weight.shape, (stride,) * 2, (padding,) * 2,
-                                      (1, 1))
-    return Inputs((x, weight, _normal(rng, (c_out,))), (stride, padding, 1, groups),
-                  _normal(rng, out_shape))
+    *arrays, grad_out = _conv2d_arrays(*shape, seed=seed)
+    stride, padding, groups = shape[5:]
+    return Inputs(tuple(arrays), (stride, padding, 1, groups), grad_out)
 
 
 def conv_transpose2d_inputs(shape, seed=0):
@@ -233,6 +233,11 @@ def batch_norm_inputs(shape, seed=0):
     return Inputs((x,), (*running, _normal(rng, (c,)), _normal(rng, (c,)), True), grad_out)
 
 
+def _conv2d_flops(grad, x, weight, *_):
+    """One multiply-add per output element and filter weight (a backward: two such products)."""
+    return 2.0 * grad.size * weight[0].size
+
+
 OP_SPECS = (
     OpSpec(
         "conv2d",
@@ -244,8 +249,7 @@ OP_SPECS = (
         backward=lambda grad, x, weight, bias, stride, padding, out, strategy:
             F.conv2d_backward(grad, x, weight, stride, padding, strategy=strategy),
         torch="conv2d",
-        # one multiply-add per output element and filter weight; backward: two such products
-        flops=lambda grad, x, weight, *_: 2.0 * grad.size * weight[0].size, backward_flops=2,
+        flops=_conv2d_flops, backward_flops=2,
     ),
     OpSpec(
         "conv2d_groups",
@@ -257,7 +261,7 @@ OP_SPECS = (
             F.conv2d_backward(grad, x, weight, stride, padding, dilation, groups,
                               strategy=strategy),
         torch="conv2d",
-        flops=lambda grad, x, weight, *_: 2.0 * grad.size * weight[0].size, backward_flops=2,
+        flops=_conv2d_flops, backward_flops=2,
     ),
     OpSpec(
         "conv_transpose2d",
