@@ -67,6 +67,20 @@ def dim(op, name, value, ndim):
     return int(value) % axes
 
 
+def positive_ints(op, name, value, length_ok, expected):
+    """``value`` (a tuple or list of ints >= 1 whose length passes ``length_ok``) as a tuple,
+    else a ValueError saying it must be ``expected``: a shape."""
+    shape = tuple(value) if isinstance(value, tuple | list) else None
+    if (
+        shape is None
+        or not length_ok(len(shape))
+        or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in shape)
+        or min(shape) < 1
+    ):
+        raise ValueError(f"{op}: {name} must be {expected}, got {value!r}")
+    return tuple(int(s) for s in shape)
+
+
 def boolean(op, name, value):
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{op}: {name} must be a bool, got {value!r}")

@@ -6,22 +6,13 @@ model. Every builder takes ``strategy=`` ("loop", "vectorized" or ``None`` for t
 call time), which is a way of computing, not part of the architecture.
 """
 
-import numbers
-
 from mint import _checks as check
 from mint import nn
 
 
 def _check_in_shape(model, in_shape):
-    shape = tuple(in_shape) if isinstance(in_shape, tuple | list) else None
-    if (
-        shape is None
-        or len(shape) != 3
-        or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in shape)
-        or min(shape) < 1
-    ):
-        raise ValueError(f"{model}: in_shape must be (channels, height, width), got {in_shape!r}")
-    return tuple(int(s) for s in shape)
+    return check.positive_ints(model, "in_shape", in_shape, lambda n: n == 3,
+                               "(channels, height, width)")
 
 
 def lenet(in_shape=(1, 28, 28), num_classes=10, dropout=0.0, *, strategy=None):
@@ -72,18 +63,6 @@ def _basic_block(in_channels, out_channels, stride, strategy):
     return nn.Sequential({"residual": nn.Residual(body, shortcut), "relu": nn.ReLU(strategy=s)})
 
 
-def _positive_ints(model, name, values):
-    values = tuple(values) if isinstance(values, tuple | list) else None
-    if (
-        not values
-        or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values)
-        or min(values) < 1
-    ):
-        raise ValueError(f"{model}: {name} must be a non-empty list of positive ints, got "
-                         f"{values!r}")
-    return tuple(int(v) for v in values)
-
-
 def resnet(in_shape=(1, 28, 28), num_classes=10, widths=(16, 32, 64), blocks=(2, 2, 2), *,
            strategy=None):
     """A small classic ResNet (He et al. 2016, the CIFAR variant) for 28x28 or 32x32 images.
@@ -96,8 +75,9 @@ def resnet(in_shape=(1, 28, 28), num_classes=10, widths=(16, 32, 64), blocks=(2,
     layout: ``conv1.weight``, ``layer1.0.residual.body.conv1.weight``, ``fc.bias``.
     """
     channels, height, width = _check_in_shape("resnet", in_shape)
-    widths = _positive_ints("resnet", "widths", widths)
-    blocks = _positive_ints("resnet", "blocks", blocks)
+    widths, blocks = (check.positive_ints("resnet", name, value, lambda n: n > 0,
+                                          "a non-empty list of positive ints")
+                      for name, value in (("widths", widths), ("blocks", blocks)))
     if len(widths) != len(blocks):
         raise ValueError(f"resnet: widths and blocks must have one entry per stage, got "
                          f"{len(widths)} widths and {len(blocks)} block counts")

@@ -7,10 +7,10 @@ say) raises :class:`UnsupportedLayerError` naming it, never a wrong result.
 """
 
 import contextlib
-import numbers
 
 import numpy as np
 
+from mint import _checks as check
 from mint.nn import Module
 from mint.strategy import use_strategy
 
@@ -90,18 +90,8 @@ def check_model(op, model):
 
 def check_input_shape(op, input_shape):
     """``input_shape`` as a tuple of ints >= 1, batch first: (N, C, H, W) or (N, features)."""
-    shape = tuple(input_shape) if isinstance(input_shape, tuple | list) else None
-    if (
-        shape is None
-        or len(shape) < 2
-        or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in shape)
-        or min(shape) < 1
-    ):
-        raise ValueError(
-            f"{op}: input_shape must be a tuple of positive ints, batch first (as (1, 1, 28, "
-            f"28)), got {input_shape!r}"
-        )
-    return tuple(int(s) for s in shape)
+    return check.positive_ints(op, "input_shape", input_shape, lambda n: n >= 2,
+                               "a tuple of positive ints, batch first (as (1, 1, 28, 28))")
 
 
 def parameter_dtype(op, model):
