@@ -120,8 +120,11 @@ COSTS.update({
 
 @COSTS.register(nn.Sequential)
 def _walk_sequential(walk, sequential, name, x, x_id):
-    for index, layer in sequential.named_children():
-        x, x_id = walk.visit(layer, child_name(name, index), x, x_id)
+    """The layers in the order forward runs them (``Sequential.execution_order``: a ReLU before
+    a MaxPool2d runs after it, on the pooled map, and keeps that)."""
+    names = {id(layer): index for index, layer in sequential.named_children()}
+    for layer in sequential.execution_order:
+        x, x_id = walk.visit(layer, child_name(name, names[id(layer)]), x, x_id)
     return x, x_id
 
 

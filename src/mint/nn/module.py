@@ -315,7 +315,7 @@ class Sequential(Module):
     keys, which become attributes (``model.conv``) and state-dict prefixes (``conv.weight``).
     An integer index counts positions; a slice is a ``Sequential`` of the same instances under
     their original names, so ``model[2:].state_dict()`` has the keys ``"2.weight", ...``, as in
-    PyTorch.
+    PyTorch. Forward and backward run the modules in :attr:`execution_order`.
     """
 
     def __init__(self, *modules):
@@ -346,15 +346,35 @@ class Sequential(Module):
     def named_children(self):
         yield from zip(self.names, self.layers, strict=True)
 
+    @property
+    def execution_order(self):
+        """The modules in the order forward runs them: the listed order, except that a ``ReLU``
+        directly followed by a ``MaxPool2d`` runs after it.
+
+        The swap is exact: ReLU is non-decreasing, so ``max(relu(window)) = relu(max(window))``
+        value for value, the pool's argmax gets a non-zero gradient from ReLU exactly when the
+        window's maximum is positive, and that maximum sits at the same (first) position in both
+        orders; NaN wins the window and passes ReLU either way. ReLU then runs on the pooled
+        map, a quarter of the values for a 2 x 2 pool, forward and backward.
+        """
+        from mint.nn.activation import ReLU  # here: both modules subclass Module
+        from mint.nn.layers import MaxPool2d
+
+        order = list(self.layers)
+        for index in range(len(order) - 1):
+            if type(order[index]) is ReLU and type(order[index + 1]) is MaxPool2d:
+                order[index], order[index + 1] = order[index + 1], order[index]
+        return order
+
     def forward(self, x):
-        for module in self.layers:
+        for module in self.execution_order:
             x = module(x)
         self.save_for_backward(np.shape(x))
         return x
 
     def backward(self, grad_out):
         self.saved_for_backward(grad_out)
-        for module in reversed(self.layers):
+        for module in reversed(self.execution_order):
             grad_out = module.backward(grad_out)
         return grad_out
 
@@ -363,12 +383,13 @@ class Sequential(Module):
         first one with parameters need no backward pass at all, and that one only its
         parameter gradients (:meth:`Module.backward_parameters`)."""
         self.saved_for_backward(grad_out)
-        first = next((index for index, module in enumerate(self.layers)
-                      if next(module.parameters(), None) is not None), len(self.layers))
-        for module in reversed(self.layers[first + 1:]):
+        order = self.execution_order
+        first = next((index for index, module in enumerate(order)
+                      if next(module.parameters(), None) is not None), len(order))
+        for module in reversed(order[first + 1:]):
             grad_out = module.backward(grad_out)
-        if first < len(self.layers):
-            self.layers[first].backward_parameters(grad_out)
+        if first < len(order):
+            order[first].backward_parameters(grad_out)
 
     def __getitem__(self, index):
         if isinstance(index, slice):
@@ -425,3 +446,4 @@ class Residual(Module):
         self.body.backward_parameters(grad_out)
         if self.shortcut is not None:
             self.shortcut.backward_parameters(grad_out)
+

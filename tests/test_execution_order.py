@@ -1,0 +1,85 @@
+"""Sequential runs a ReLU that precedes a MaxPool2d after the pool (``execution_order``): the
+outputs and every gradient must equal, bit for bit, those of the layers run one by one in the
+listed order."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers import STRATEGY_NAMES
+from mint import models, nn
+
+
+def run_listed_order(layers, x, grad_out):
+    """Forward through ``layers`` in order, then backward in reverse: the unfused reference."""
+    for layer in layers:
+        x = layer(x)
+    out = x
+    for layer in reversed(layers):
+        grad_out = layer.backward(grad_out)
+    return out, grad_out
+
+
+def parameter_grads(model):
+    grads = [p.grad.copy() for p in model.parameters()]
+    model.zero_grad()
+    return grads
+
+
+def assert_same_as_listed_order(model, x, seed=0):
+    grad_out = np.random.default_rng(seed).standard_normal(model(x).shape).astype(x.dtype)
+    model.zero_grad()
+    out = model(x)
+    grad_x = model.backward(grad_out)
+    fused_grads = parameter_grads(model)
+    ref_out, ref_grad_x = run_listed_order(list(model), x, grad_out)
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(grad_x, ref_grad_x)
+    for fused, ref in zip(fused_grads, parameter_grads(model), strict=True):
+        np.testing.assert_array_equal(fused, ref)
+
+
+def test_relu_runs_after_the_max_pool_it_precedes():
+    model = models.lenet()
+    names = [type(layer).__name__ for layer in model.execution_order]
+    assert names == ["Conv2d", "MaxPool2d", "ReLU", "Conv2d", "MaxPool2d", "ReLU", "Flatten",
+                     "Linear", "ReLU", "Linear"]
+    # Other activations and pools keep their place: the swap is exact for ReLU and max only.
+    for pair in ((nn.LeakyReLU(), nn.MaxPool2d(2)), (nn.ReLU(), nn.AvgPool2d(2)),
+                 (nn.MaxPool2d(2), nn.ReLU())):
+        assert nn.Sequential(*pair).execution_order == list(pair)
+
+
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+def test_lenet_equals_its_layers_run_in_listed_order(strategy):
+    model = models.lenet(strategy=strategy)
+    x = np.random.default_rng(1).standard_normal((3, 1, 28, 28)).astype(np.float32)
+    assert_same_as_listed_order(model, x)
+
+
+@settings(max_examples=25, deadline=None)
+@given(kernel=st.integers(1, 3), stride=st.integers(1, 3), padding=st.integers(0, 1),
+       ceil_mode=st.booleans(), size=st.integers(4, 9), seed=st.integers(0, 2**16))
+def test_pooling_windows_of_any_shape(kernel, stride, padding, ceil_mode, size, seed):
+    padding = min(padding, kernel // 2)  # PyTorch's limit, which Mint checks
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(),
+                          nn.MaxPool2d(kernel, stride, padding, ceil_mode=ceil_mode),
+                          nn.Flatten())
+    # Coarse values: ties inside windows, windows of negatives only, exact zeros.
+    x = np.random.default_rng(seed).integers(-2, 3, (2, 2, size, size)).astype(np.float64)
+    model.to(np.float64)
+    assert_same_as_listed_order(model, x, seed)
+
+
+def test_nan_and_ties_pass_as_in_listed_order():
+    model = nn.Sequential(nn.ReLU(), nn.MaxPool2d(2), nn.ReLU())
+    x = np.array([[[[np.nan, 1.0, -1.0, -2.0],
+                    [1.0, 1.0, -3.0, -1.0],
+                    [0.0, 0.0, 2.0, 2.0],
+                    [-0.0, 0.0, 2.0, np.nan]]]], dtype=np.float32)
+    grad_out = np.arange(1.0, 5.0, dtype=np.float32).reshape(1, 1, 2, 2)
+    out, grad_x = model(x), model.backward(grad_out)
+    ref_out, ref_grad_x = run_listed_order(list(model), x, grad_out)
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(grad_x, ref_grad_x)
