@@ -20,20 +20,35 @@ from numba import njit, prange
 from mint.kernels.products import accumulate_dots, accumulate_outer
 
 
+# The forward's work is cut into tiles of this many samples by this many output features: a
+# tile's samples (64 x 3136 floats in lenet's hidden layer, 0.8 MB) stay in the core's L2 cache
+# while its blocks of 4 weight rows pass over them, and the weight is read once per 64 samples.
+# With one tile across the batch (and 128 features across: 4 tiles per 64 samples) every weight
+# block streamed the whole batch: at batch 1,000 the x rows were read 32 times from memory.
+_SAMPLES_PER_TILE = 64
+_FEATURES_PER_TILE = 32
+
+
 @njit(parallel=True, cache=True)
 def linear_forward(x, weight, bias):
     """out (N, C_out) = x (N, C_in) . weight (C_out, C_in)^T + bias (C_out,)   (L1)."""
     N = x.shape[0]
     C_out = weight.shape[0]
     out = np.empty((N, C_out), dtype=x.dtype)
-    # Iteration `block` writes only the columns out[:, 4 * block:4 * block + 4]: no two threads
-    # share an element. Its 4 weight rows stay in cache while every x row streams past them.
-    for block in prange((C_out + 3) // 4):
-        first, last = 4 * block, min(4 * block + 4, C_out)
-        for n in range(N):
-            for o in range(first, last):
+    feature_tiles = (C_out + _FEATURES_PER_TILE - 1) // _FEATURES_PER_TILE
+    tiles = (N + _SAMPLES_PER_TILE - 1) // _SAMPLES_PER_TILE * feature_tiles
+    # Iteration `tile` writes only its block of out (samples n0:n1, features o0:o1): no two
+    # threads share an element.
+    for tile in prange(tiles):
+        n0 = tile // feature_tiles * _SAMPLES_PER_TILE
+        o0 = tile % feature_tiles * _FEATURES_PER_TILE
+        n1, o1 = min(n0 + _SAMPLES_PER_TILE, N), min(o0 + _FEATURES_PER_TILE, C_out)
+        for n in range(n0, n1):
+            for o in range(o0, o1):
                 out[n, o] = bias[o]
-        accumulate_dots(weight[first:last], x, out[:, first:last])
+        for first in range(o0, o1, 4):
+            last = min(first + 4, o1)
+            accumulate_dots(weight[first:last], x[n0:n1], out[n0:n1, first:last])
     return out
 
 
