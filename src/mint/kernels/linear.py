@@ -19,7 +19,6 @@ from numba import njit, prange
 
 from mint.kernels.products import accumulate_dots, accumulate_outer
 
-
 # The forward's work is cut into tiles of this many samples by this many output features: a
 # tile's samples (64 x 3136 floats in lenet's hidden layer, 0.8 MB) stay in the core's L2 cache
 # while its blocks of 4 weight rows pass over them, and the weight is read once per 64 samples.

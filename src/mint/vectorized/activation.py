@@ -7,7 +7,6 @@ of one length L in, a new array of length L and the same dtype out.
 import math
 
 import numpy as np
-from scipy.special import erf
 
 
 def relu_forward(x):
@@ -71,14 +70,21 @@ def softplus_backward(grad_out, x, beta, threshold):
     return np.where(z > threshold, grad_out, grad_out * sigmoid_forward(z))
 
 
+def _normal_cdf(x):
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2, the standard normal's distribution function."""
+    from scipy.special import erf  # here: importing scipy.special costs 0.13 s at start-up
+
+    return 0.5 * (1 + erf(x * x.dtype.type(math.sqrt(0.5))))
+
+
 def gelu_forward(x):
     """out (L,) = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, exact GELU (A6)."""
-    return x * (0.5 * (1 + erf(x * x.dtype.type(math.sqrt(0.5)))))
+    return x * _normal_cdf(x)
 
 
 def gelu_backward(grad_out, x):
     """grad_x (L,) = grad_out * (Phi(x) + x phi(x)) (A6); x is the forward's input."""
-    cdf = 0.5 * (1 + erf(x * x.dtype.type(math.sqrt(0.5))))
+    cdf = _normal_cdf(x)
     pdf = x.dtype.type(1 / math.sqrt(2 * math.pi)) * np.exp(-0.5 * x * x)
     return grad_out * (cdf + x * pdf)
 
