@@ -1,6 +1,7 @@
-"""Sequential runs a ReLU that precedes a MaxPool2d after the pool (``execution_order``): the
-outputs and every gradient must equal, bit for bit, those of the layers run one by one in the
-listed order."""
+"""How Sequential runs its modules. A ReLU that precedes a MaxPool2d runs after the pool
+(``execution_order``): the outputs and every gradient must equal, bit for bit, those of the
+layers run one by one in the listed order. In eval mode a large batch runs in chunks when every
+module treats samples independently: the same outputs as the whole batch."""
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 
 from helpers import STRATEGY_NAMES
 from mint import models, nn
+from mint.nn import module as module_mod
 
 
 def run_listed_order(layers, x, grad_out):
@@ -83,3 +85,53 @@ def test_nan_and_ties_pass_as_in_listed_order():
     ref_out, ref_grad_x = run_listed_order(list(model), x, grad_out)
     np.testing.assert_array_equal(out, ref_out)
     np.testing.assert_array_equal(grad_x, ref_grad_x)
+
+
+# ------------------------------------------------------------------ eval mode: chunks of a batch
+
+
+def eval_forward(model, x, chunk, monkeypatch):
+    monkeypatch.setattr(module_mod, "EVAL_CHUNK", chunk)
+    return model.eval()(x)
+
+
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+@pytest.mark.parametrize("build", [models.lenet, models.resnet], ids=["lenet", "resnet"])
+def test_an_eval_batch_in_chunks_equals_the_whole_batch(build, strategy, monkeypatch):
+    model = build(strategy=strategy)
+    x = np.random.default_rng(2).standard_normal((11, 1, 28, 28)).astype(np.float32)
+    whole = eval_forward(model, x, len(x), monkeypatch)
+    chunks = eval_forward(model, x, 4, monkeypatch)  # 4 + 4 + 3 samples
+    if strategy == "loop":  # the kernels compute each sample alone
+        np.testing.assert_array_equal(chunks, whole)
+    else:  # BLAS may block a product differently for another number of rows
+        np.testing.assert_allclose(chunks, whole, rtol=1e-5, atol=1e-6)
+
+
+class MixesSamples(nn.Module):
+    """A module of one's own that subtracts the batch mean: chunks would change its output."""
+
+    def forward(self, x):
+        return x - x.mean(axis=0)
+
+
+@pytest.mark.parametrize("layer", [nn.Softmax(dim=0), nn.LogSoftmax(dim=-2), nn.Flatten(0),
+                                   MixesSamples()], ids=["softmax0", "logsoftmax-2",
+                                                         "flatten0", "own-module"])
+def test_modules_that_mix_samples_keep_the_batch_whole(layer, monkeypatch):
+    model = nn.Sequential(nn.Linear(3, 2), layer)
+    assert not model.independent_samples
+    x = np.random.default_rng(3).standard_normal((9, 3)).astype(np.float32)
+    monkeypatch.setattr(module_mod, "EVAL_CHUNK", 2)
+    out = model.eval()(x)
+    expected = layer(model[0](x))
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_training_mode_keeps_the_batch_whole(monkeypatch):
+    monkeypatch.setattr(module_mod, "EVAL_CHUNK", 2)
+    model = models.lenet()
+    x = np.random.default_rng(4).standard_normal((5, 1, 28, 28)).astype(np.float32)
+    out = model(x)
+    assert model[0]._saved[0] is x  # the first layer saw the whole batch
+    assert model.backward(np.ones_like(out)).shape == x.shape

@@ -16,6 +16,8 @@ class Activation(Module):
     (``keeps = "input"``) or output (``keeps = "output"``). Subclasses set the three class
     attributes and, if they have hyper-parameters, store them in ``self.arguments``."""
 
+    independent_samples = True
+
     function = None
     backward_function = None
     keeps = "input"
@@ -113,6 +115,11 @@ class Softmax(Activation):
     @property
     def dim(self):
         return self.arguments["dim"]
+
+    @property
+    def independent_samples(self):
+        # Along a positive axis, or the last of an input with a batch axis before it.
+        return self.dim >= 1 or self.dim == -1
 
 
 class LogSoftmax(Softmax):

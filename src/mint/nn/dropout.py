@@ -12,6 +12,8 @@ class Dropout(Module):
     """Zero each element with probability ``p`` and scale the others by 1 / (1 - p) in train
     mode; the identity in eval mode. Any input shape."""
 
+    independent_samples = True  # in eval mode: the identity
+
     function = staticmethod(F.dropout)
 
     def __init__(self, p=0.5, inplace=False, *, strategy=None):

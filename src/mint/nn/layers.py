@@ -37,6 +37,8 @@ def _add_parameter_grads(layer, grad_weight, grad_bias):
 class Linear(Module):
     """``y = x @ weight.T + bias``: x (N, in_features) -> (N, out_features)."""
 
+    independent_samples = True
+
     def __init__(self, in_features, out_features, bias=True, *, dtype=np.float32, strategy=None):
         self.in_features = check.integer("Linear", "in_features", in_features, 1)
         self.out_features = check.integer("Linear", "out_features", out_features, 1)
@@ -80,6 +82,8 @@ class _Convolution(Module):
     """Forward and backward of a convolution layer: its functional ops (``_forward``,
     ``_backward``, ``_backward_parameters``) called with ``self.weight``, ``self.bias`` and
     ``self._arguments()``, its hyper-parameters in the ops' order."""
+
+    independent_samples = True
 
     def _init_parameters(self, op, weight_shape, bias, padding_mode, dtype, strategy):
         """Check the last arguments; draw the weight and the bias (out_channels values) from
@@ -205,6 +209,8 @@ def _padding_mode(op, padding_mode):
 class MaxPool2d(Module):
     """Max over each window; keeps the argmax mask (not the input) for backward."""
 
+    independent_samples = True
+
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *,
                  strategy=None):
         self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode = (
@@ -231,6 +237,8 @@ class MaxPool2d(Module):
 class AvgPool2d(Module):
     """Mean over each window (padding counts as zeros); keeps only the input shape for backward.
     """
+
+    independent_samples = True
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None, *, strategy=None):
@@ -269,6 +277,8 @@ class AdaptiveAvgPool2d(Module):
     """Mean over ``output_size`` bins per plane (an int, or a pair whose ``None`` entries keep
     the input size); ``AdaptiveAvgPool2d(1)`` is global average pooling."""
 
+    independent_samples = True
+
     def __init__(self, output_size, *, strategy=None):
         self.output_size = adaptive_output_size("AdaptiveAvgPool2d", output_size)
         self.strategy = check.strategy("AdaptiveAvgPool2d", strategy)
@@ -294,6 +304,10 @@ class Flatten(Module):
         self.start_dim = check.integer("Flatten", "start_dim", start_dim, 0)
         self.strategy = check.strategy("Flatten", strategy)
 
+    @property
+    def independent_samples(self):
+        return self.start_dim >= 1  # start_dim 0 merges the batch axis too
+
     def forward(self, x):
         out = F.flatten(x, self.start_dim, strategy=self.strategy)
         self.save_for_backward(out.shape, x.shape)
@@ -311,6 +325,8 @@ class Identity(Module):
     """``out = x`` and ``grad_x = grad_out``: a placeholder where a layer is optional (a
     shortcut, a head to be replaced). As ``torch.nn.Identity``, any arguments are accepted and
     ignored, so it can stand in for the layer it replaces."""
+
+    independent_samples = True
 
     def __init__(self, *args, **kwargs):
         pass

@@ -22,6 +22,8 @@ class _BatchNorm(Module):
     dimensions.
     """
 
+    independent_samples = True  # in eval mode: the running statistics
+
     dimensions = {}  # ndim -> the input layout it means, for error messages
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
