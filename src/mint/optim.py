@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mint import _checks as check
+from mint import kernels, vectorized
 from mint.nn.parameter import Parameter
 
 
@@ -29,6 +30,18 @@ def _parameters(optimizer, params):
     if len({id(p) for p in params}) != len(params):
         raise ValueError(f"{optimizer}: a parameter appears more than once in params")
     return params
+
+
+def _rule(*arrays):
+    """The module of update rules for these arrays, and the arrays to pass it: the loop kernels
+    of :mod:`mint.kernels.optimizers` (one pass over memory) and 1-D views when the arrays share
+    one float dtype and are C-contiguous, else :mod:`mint.vectorized.optimizers` (NumPy, any
+    layout) and the arrays as they are: a parameter or gradient replaced by hand may be a
+    strided view, which a reshape would copy, losing the update."""
+    first = arrays[0]
+    if all(a.flags.c_contiguous and a.dtype == first.dtype for a in arrays):
+        return kernels.optimizers, [a.reshape(-1) for a in arrays]
+    return vectorized.optimizers, arrays
 
 
 class Optimizer:
@@ -167,18 +180,11 @@ class SGD(Optimizer):
         return {"momentum_buffer": self.momentum_buffers} if self.momentum != 0 else {}
 
     def _update(self, index, parameter):
-        grad = parameter.grad
-        if self.weight_decay != 0:
-            grad = grad + self.weight_decay * parameter.data
-        if self.momentum != 0:
-            buffer = self.momentum_buffers[index]
-            if self.steps == 0:
-                buffer[...] = grad
-            else:
-                buffer *= self.momentum
-                buffer += (1 - self.dampening) * grad
-            grad = grad + self.momentum * buffer if self.nesterov else buffer
-        parameter.data -= self.lr * grad
+        buffer = self.momentum_buffers[index] if self.momentum != 0 else parameter.data
+        arrays = parameter.data, parameter.grad, buffer
+        rules, arrays = _rule(*arrays)
+        rules.sgd_update(*arrays, self.lr, self.momentum, self.dampening, self.weight_decay,
+                         self.nesterov, self.steps == 0)
 
 
 class Adam(Optimizer):
@@ -216,23 +222,17 @@ class Adam(Optimizer):
         return {"exp_avg": self.exp_avgs, "exp_avg_sq": self.exp_avg_sqs}
 
     def _update(self, index, parameter):
-        grad = parameter.grad
-        if self.weight_decay != 0:
-            grad = grad + self.weight_decay * parameter.data
-        self._adam_step(index, parameter, grad)
+        self._adam_step(index, parameter, self.weight_decay, 1.0)
 
-    def _adam_step(self, index, parameter, grad):
-        """The moment updates and the bias-corrected step, with ``grad`` already decayed."""
+    def _adam_step(self, index, parameter, weight_decay, decay_factor):
+        """The moment updates and the bias-corrected step; ``weight_decay`` adds to the
+        gradient (Adam), ``decay_factor`` first shrinks the parameter (AdamW)."""
         beta1, beta2 = self.betas
         step = self.steps + 1
-        exp_avg, exp_avg_sq = self.exp_avgs[index], self.exp_avg_sqs[index]
-        # torch's lerp form of beta1 * m + (1 - beta1) * g, kept for bit-level agreement.
-        exp_avg += (1 - beta1) * (grad - exp_avg)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
-        step_size = self.lr / (1 - beta1**step)
-        denominator = np.sqrt(exp_avg_sq) / math.sqrt(1 - beta2**step) + self.eps
-        parameter.data -= step_size * (exp_avg / denominator)
+        arrays = parameter.data, parameter.grad, self.exp_avgs[index], self.exp_avg_sqs[index]
+        rules, arrays = _rule(*arrays)
+        rules.adam_update(*arrays, self.lr / (1 - beta1**step), math.sqrt(1 - beta2**step),
+                          beta1, beta2, self.eps, weight_decay, decay_factor)
 
 
 class AdamW(Adam):
@@ -246,9 +246,7 @@ class AdamW(Adam):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
     def _update(self, index, parameter):
-        if self.weight_decay != 0:
-            parameter.data *= 1 - self.lr * self.weight_decay
-        self._adam_step(index, parameter, parameter.grad)
+        self._adam_step(index, parameter, 0.0, 1 - self.lr * self.weight_decay)
 
 
 class RMSprop(Optimizer):

@@ -26,8 +26,9 @@ int tuples, and the index arrays or masks :mod:`mint.functional` built (max-pool
 average pooling's windows, dropout's mask), allocate and return their outputs (conv2d keeps its
 internal layout copies in arrays reused from call to call; no output is ever one of them), and
 check nothing.
-:mod:`mint.functional` is the only caller; it validates every argument before a kernel runs,
-because a Numba kernel reads out of bounds silently. Equation numbers refer to
+:mod:`mint.functional` is the only caller (and :mod:`mint.optim`, of ``optimizers``, on arrays it
+holds); it validates every argument before a kernel runs, because a Numba kernel reads out of
+bounds silently. Equation numbers refer to
 ``docs/backprop.md``.
 """
 
@@ -44,6 +45,7 @@ from mint.kernels import (
     max_pool2d,
     mse_loss,
     nll_loss,
+    optimizers,
     softmax,
 )
 
@@ -60,5 +62,6 @@ __all__ = [
     "max_pool2d",
     "mse_loss",
     "nll_loss",
+    "optimizers",
     "softmax",
 ]

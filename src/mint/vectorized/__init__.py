@@ -19,6 +19,7 @@ from mint.vectorized import (
     max_pool2d,
     mse_loss,
     nll_loss,
+    optimizers,
     softmax,
 )
 
@@ -35,5 +36,6 @@ __all__ = [
     "max_pool2d",
     "mse_loss",
     "nll_loss",
+    "optimizers",
     "softmax",
 ]
