@@ -678,9 +678,6 @@ def _comma_list(choices):
     return parse
 
 
-SWEEP_ROUNDS = 7  # default rounds of --sweep: 20 cases x 2 thread counts, ~3 min on 2 cores
-
-
 def _add_bench_parser(subparsers):
     parser = subparsers.add_parser(
         "bench", help="time every op for each strategy (and PyTorch) side by side",
@@ -710,9 +707,9 @@ def _add_bench_parser(subparsers):
     parser.add_argument("--threads", metavar="N", type=_threads,
                         help="threads for Mint's kernels, BLAS and torch (default: all cores; "
                              "with --sweep: only N instead of each sweep count)")
-    parser.add_argument("--rounds", metavar="N", type=positive_int,
+    parser.add_argument("--rounds", metavar="N", type=positive_int, default=15,
                         help="timed calls per strategy and case; medians are reported "
-                             f"(default: 15, with --sweep {SWEEP_ROUNDS})")
+                             "(default: 15)")
     parser.add_argument("--json", metavar="FILE", type=_path,
                         help="also write the results and the machine description as JSON")
     parser.add_argument("--plot", metavar="FILE", type=_png_file,
@@ -732,20 +729,19 @@ def run_bench(args):
     if args.sweep:
         threads = [args.threads] if args.threads else [
             n for n in bench.SWEEP_THREADS if n <= numba.config.NUMBA_NUM_THREADS]
-        rounds = args.rounds or SWEEP_ROUNDS
     else:
         threads = [args.threads or numba.config.NUMBA_NUM_THREADS]
-        rounds = args.rounds or 15
         bench.set_threads(threads[0], strategies)
     meta = bench.machine_description(threads if args.sweep else threads[0])
     print(f"mint bench: {meta['cpu']}, {meta['cores']} cores, "
           f"{' and '.join(map(str, threads))} thread(s), float32, "
-          f"medians of {rounds} interleaved rounds")
+          f"medians of {args.rounds} interleaved rounds")
     progress = functools.partial(tqdm, desc="timing", unit="case", leave=False, disable=None)
     if args.sweep:
-        results = bench.sweep(strategies, threads, rounds=rounds, progress=progress)
+        results = bench.sweep(strategies, threads, bench.SWEEP_BATCHES, args.rounds,
+                              progress=progress)
     else:
-        results = bench.run(args.ops or bench.OPS, strategies, rounds, progress=progress)
+        results = bench.run(args.ops or bench.OPS, strategies, args.rounds, progress=progress)
     print(bench.format_table(results))
     if args.json:
         bench.write_json(results, args.json, meta)
