@@ -697,7 +697,8 @@ def _add_bench_parser(subparsers):
         "--sweep", choices=("batch",),
         help="instead of the ops: images/s of the lenet training step and inference for batch "
              f"sizes {', '.join(map(str, bench.SWEEP_BATCHES))} with "
-             f"{' and '.join(map(str, bench.SWEEP_THREADS))} thread(s); --plot draws lines",
+             f"{' and '.join(map(str, bench.SWEEP_THREADS))} thread(s) (~3 min on 2 cores); "
+             "--plot draws lines",
     )
     parser.add_argument(
         "--strategies", type=_comma_list(bench.ALL_STRATEGIES),
