@@ -2,12 +2,22 @@
 
 import json
 
+import numba
 import numpy as np
 import pytest
 
+import mint
 from helpers import assert_close, requires_torch
 from mint import bench, cli, models
 from mint import functional as F
+
+
+@pytest.fixture
+def restore_threads():
+    """Put Mint's (and torch's) thread count back after a test that changes it."""
+    threads = mint.get_num_threads()
+    yield
+    bench.set_threads(threads, bench.ALL_STRATEGIES if bench.torch_available() else ())
 
 
 def test_conv2d_case_flops_count_two_per_multiply_add():
@@ -47,9 +57,10 @@ def test_op_spec_cases_compute_what_their_torch_reference_computes(spec, strateg
         assert case.items == shape[0]
         got = case.make(strategy)()
         if case.direction == "forward":
-            got, torch_out = got[0] if isinstance(got, tuple) else got, case.make("torch")()
-            assert_close(torch_out, expected.detach())
+            got = got[0] if isinstance(got, tuple) else got
             assert_close(got, expected.detach())
+            for torch_strategy in bench.TORCH_STRATEGIES:
+                assert_close(case.make(torch_strategy)(), expected.detach())
         else:
             grads = got if isinstance(got, tuple) else (got,)
             assert len(grads) == len(tensors)
@@ -106,6 +117,8 @@ def test_mint_bench_prints_a_table_and_writes_json_and_plot(capsys, tmp_path):
     (["--ops", "conv3d"], "comma-separated list"),
     (["--strategies", "loop,jax"], "comma-separated list"),
     (["--rounds", "0"], "must be > 0"),
+    (["--sweep", "threads"], "invalid choice: 'threads'"),
+    (["--sweep", "batch", "--ops", "conv2d"], "not allowed with argument"),
 ])
 def test_mint_bench_bad_arguments_get_a_one_line_error(capsys, argv, message):
     with pytest.raises(SystemExit) as stop:
@@ -131,7 +144,7 @@ def test_mint_bench_without_torch_times_mint_alone_and_refuses_torch(capsys, mon
 @requires_torch
 @pytest.mark.parametrize("network", sorted(bench.NETWORKS))
 def test_torch_train_step_runs_the_same_model_shape(network):
-    step = bench.make_torch_train_step(network, batch=8)
+    step = bench.make_torch_train_step("torch", network, batch=8)
     assert step() > 0
     # The same layers: Mint's model of that name has the torch twin's parameters and keys.
     model, twin = models.MODELS[network](), bench.NETWORKS[network].torch_model()
@@ -140,7 +153,94 @@ def test_torch_train_step_runs_the_same_model_shape(network):
     assert set(model.state_dict()) == set(twin.state_dict())
 
 
-def test_every_network_is_timed_in_a_training_step():
-    shapes = bench.SPECS["train_step"].cases()
+@pytest.mark.parametrize("spec", ["train_step", "inference"])
+def test_every_network_is_timed_in_a_training_step_and_in_inference(spec):
+    shapes = bench.SPECS[spec].cases()
     assert {case.shape.split()[0] for case in shapes} == set(bench.NETWORKS)
     assert all(case.flops > 0 for case in shapes)
+
+
+def test_inference_case_counts_one_forward_pass_of_lenet_on_1000_images():
+    (case,) = bench.SPECS["inference"].cases([("lenet", 1000)])
+    assert (case.direction, case.items) == ("forward", 1000)
+    assert case.flops == bench.NETWORKS["lenet"].flops(1000)
+    assert case.flops == bench.SPECS["train_step"].cases([("lenet", 1000)])[0].flops / 3
+
+
+@pytest.mark.parametrize("network", sorted(bench.NETWORKS))
+@pytest.mark.parametrize("strategy", bench.MINT_STRATEGIES)
+def test_mint_inference_is_the_eval_mode_forward(strategy, network):
+    """The logits of the seeded model in eval mode (resnet's BatchNorm uses its running
+    statistics, so a training-mode forward would differ)."""
+    logits = bench.make_mint_inference(strategy, network, batch=8)()
+    mint.manual_seed(0)
+    model = models.MODELS[network](strategy="vectorized")
+    images, _ = bench.specs.mnist_batch(8)
+    assert_close(logits, model.eval()(images))
+    if network == "resnet":
+        assert not np.allclose(logits, model.train()(images), atol=1e-3)
+
+
+@requires_torch
+@pytest.mark.parametrize("network", sorted(bench.NETWORKS))
+def test_torch_cl_runs_the_same_model_and_batch_in_channels_last_memory(network):
+    """torch-cl computes what torch computes (same seeded weights, same images): the layout is
+    the only difference; its 4-D weights and images are channels-last."""
+    import torch
+
+    for make in (bench.make_torch_inference, bench.make_torch_train_step):
+        default, channels_last = (make(s, network, batch=4) for s in bench.TORCH_STRATEGIES)
+        # the step returns loss.item(), a Python float: compare at float32's tolerance
+        assert_close(np.float32(channels_last()), np.float32(default()))
+    model, x, _ = bench.specs._torch_model("torch-cl", network, 4, seed=0)
+    assert x.is_contiguous(memory_format=torch.channels_last)
+    weights = [p for p in model.parameters() if p.dim() == 4]
+    assert weights and all(p.is_contiguous(memory_format=torch.channels_last) for p in weights)
+
+
+def test_sweep_times_each_case_with_each_thread_count(restore_threads):
+    threads = (1, 2) if numba.config.NUMBA_NUM_THREADS >= 2 else (1,)
+    results = bench.sweep(["loop", "vectorized"], threads, batches=(1, 3), rounds=1)
+    measured = {(r.op, r.items, r.threads, r.strategy) for r in results}
+    assert measured == {(op, batch, count, s) for op in ("train_step", "inference")
+                        for batch in (1, 3) for count in threads for s in ("loop", "vectorized")}
+    assert len(results) == len(measured)
+    header = bench.format_table(results).splitlines()[0]
+    assert ("threads" in header) == (len(threads) > 1)
+
+
+def _sweep_cli(tmp_path, monkeypatch, strategies):
+    monkeypatch.setattr(bench, "SWEEP_BATCHES", (1, 2))
+    status = cli.main(["bench", "--sweep", "batch", "--strategies", strategies, "--threads", "1",
+                       "--rounds", "1", "--json", str(tmp_path / "s.json"),
+                       "--plot", str(tmp_path / "s.png")])
+    assert status == 0
+    assert (tmp_path / "s.png").read_bytes().startswith(b"\x89PNG")
+    return json.loads((tmp_path / "s.json").read_text())
+
+
+def test_mint_bench_sweep_prints_rows_and_writes_json_and_a_line_plot(capsys, tmp_path,
+                                                                      monkeypatch,
+                                                                      restore_threads):
+    saved = _sweep_cli(tmp_path, monkeypatch, "loop")
+    out = capsys.readouterr().out
+    assert "lenet N=2 1x28x28" in out and "inference" in out and "train_step" in out
+    assert saved["meta"]["threads"] == [1]
+    assert sorted((r["op"], r["items"], r["threads"]) for r in saved["results"]) == [
+        ("inference", 1, 1), ("inference", 2, 1), ("train_step", 1, 1), ("train_step", 2, 1)]
+
+
+@requires_torch
+def test_mint_bench_sweep_times_torch_cl_beside_mint(tmp_path, monkeypatch, restore_threads):
+    saved = _sweep_cli(tmp_path, monkeypatch, "loop,torch-cl")
+    assert {(r["strategy"], r["items"]) for r in saved["results"]} == {
+        (s, b) for s in ("loop", "torch-cl") for b in (1, 2)}
+
+
+@requires_torch
+def test_mint_bench_defaults_to_every_strategy_torch_cl_included(capsys, tmp_path,
+                                                                 restore_threads):
+    assert cli.main(["bench", "--ops", "cross_entropy", "--rounds", "1", "--threads", "1",
+                     "--json", str(tmp_path / "b.json")]) == 0
+    saved = json.loads((tmp_path / "b.json").read_text())
+    assert [r["strategy"] for r in saved["results"][:4]] == list(bench.ALL_STRATEGIES)

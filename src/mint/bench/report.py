@@ -30,7 +30,8 @@ def machine_description(threads):
 
 
 def format_table(results):
-    """A fixed-width text table: one row per (case, strategy)."""
+    """A fixed-width text table: one row per (case, strategy), and a threads column when the
+    results were measured with more than one thread count (a sweep)."""
     header = ("op", "direction", "shape", "strategy", "median ms", "GFLOP/s", "img/s", "vs best")
     rows = [header]
     for r in results:
@@ -39,9 +40,14 @@ def format_table(results):
             "-" if r.gflops is None else f"{r.gflops:.1f}", f"{r.images_per_s:,.0f}",
             f"{r.ratio_to_fastest:.2f}x",
         ))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    if len({r.threads for r in results}) > 1:
+        rows = [(*row[:3], threads, *row[3:])
+                for row, threads in zip(rows, ["threads", *(str(r.threads) for r in results)],
+                                        strict=True)]
+    left = rows[0].index("strategy") + 1  # the names are left-aligned, the numbers right
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
-        "  ".join(cell.ljust(w) if i < 4 else cell.rjust(w)
+        "  ".join(cell.ljust(w) if i < left else cell.rjust(w)
                   for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
         for row in rows
     ]
@@ -54,13 +60,18 @@ def write_json(results, path, meta):
         json.dump({"meta": meta, "results": [r.__dict__ for r in results]}, f, indent=2)
 
 
-def plot(results, path):
-    """A horizontal bar chart: per case, each strategy's speed relative to the fastest one."""
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def plot(results, path):
+    """A horizontal bar chart: per case, each strategy's speed relative to the fastest one."""
+    plt = _pyplot()
     labels = list(dict.fromkeys(f"{r.op} {r.direction}, {r.shape}" for r in results))
     strategies = list(dict.fromkeys(r.strategy for r in results))
     speed = {(f"{r.op} {r.direction}, {r.shape}", r.strategy): 1.0 / r.ratio_to_fastest
@@ -78,6 +89,43 @@ def plot(results, path):
     ax.set_title(f"mint bench: {mint.get_num_threads()} thread(s), float32, longer is faster")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="x", which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_sweep(results, path):
+    """Line plots of a sweep: images/s against the batch size (both axes logarithmic), one line
+    per strategy, one panel per (op, threads)."""
+    plt = _pyplot()
+    def case(r):  # the op and the network ("lenet" of "lenet N=64 1x28x28")
+        return f"{r.op} ({r.shape.split()[0]})"
+
+    ops = list(dict.fromkeys(case(r) for r in results))
+    thread_counts = sorted({r.threads for r in results})
+    strategies = list(dict.fromkeys(r.strategy for r in results))
+    fig, axes = plt.subplots(len(ops), len(thread_counts), squeeze=False, sharex=True,
+                             figsize=(4.5 * len(thread_counts) + 1.5, 3.5 * len(ops)))
+    for row, op in enumerate(ops):
+        for column, threads in enumerate(thread_counts):
+            ax = axes[row][column]
+            for s in strategies:
+                points = sorted((r.items, r.images_per_s) for r in results
+                                if case(r) == op and r.threads == threads and r.strategy == s)
+                ax.plot(*zip(*points, strict=True), marker="o", label=s)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_title(f"{op}, {threads} thread(s)", fontsize=10)
+            if row == len(ops) - 1:
+                ax.set_xlabel("batch size")
+            ax.set_ylabel("images/s")
+            ax.grid(which="both", alpha=0.3)
+    batches = sorted({r.items for r in results})
+    for ax in axes.flat:
+        ax.set_xticks(batches, [str(b) for b in batches])
+        ax.set_xticks([], minor=True)
+    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.suptitle("mint bench --sweep batch: images/s (higher is faster), float32")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

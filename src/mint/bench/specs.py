@@ -19,7 +19,11 @@ from mint import functional as F
 from mint import models
 
 MINT_STRATEGIES = tuple(mint.STRATEGIES)
-TORCH_STRATEGIES = ("torch",)
+# "torch": PyTorch eager with its default (contiguous NCHW) tensors; "torch-cl": the same with
+# every 4-D tensor (images, activations, convolution weights) in torch.channels_last, the layout a
+# performance-minded user picks for CPU convolutions. Tensors of other ranks have no channels-last
+# layout: for ops on them (linear, cross_entropy) "torch-cl" times exactly what "torch" times.
+TORCH_STRATEGIES = ("torch", "torch-cl")
 ALL_STRATEGIES = (*MINT_STRATEGIES, *TORCH_STRATEGIES)
 
 
@@ -103,22 +107,34 @@ class OpSpec:
 
 
 def _either(mint_make, torch_make):
-    """``make(strategy)`` of a Case: PyTorch's callable for a torch strategy, else Mint's."""
-    return lambda strategy: torch_make() if strategy in TORCH_STRATEGIES else mint_make(strategy)
+    """``make(strategy)`` of a Case: PyTorch's callable for a torch strategy, else Mint's; both
+    builders take the strategy."""
+    return lambda strategy: (torch_make if strategy in TORCH_STRATEGIES else mint_make)(strategy)
 
 
-def _torch_op(name, inputs, direction):
+def torch_tensor(array, strategy):
+    """A copy of ``array`` as a tensor, in channels-last memory for "torch-cl" when it is 4-D."""
+    import torch
+
+    tensor = torch.from_numpy(array.copy())
+    if strategy == "torch-cl" and tensor.dim() == 4:
+        return tensor.contiguous(memory_format=torch.channels_last)
+    return tensor
+
+
+def _torch_op(name, inputs, direction, strategy):
     """``torch.nn.functional.<name>(*arrays, *args)`` as a callable: without autograd for the
-    forward, else back-propagating ``grad_out`` to every one of ``arrays``."""
+    forward, else back-propagating ``grad_out`` to every one of ``arrays``; the 4-D arrays in
+    the layout of ``strategy`` (see :func:`torch_tensor`)."""
     import torch
 
     function = getattr(torch.nn.functional, name)
     arrays, args, grad_out = inputs
     backward = direction != "forward"
-    tensors = [torch.from_numpy(a.copy()).requires_grad_(backward) for a in arrays]
-    args = [torch.from_numpy(a.copy()) if isinstance(a, np.ndarray) else a for a in args]
+    tensors = [torch_tensor(a, strategy).requires_grad_(backward) for a in arrays]
+    args = [torch_tensor(a, strategy) if isinstance(a, np.ndarray) else a for a in args]
     if backward:
-        grad = None if grad_out is None else torch.from_numpy(grad_out.copy())
+        grad = None if grad_out is None else torch_tensor(grad_out, strategy)
         return lambda: function(*tensors, *args).backward(grad)
 
     def forward():
@@ -465,12 +481,30 @@ def mnist_batch(batch, seed=0):
     return rng.random((batch, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, batch)
 
 
-def make_mint_train_step(strategy, network="lenet", batch=64, seed=0):
-    """One SGD-with-momentum step of ``network`` on a fixed batch, as a zero-argument callable."""
-    images, labels = mnist_batch(batch, seed)
+def _mint_model(strategy, network, batch, seed):
+    """Mint's ``network`` (seeded, its layers on ``strategy``) and a seeded batch."""
     mint.manual_seed(seed)
     with mint.use_strategy(strategy):
         model = models.MODELS[network]()
+    return model, *mnist_batch(batch, seed)
+
+
+def _torch_model(strategy, network, batch, seed):
+    """The PyTorch twin of ``network`` (seeded) and the same batch as tensors; for "torch-cl"
+    the model's 4-D weights and the images in channels-last memory."""
+    import torch
+
+    images, labels = mnist_batch(batch, seed)
+    torch.manual_seed(seed)
+    model = NETWORKS[network].torch_model()
+    if strategy == "torch-cl":
+        model = model.to(memory_format=torch.channels_last)
+    return model, torch_tensor(images, strategy), torch.from_numpy(labels)
+
+
+def make_mint_train_step(strategy, network="lenet", batch=64, seed=0):
+    """One SGD-with-momentum step of ``network`` on a fixed batch, as a zero-argument callable."""
+    model, images, labels = _mint_model(strategy, network, batch, seed)
     loss_fn = mint.nn.CrossEntropyLoss()
     optimizer = mint.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
@@ -486,16 +520,13 @@ def make_mint_train_step(strategy, network="lenet", batch=64, seed=0):
     return step
 
 
-def make_torch_train_step(network="lenet", batch=64, seed=0):
+def make_torch_train_step(strategy="torch", network="lenet", batch=64, seed=0):
     """The same step in PyTorch eager mode (same layers, batch and optimizer)."""
     import torch
 
-    images, labels = mnist_batch(batch, seed)
-    torch.manual_seed(seed)
-    model = NETWORKS[network].torch_model()
+    model, x, y = _torch_model(strategy, network, batch, seed)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
-    x, y = torch.from_numpy(images), torch.from_numpy(labels)
 
     def step():
         optimizer.zero_grad()
@@ -507,16 +538,45 @@ def make_torch_train_step(network="lenet", batch=64, seed=0):
     return step
 
 
+def make_mint_inference(strategy, network="lenet", batch=1000, seed=0):
+    """``network``'s forward pass in eval mode (no activations kept) on a fixed batch: the
+    logits (N, 10)."""
+    model, images, _ = _mint_model(strategy, network, batch, seed)
+    model.eval()
+
+    def forward():
+        with mint.use_strategy(strategy):
+            return model(images)
+
+    return forward
+
+
+def make_torch_inference(strategy="torch", network="lenet", batch=1000, seed=0):
+    """The same forward pass in PyTorch: eval mode, under ``torch.inference_mode`` (no
+    autograd record)."""
+    import torch
+
+    model, x, _ = _torch_model(strategy, network, batch, seed)
+    model.eval()
+
+    def forward():
+        with torch.inference_mode():
+            return model(x)
+
+    return forward
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """Whole-network cases: ``mint(strategy, network, batch)`` and ``torch(network, batch)``
-    build the callables; one call costs ``passes`` forward passes of ``NETWORKS`` FLOPs."""
+    """Whole-network cases: ``mint(strategy, network, batch)`` and ``torch(strategy, network,
+    batch)`` build the callables; one call costs ``passes`` forward passes of ``NETWORKS``
+    FLOPs."""
 
     name: str
     direction: str
     shapes: tuple[tuple[str, int], ...]  # (network, batch)
     mint: Callable[[str, str, int], Callable[[], object]]
-    torch: Callable[[str, int], Callable[[], object]]
+    torch: Callable[[str, str, int], Callable[[], object]]
     passes: float
 
     def cases(self, shapes=None):
@@ -524,7 +584,7 @@ class ModelSpec:
         return [Case(self.name, self.direction, f"{network} N={batch} 1x28x28",
                      self.passes * NETWORKS[network].flops(batch), batch,
                      _either(partial(self.mint, network=network, batch=batch),
-                             partial(self.torch, network, batch)))
+                             partial(self.torch, network=network, batch=batch)))
                 for network, batch in (self.shapes if shapes is None else shapes)]
 
 
@@ -534,8 +594,25 @@ SPECS = {spec.name: spec for spec in (
     # forward, then backward's two products as large (input and weight gradients)
     ModelSpec("train_step", "step", (("lenet", 64), ("resnet", 64)), make_mint_train_step,
               make_torch_train_step, passes=3),
+    # eval mode, forward only; resnet on 256 images, not 1,000: one of its images costs 4.8x
+    # lenet's FLOPs, so 256 are about as much work as lenet's 1,000 (and the vectorized twin
+    # takes ~1.2 s a call, not ~5)
+    ModelSpec("inference", "forward", (("lenet", 1000), ("resnet", 256)), make_mint_inference,
+              make_torch_inference, passes=1),
 )}
 OPS = tuple(SPECS)
+
+# ``mint bench --sweep batch``: how images/s grow with the batch, per network case and threads.
+SWEEP_BATCHES = (1, 8, 32, 64, 256)
+SWEEP_THREADS = (1, 2)
+SWEEP_NETWORK = "lenet"
+SWEEP_SPECS = ("train_step", "inference")
+
+
+def sweep_cases(batches=SWEEP_BATCHES):
+    """The lenet training step and inference at each of ``batches``."""
+    return [case for name in SWEEP_SPECS
+            for case in SPECS[name].cases([(SWEEP_NETWORK, batch) for batch in batches])]
 
 
 def cases(ops=OPS):

@@ -1,12 +1,22 @@
 """Timing: warm every strategy's callable of a case (compilation is never timed), then time
 them interleaved, round after round, so that drifts of a noisy machine hit every strategy
-alike; medians, FLOP/s, images/s and the ratio to the fastest."""
+alike; medians, FLOP/s, images/s and the ratio to the fastest. :func:`run` times the cases of
+named ops, :func:`sweep` the lenet network cases over batch sizes and thread counts."""
 
 import statistics
 import time
 from dataclasses import dataclass
 
-from mint.bench.specs import ALL_STRATEGIES, OPS, cases
+import mint
+from mint.bench.specs import (
+    ALL_STRATEGIES,
+    OPS,
+    SWEEP_BATCHES,
+    SWEEP_THREADS,
+    TORCH_STRATEGIES,
+    cases,
+    sweep_cases,
+)
 
 
 @dataclass
@@ -18,6 +28,8 @@ class Result:
     median_ms: float
     gflops: float | None
     images_per_s: float
+    items: int  # images per call (the batch size)
+    threads: int  # Mint's (and BLAS's and torch's) threads during the measurement
     ratio_to_fastest: float = 1.0
 
 
@@ -50,11 +62,21 @@ def time_case(case, strategies, rounds=15, warmup=2):
         results.append(Result(
             case.op, case.direction, case.shape, s, median * 1e3,
             case.flops / median / 1e9 if case.flops else None, case.items / median,
+            case.items, mint.get_num_threads(),
         ))
     fastest = min(r.median_ms for r in results)
     for r in results:
         r.ratio_to_fastest = r.median_ms / fastest
     return results
+
+
+def set_threads(threads, strategies):
+    """``threads`` threads for Mint's kernels and BLAS, and for torch when a strategy uses it."""
+    mint.set_num_threads(threads)
+    if any(s in TORCH_STRATEGIES for s in strategies):
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def run(ops=OPS, strategies=ALL_STRATEGIES, rounds=15, progress=None):
@@ -65,5 +87,20 @@ def run(ops=OPS, strategies=ALL_STRATEGIES, rounds=15, progress=None):
     selected = cases(ops)
     results = []
     for case in (progress(selected) if progress else selected):
+        results.extend(time_case(case, strategies, rounds))
+    return results
+
+
+def sweep(strategies=ALL_STRATEGIES, threads=SWEEP_THREADS, batches=SWEEP_BATCHES, rounds=15,
+          progress=None):
+    """Time the lenet training step and inference at each batch size of ``batches``, with each
+    thread count of ``threads`` (set before each case); a flat list of Results.
+
+    ``progress`` wraps the list of (threads, case) pairs, as in :func:`run`.
+    """
+    work = [(count, case) for count in threads for case in sweep_cases(batches)]
+    results = []
+    for count, case in (progress(work) if progress else work):
+        set_threads(count, strategies)
         results.extend(time_case(case, strategies, rounds))
     return results
