@@ -2,11 +2,13 @@
 strategy, memory layouts and dtypes (op_check); stability for huge logits, int32 targets,
 rejection of bad targets."""
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+import mint
 from helpers import DTYPES, STRATEGY_NAMES, random_array, torch
 from mint import functional as F
 from op_check import Op, check_op
@@ -115,3 +117,45 @@ def test_cross_entropy_mean_of_an_empty_batch_is_rejected_but_its_sum_is_zero(st
         F.cross_entropy(logits, target, strategy=strategy)
     loss, probs = F.cross_entropy(logits, target, "sum", strategy=strategy)
     assert loss == 0.0 and probs.shape == (0, 4)
+
+
+# 300 x 200 logits: above mint.kernels.cross_entropy._PARALLEL_SIZE, so the loop kernels run
+# their rows in parallel (MNIST's 64 x 10 runs them serially).
+LARGE = (300, 200)
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.3])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_of_a_large_batch_matches_references(dtype, label_smoothing):
+    check_op(CROSS_ENTROPY, _problem(3, *LARGE), {"label_smoothing": label_smoothing},
+             strategies=["loop"], dtypes=[dtype], finite_differences=False)
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.3])
+def test_cross_entropy_rows_do_not_depend_on_the_batch_or_the_thread_count(label_smoothing):
+    # The same rows, in one large batch (parallel rows) on 1 and on 2 threads and in batches of
+    # 10 (serial): bit-identical losses, probabilities and gradients.
+    logits, target = _problem(4, *LARGE)
+    logits = logits.astype(np.float32)
+    grad_out = np.random.default_rng(5).random(len(target)).astype(np.float32)
+
+    def run(rows):
+        losses, probs = F.cross_entropy(logits[rows], target[rows], "none", label_smoothing)
+        return losses, probs, F.cross_entropy_backward(probs, target[rows], "none",
+                                                       label_smoothing, grad_out[rows])
+
+    previous = mint.get_num_threads()
+    try:
+        results = []
+        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            mint.set_num_threads(threads)
+            results.append(run(slice(None)))
+    finally:
+        mint.set_num_threads(previous)
+    chunks = [run(slice(start, start + 10)) for start in range(0, len(target), 10)]
+    results.append(tuple(np.concatenate(parts) for parts in zip(*chunks, strict=True)))
+    for other in results[1:]:
+        for expected, actual in zip(results[0], other, strict=True):
+            np.testing.assert_array_equal(actual, expected)
+    mean = F.cross_entropy(logits, target, label_smoothing=label_smoothing)[0]
+    assert mean == pytest.approx(float(results[0][0].sum()) / len(target), rel=1e-6)

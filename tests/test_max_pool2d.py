@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from helpers import DTYPES, STRATEGY_NAMES, shuffled_linspace, torch
 from mint import functional as F
+from mint import nn
 from op_check import Op, check_op
 
 seeds = st.integers(0, 2**32 - 1)
@@ -151,6 +152,50 @@ def test_max_pool2d_overlapping_windows_add_their_gradients_at_a_shared_maximum(
     np.testing.assert_array_equal(grad_x, expected)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+@given(config=pool_configs(max_batch=3, max_extra=12), seed=seeds,
+       special=st.sampled_from([None, np.nan, -np.inf]))
+@example(config=((2, 3, 28, 28), {"kernel_size": 2}), seed=0, special=None)
+@example(config=((2, 3, 27, 27), {"kernel_size": 3, "stride": 2}), seed=0, special=np.nan)
+def test_max_pool2d_without_indices_gives_the_maxima_of_the_forward_with_indices(strategy, dtype,
+                                                                                 config, seed,
+                                                                                 special):
+    # Ties, NaN (which wins) and -inf (which a padded window may hold only of) included.
+    shape, kwargs = config
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 3, shape).astype(dtype)
+    if special is not None:
+        x[rng.random(shape) < 0.2] = special
+    out = F.max_pool2d(x, **kwargs, return_indices=False, strategy=strategy)
+    assert isinstance(out, np.ndarray) and out.dtype == dtype
+    np.testing.assert_array_equal(out, F.max_pool2d(x, **kwargs, strategy=strategy)[0])
+    if torch is not None:
+        expected = torch.nn.functional.max_pool2d(torch.from_numpy(x), **kwargs).numpy()
+        np.testing.assert_array_equal(out, expected)
+
+
+def test_max_pool2d_return_indices_must_be_a_bool():
+    with pytest.raises(TypeError, match="return_indices must be a bool"):
+        F.max_pool2d(np.zeros((1, 1, 4, 4)), 2, return_indices="no")
+
+
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+def test_max_pool2d_layer_in_eval_mode_keeps_no_argmax_and_refuses_backward(strategy):
+    x = shuffled_linspace((4, 3, 9, 9), np.float32, 7)
+    layer = nn.MaxPool2d(3, stride=2, padding=1, strategy=strategy)
+    trained = layer(x)
+    layer.eval()
+    evaluated = layer(x)
+    np.testing.assert_array_equal(evaluated, trained)
+    assert layer._saved is None
+    with pytest.raises(RuntimeError, match="eval mode, which keeps no activations"):
+        layer.backward(np.ones_like(evaluated))
+    layer.train()
+    with pytest.raises(RuntimeError, match="backward called before forward"):
+        layer.backward(np.ones_like(evaluated))
+
+
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
 @pytest.mark.parametrize(
     "shape, dtype, kwargs, error, match",
@@ -222,7 +267,7 @@ import numpy as np
 from mint.kernels import max_pool2d
 x = np.arange(2 * 3 * 6 * 6, dtype=np.float32).reshape(2, 3, 6, 6)
 max_pool2d.max_pool2d_forward(x, (3, 2), (1, 2), (0, 0), (1, 1), (4, 3))
-print(sum(max_pool2d._forward_kernel(3, 2).stats.cache_hits.values()))
+print(sum(max_pool2d._forward_kernel(3, 2, True).stats.cache_hits.values()))
 """
 
 

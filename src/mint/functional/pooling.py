@@ -57,20 +57,26 @@ def _check_windows_see_input(op, x_shape, kernel, stride, padding, dilation, out
                 )
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *,
-               strategy=None):
-    """Max-pooling, as ``torch.nn.functional.max_pool2d(..., return_indices=True)``.
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=True, *, strategy=None):
+    """Max-pooling, as ``torch.nn.functional.max_pool2d``.
 
     x (N, C, H_in, W_in). Returns ``(out, argmax)``, both (N, C, H_out, W_out); argmax is int64
     and holds, for each window, the flat index ``h * W_in + w`` of its maximum in the input plane
-    (the first one in row-major window order on ties). Padding is ``-inf`` and never wins.
+    (the first one in row-major window order on ties), which :func:`max_pool2d_backward` needs.
+    Padding is ``-inf`` and never wins. With ``return_indices=False`` (for inference) it returns
+    ``out`` alone, from a kernel that neither computes nor stores the argmax. (PyTorch's default
+    is ``False``; Mint's is ``True`` because its forward functions return what their backward
+    takes.)
     """
+    op = "max_pool2d"
     x, kernel_size, stride, padding, dilation, out_hw = _check_max_pool2d(
-        "max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode
+        op, x, kernel_size, stride, padding, dilation, ceil_mode
     )
-    return resolve(strategy).max_pool2d.max_pool2d_forward(
-        x, kernel_size, stride, padding, dilation, out_hw
-    )
+    kernels = resolve(strategy).max_pool2d
+    if not check.boolean(op, "return_indices", return_indices):
+        return kernels.max_pool2d_values(x, kernel_size, stride, padding, dilation, out_hw)
+    return kernels.max_pool2d_forward(x, kernel_size, stride, padding, dilation, out_hw)
 
 
 def max_pool2d_backward(grad_out, argmax, input_shape, *, strategy=None):

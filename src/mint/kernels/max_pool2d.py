@@ -35,9 +35,11 @@ def _takes(value, best, best_index):
 
 # inline="always": inlined into the kernel of each window size, where KH and KW are constants.
 @njit(cache=True, inline="always")
-def _pool_window(x, n, c, top, left, KH, KW, dilation, check_bounds):
+def _pool_window(x, n, c, top, left, KH, KW, dilation, check_bounds, with_argmax):
     """(max, argmax) of the window of KH x KW taps whose first tap is (top, left) in plane
-    x[n, c]; taps outside the plane are skipped if ``check_bounds``."""
+    x[n, c]; taps outside the plane are skipped if ``check_bounds``. Without ``with_argmax`` a
+    tap equal to the maximum so far changes nothing, so the first tap need not be taken, and the
+    argmax (-1) is left for LLVM to drop."""
     H_in, W_in = x.shape[2:]
     DH, DW = dilation
     best = x.dtype.type(-np.inf)
@@ -48,43 +50,71 @@ def _pool_window(x, n, c, top, left, KH, KW, dilation, check_bounds):
             w = left + q * DW
             if check_bounds and (h < 0 or h >= H_in or w < 0 or w >= W_in):
                 continue
-            value = x[n, c, h, w]
-            take = _takes(value, best, best_index)
+            # Unsigned indices: h and w are >= 0 here, and Numba then skips its wraparound of
+            # negative indices, a select per index that turned the loads into gathers (4x).
+            value = x[n, c, np.uintp(h), np.uintp(w)]
+            if with_argmax:
+                take = _takes(value, best, best_index)
+                best_index = h * W_in + w if take else best_index
+            else:
+                take = (value > best) | np.isnan(value)
             best = value if take else best
-            best_index = h * W_in + w if take else best_index
     return best, best_index
 
 
 @njit(cache=True, inline="always")
-def _pool_plane(x, n, c, KH, KW, stride, padding, dilation, out, argmax):
-    """Fill out[n, c] and argmax[n, c] (H_out, W_out) from x[n, c] (H_in, W_in)."""
-    H_in, W_in = x.shape[2:]
-    H_out, W_out = out.shape[2:]
-    (SH, SW), (PH, PW), (DH, DW) = stride, padding, dilation
-    for i in range(H_out):
-        top = i * SH - PH
-        rows_inside = top >= 0 and top + (KH - 1) * DH < H_in
-        for j in range(W_out):
-            left = j * SW - PW
-            # The same call twice, with the bounds checks compiled out of the first.
-            if rows_inside and left >= 0 and left + (KW - 1) * DW < W_in:
-                best, best_index = _pool_window(x, n, c, top, left, KH, KW, dilation, False)
-            else:
-                best, best_index = _pool_window(x, n, c, top, left, KH, KW, dilation, True)
-            out[n, c, i, j] = best
+def _pool_windows(x, n, c, i, first, stop, KH, KW, stride, padding, dilation, check_bounds,
+                  with_argmax, out, argmax):
+    """Fill windows first <= j < stop of row i of out[n, c] (and argmax[n, c])."""
+    (SH, SW), (PH, PW) = stride, padding
+    for j in range(first, stop):
+        best, best_index = _pool_window(x, n, c, i * SH - PH, j * SW - PW, KH, KW, dilation,
+                                        check_bounds, with_argmax)
+        out[n, c, i, j] = best
+        if with_argmax:
             argmax[n, c, i, j] = best_index
 
 
-@cache
-def _forward_kernel(KH, KW):
-    """The parallel forward kernel for windows of KH x KW taps, compiled once per window size.
+@njit(cache=True, inline="always")
+def _pool_plane(x, n, c, KH, KW, stride, padding, dilation, with_argmax, out, argmax):
+    """Fill out[n, c] (and argmax[n, c]) (H_out, W_out) from x[n, c] (H_in, W_in).
 
-    KH and KW are compile-time constants of the kernel (closure variables, and the helpers are
-    inlined into it), so LLVM unrolls the tap loops: with the sizes as run-time arguments the
-    same loops ran 3-4x slower, one tap at a time. Windows whose taps all lie inside the input
-    (every window, without padding or ``ceil_mode``) skip the bounds checks. The closure refers
-    to module-level functions only: Numba's disk cache cannot key a closure that holds another
-    compiled function, and recompiled it in every new process.
+    The windows of a row whose taps all lie inside the input (all of them, without padding or
+    ``ceil_mode``) are one loop without bounds checks, which LLVM vectorises across windows; the
+    windows at either end of the row, and rows whose windows reach into the padding, check each
+    tap."""
+    H_in, W_in = x.shape[2:]
+    H_out, W_out = out.shape[2:]
+    (SH, SW), (PH, PW), (DH, DW) = stride, padding, dilation
+    # Windows first <= j < stop have columns j * SW - PW + q * DW inside [0, W_in) for every q.
+    first = min(W_out, -(-PW // SW))
+    stop = max(first, min(W_out, (W_in - 1 - (KW - 1) * DW + PW) // SW + 1))
+    for i in range(H_out):
+        top = i * SH - PH
+        if top >= 0 and top + (KH - 1) * DH < H_in:
+            row_first, row_stop = first, stop
+        else:
+            row_first = row_stop = W_out
+        _pool_windows(x, n, c, i, 0, row_first, KH, KW, stride, padding, dilation, True,
+                      with_argmax, out, argmax)
+        _pool_windows(x, n, c, i, row_first, row_stop, KH, KW, stride, padding, dilation, False,
+                      with_argmax, out, argmax)
+        _pool_windows(x, n, c, i, row_stop, W_out, KH, KW, stride, padding, dilation, True,
+                      with_argmax, out, argmax)
+
+
+@cache
+def _forward_kernel(KH, KW, with_argmax):
+    """The parallel forward kernel for windows of KH x KW taps, with or without the argmax,
+    compiled once for each.
+
+    KH, KW and ``with_argmax`` are compile-time constants of the kernel (closure variables, and
+    the helpers are inlined into it), so LLVM unrolls the tap loops and drops the argmax code of
+    the kernel without it: with the sizes as run-time arguments the same loops ran 3-4x slower,
+    one tap at a time. (Stride and dilation as constants too made the kernel without argmax
+    another 1.1-1.2x faster, but multiplied the kernels to compile by every stride and dilation in
+    use.) The closure refers to module-level functions only: Numba's disk cache cannot key a
+    closure that holds another compiled function, and recompiled it in every new process.
     """
 
     @njit(parallel=True, cache=True)
@@ -92,7 +122,8 @@ def _forward_kernel(KH, KW):
         C = x.shape[1]
         # Iteration `plane` writes only the plane out[n, c] and argmax[n, c].
         for plane in prange(x.shape[0] * C):
-            _pool_plane(x, plane // C, plane % C, KH, KW, stride, padding, dilation, out, argmax)
+            _pool_plane(x, plane // C, plane % C, KH, KW, stride, padding, dilation,
+                        with_argmax, out, argmax)
 
     return pool_planes
 
@@ -101,8 +132,17 @@ def max_pool2d_forward(x, kernel_size, stride, padding, dilation, output_hw):
     """(out, argmax), both (N, C, H_out, W_out), from x (N, C, H_in, W_in); argmax is int64."""
     out = np.empty((*x.shape[:2], *output_hw), dtype=x.dtype)
     argmax = np.empty(out.shape, dtype=np.int64)
-    _forward_kernel(*kernel_size)(x, stride, padding, dilation, out, argmax)
+    _forward_kernel(*kernel_size, True)(x, stride, padding, dilation, out, argmax)
     return out, argmax
+
+
+def max_pool2d_values(x, kernel_size, stride, padding, dilation, output_hw):
+    """out (N, C, H_out, W_out) of :func:`max_pool2d_forward` alone, without argmax (for
+    inference: it stores 3 bytes in 4 less per output in float32)."""
+    out = np.empty((*x.shape[:2], *output_hw), dtype=x.dtype)
+    no_argmax = np.empty((0, 0, 0, 0), dtype=np.int64)
+    _forward_kernel(*kernel_size, False)(x, stride, padding, dilation, out, no_argmax)
+    return out
 
 
 @njit(parallel=True, cache=True)

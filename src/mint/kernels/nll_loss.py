@@ -7,7 +7,7 @@ grad_losses (N,). Samples whose target equals ``ignore_index`` count for nothing
     losses[n]            = -weight[t] log_probs[n, t],  t = target[n]    (0 if t is ignored)  (X6)
     grad_log_probs[n, c] = -weight[t] grad_losses[n] [c == t]            (0 if t is ignored)  (X7)
 
-Serial, as the cross-entropy kernels: N * C numbers per batch.
+Serial: one gather (and the backward's N * C zeros) per batch, memory work only.
 """
 
 import numpy as np

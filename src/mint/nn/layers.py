@@ -207,7 +207,8 @@ def _padding_mode(op, padding_mode):
 
 
 class MaxPool2d(Module):
-    """Max over each window; keeps the argmax mask (not the input) for backward."""
+    """Max over each window; in training keeps the argmax mask (not the input) for backward, in
+    eval mode computes the maxima alone."""
 
     independent_samples = True
 
@@ -219,8 +220,11 @@ class MaxPool2d(Module):
         self.strategy = check.strategy("MaxPool2d", strategy)
 
     def forward(self, x):
-        out, argmax = F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                                   self.ceil_mode, strategy=self.strategy)
+        arguments = (x, self.kernel_size, self.stride, self.padding, self.dilation,
+                     self.ceil_mode)
+        if not self.training:
+            return F.max_pool2d(*arguments, return_indices=False, strategy=self.strategy)
+        out, argmax = F.max_pool2d(*arguments, strategy=self.strategy)
         self.save_for_backward(out.shape, argmax, x.shape)
         return out
 

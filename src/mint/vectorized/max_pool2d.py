@@ -22,8 +22,8 @@ def _first_tap_inside(origins, dilation):
     return -(origins.clip(max=0) // dilation)
 
 
-def max_pool2d_forward(x, kernel_size, stride, padding, dilation, output_hw):
-    """(out, argmax), both (N, C, H_out, W_out), from x (N, C, H_in, W_in); argmax is int64."""
+def _windows(x, kernel_size, stride, padding, dilation, output_hw):
+    """(N, C, H_out, W_out, KH * KW): the taps of every window, -inf in the padding."""
     N, C, H_in, W_in = x.shape
     (KH, KW), (SH, SW), (PH, PW), (DH, DW) = kernel_size, stride, padding, dilation
     H_out, W_out = output_hw
@@ -34,7 +34,15 @@ def max_pool2d_forward(x, kernel_size, stride, padding, dilation, output_hw):
     x_padded = np.pad(x, ((0, 0), (0, 0), (PH, pad_bottom), (PW, pad_right)),
                       constant_values=-np.inf)
     windows = sliding_windows(x_padded, kernel_size, stride, dilation)[:, :, :H_out, :W_out]
-    windows = windows.reshape(N, C, H_out, W_out, KH * KW)  # the im2col copy
+    return windows.reshape(N, C, H_out, W_out, KH * KW)  # the im2col copy
+
+
+def max_pool2d_forward(x, kernel_size, stride, padding, dilation, output_hw):
+    """(out, argmax), both (N, C, H_out, W_out), from x (N, C, H_in, W_in); argmax is int64."""
+    (KH, KW), (SH, SW), (PH, PW), (DH, DW) = kernel_size, stride, padding, dilation
+    H_out, W_out = output_hw
+    W_in = x.shape[3]
+    windows = _windows(x, kernel_size, stride, padding, dilation, output_hw)
     # np.argmax keeps the first maximum, as PyTorch does on ties.
     local = np.argmax(windows, axis=-1)
     if np.isnan(x).any():
@@ -53,6 +61,12 @@ def max_pool2d_forward(x, kernel_size, stride, padding, dilation, output_hw):
     h = rows + (local // KW) * DH
     w = cols + (local % KW) * DW
     return out, (h * W_in + w).astype(np.int64)
+
+
+def max_pool2d_values(x, kernel_size, stride, padding, dilation, output_hw):
+    """out (N, C, H_out, W_out) of :func:`max_pool2d_forward` alone, without argmax: np.max
+    over each window (a NaN wins, as in PyTorch)."""
+    return _windows(x, kernel_size, stride, padding, dilation, output_hw).max(axis=-1)
 
 
 def max_pool2d_backward(grad_out, argmax, input_hw):
