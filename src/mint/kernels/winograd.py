@@ -30,7 +30,6 @@ import numpy as np
 from numba import njit, prange
 
 from mint.kernels.conv2d import _channels_last
-from mint.kernels.products import accumulate_outer
 
 # The transform matrices of F(4, 3) for the interpolation points 0, 1, -1, 1/2, -2 and infinity
 # (section 3.9 of docs/backprop.md): with 2 and -2 in place of 1/2 and -2 the float32 error is
@@ -62,150 +61,172 @@ _TILES_PER_BLOCK = 32
 _CHUNKS = 8
 
 
-# ------------------------------------------------------------------------ 1-D transforms, inlined
+# ------------------------------------------------------------------------------ 1-D transforms
 
-# Each runs over the channels of 1-D views (contiguous runs of channels), so that LLVM vectorises
-# it; contract: a * b + c may become one fused multiply-add, the sums keep their order.
+# Each maps rows of a 2-D array to rows of another, column by column: with src and dst of shape
+# (rows, L), the rows named by a first index and a step. The loop runs along the contiguous L (a
+# run of channels, or of columns times channels), so LLVM vectorises it; the row indices are
+# loop-invariant. contract: a * b + c may become one fused multiply-add; the sums keep their
+# order.
 
 
-@njit(cache=True, inline="always", fastmath={"contract"})
-def _input_1d(d0, d1, d2, d3, d4, d5, v0, v1, v2, v3, v4, v5):
-    """(v0, ..., v5)[c] = B^T (d0, ..., d5)[c] for every channel c (W3)."""
-    real = d0.dtype.type
+@njit(cache=True, fastmath={"contract"})
+def _input_rows(src, first, step, dst, start, stride):
+    """dst[start + k * stride] = sum_j B_T[k, j] * src[first + j * step], k < 6, j < 6 (W3)."""
+    real = src.dtype.type
     two, three, four, five = real(2), real(3), real(4), real(5)
-    for c in range(d0.shape[0]):
-        v0[c] = two * d0[c] - three * d1[c] - four * d2[c] + three * d3[c] + two * d4[c]
-        v1[c] = -two * d1[c] + d2[c] + five * d3[c] + two * d4[c]
-        v2[c] = -two * d1[c] + five * d2[c] - d3[c] - two * d4[c]
-        v3[c] = two * d1[c] + d2[c] - two * d3[c] - d4[c]
-        v4[c] = d1[c] - two * d2[c] - d3[c] + two * d4[c]
-        v5[c] = two * d1[c] - three * d2[c] - four * d3[c] + three * d4[c] + two * d5[c]
+    s0, s1, s2, s3, s4, s5 = (first, first + step, first + 2 * step, first + 3 * step,
+                              first + 4 * step, first + 5 * step)
+    e0, e1, e2, e3, e4, e5 = (start, start + stride, start + 2 * stride, start + 3 * stride,
+                              start + 4 * stride, start + 5 * stride)
+    for c in range(src.shape[1]):
+        d0, d1, d2, d3, d4, d5 = src[s0, c], src[s1, c], src[s2, c], src[s3, c], src[s4, c], \
+            src[s5, c]
+        dst[e0, c] = two * d0 - three * d1 - four * d2 + three * d3 + two * d4
+        dst[e1, c] = -two * d1 + d2 + five * d3 + two * d4
+        dst[e2, c] = -two * d1 + five * d2 - d3 - two * d4
+        dst[e3, c] = two * d1 + d2 - two * d3 - d4
+        dst[e4, c] = d1 - two * d2 - d3 + two * d4
+        dst[e5, c] = two * d1 - three * d2 - four * d3 + three * d4 + two * d5
 
 
-@njit(cache=True, inline="always", fastmath={"contract"})
-def _output_1d(m0, m1, m2, m3, m4, m5, y0, y1, y2, y3):
-    """(y0, ..., y3)[c] = A^T (m0, ..., m5)[c] for every channel c (W4)."""
-    real = m0.dtype.type
+@njit(cache=True, fastmath={"contract"})
+def _output_rows(src, first, step, dst, start, stride):
+    """dst[start + k * stride] = sum_j A_T[k, j] * src[first + j * step], k < 4, j < 6 (W4)."""
+    real = src.dtype.type
     half, quarter, eighth = real(1 / 2), real(1 / 4), real(1 / 8)
     two, four, eight = real(2), real(4), real(8)
-    for c in range(m0.shape[0]):
-        even, odd = m1[c] + m2[c], m1[c] - m2[c]
-        y0[c] = m0[c] + even + m3[c] + m4[c]
-        y1[c] = odd + half * m3[c] - two * m4[c]
-        y2[c] = even + quarter * m3[c] + four * m4[c]
-        y3[c] = odd + eighth * m3[c] - eight * m4[c] + m5[c]
+    s0, s1, s2, s3, s4, s5 = (first, first + step, first + 2 * step, first + 3 * step,
+                              first + 4 * step, first + 5 * step)
+    e0, e1, e2, e3 = start, start + stride, start + 2 * stride, start + 3 * stride
+    for c in range(src.shape[1]):
+        m0, m1, m2, m3, m4, m5 = src[s0, c], src[s1, c], src[s2, c], src[s3, c], src[s4, c], \
+            src[s5, c]
+        even, odd = m1 + m2, m1 - m2
+        dst[e0, c] = m0 + even + m3 + m4
+        dst[e1, c] = odd + half * m3 - two * m4
+        dst[e2, c] = even + quarter * m3 + four * m4
+        dst[e3, c] = odd + eighth * m3 - eight * m4 + m5
 
 
-@njit(cache=True, inline="always", fastmath={"contract"})
-def _output_1d_transposed(y0, y1, y2, y3, z0, z1, z2, z3, z4, z5):
-    """(z0, ..., z5)[c] = A (y0, ..., y3)[c] for every channel c (W7)."""
-    real = y0.dtype.type
+@njit(cache=True, fastmath={"contract"})
+def _output_rows_transposed(src, first, step, dst, start, stride):
+    """dst[start + k * stride] = sum_j A_T[j, k] * src[first + j * step], k < 6, j < 4 (W7)."""
+    real = src.dtype.type
     half, quarter, eighth = real(1 / 2), real(1 / 4), real(1 / 8)
     two, four, eight = real(2), real(4), real(8)
-    for c in range(y0.shape[0]):
-        even, odd = y0[c] + y2[c], y1[c] + y3[c]
-        z0[c] = y0[c]
-        z1[c] = even + odd
-        z2[c] = even - odd
-        z3[c] = y0[c] + half * y1[c] + quarter * y2[c] + eighth * y3[c]
-        z4[c] = y0[c] - two * y1[c] + four * y2[c] - eight * y3[c]
-        z5[c] = y3[c]
+    s0, s1, s2, s3 = first, first + step, first + 2 * step, first + 3 * step
+    e0, e1, e2, e3, e4, e5 = (start, start + stride, start + 2 * stride, start + 3 * stride,
+                              start + 4 * stride, start + 5 * stride)
+    for c in range(src.shape[1]):
+        y0, y1, y2, y3 = src[s0, c], src[s1, c], src[s2, c], src[s3, c]
+        even, odd = y0 + y2, y1 + y3
+        dst[e0, c] = y0
+        dst[e1, c] = even + odd
+        dst[e2, c] = even - odd
+        dst[e3, c] = y0 + half * y1 + quarter * y2 + eighth * y3
+        dst[e4, c] = y0 - two * y1 + four * y2 - eight * y3
+        dst[e5, c] = y3
 
 
 # -------------------------------------------------------------------------------- tile helpers
 
-
-@njit(cache=True)
-def _zero_past(A, T):
-    """A[:, t] = 0 for t >= T, of A (36, tiles, C) (as a loop: a slice assignment takes seconds
-    to compile)."""
-    for xi in range(A.shape[0]):
-        for t in range(T, A.shape[1]):
-            for c in range(A.shape[2]):
-                A[xi, t, c] = 0
+# A block is a run of whole rows of tiles (all tiles_w tiles of a row), numbered across the batch:
+# tile row q is row q % tiles_h of image q // tiles_h, and tile j of the block's row p is tile
+# t = p * tiles_w + j of the block.
 
 
 @njit(cache=True)
-def _transform_patches(x_last, tiles_w, first, T, V):
-    """V[xi, t] (C_in,) = (B^T d B)[xi] of the 6 x 6 patch d of tile first + t for t < T, zero
-    for the other t of V (36, _TILES_PER_BLOCK, C_in), from x_last (N, rows, cols, C_in) with
-    tiles_w tiles per row of tiles (W3). Each 1-D transform runs over the channels of a column
-    of the patch (rows first, then columns)."""
-    C_in = x_last.shape[3]
-    tiles_h = (x_last.shape[1] - 2) // TILE
-    rows = np.empty((6, 6, C_in), dtype=V.dtype)  # rows[xi_a, b] = (B^T d)[xi_a, b]
-    _zero_past(V, T)
-    for t in range(T):
-        n, ij = divmod(first + t, tiles_h * tiles_w)
-        h, w = TILE * (ij // tiles_w), TILE * (ij % tiles_w)
-        patch = x_last[n, h:h + 6, w:w + 6]
-        for b in range(6):
-            _input_1d(patch[0, b], patch[1, b], patch[2, b], patch[3, b], patch[4, b],
-                      patch[5, b], rows[0, b], rows[1, b], rows[2, b], rows[3, b], rows[4, b],
-                      rows[5, b])
+def _transform_patches(x_last, tiles_h, first_row, V):
+    """V[xi, t] (C_in,) = (B^T d B)[xi] of the 6 x 6 patch d of each tile t of the block of tile
+    rows first_row, ... (W3): x_last (N, rows, cols, C_in), V (36, T, C_in). The columns first
+    (all columns of a row of tiles at once), then the rows of each tile."""
+    R, cols, C_in = x_last.shape[1], x_last.shape[2], x_last.shape[3]
+    T = V.shape[1]
+    tiles_w = (cols - 2) // TILE
+    V_rows = V.reshape(36 * T, C_in)
+    columns = np.empty((6, cols * C_in), dtype=V.dtype)  # (B^T d)[xi_a, col, ci]
+    column_rows = columns.reshape(6 * cols, C_in)
+    for p in range(T // tiles_w):
+        n, i = divmod(first_row + p, tiles_h)
+        _input_rows(x_last[n].reshape(R, cols * C_in), TILE * i, 1, columns, 0, 1)
         for a in range(6):
-            row = rows[a]
-            _input_1d(row[0], row[1], row[2], row[3], row[4], row[5], V[6 * a, t],
-                      V[6 * a + 1, t], V[6 * a + 2, t], V[6 * a + 3, t], V[6 * a + 4, t],
-                      V[6 * a + 5, t])
+            for j in range(tiles_w):
+                _input_rows(column_rows, a * cols + TILE * j, 1, V_rows,
+                            6 * a * T + p * tiles_w + j, T)
 
 
 @njit(cache=True)
-def _forward_block(x_last, U, bias, first, T, out):
-    """Tiles first, ..., first + T - 1 of out (N, C_out, H_out, W_out) by (W1)."""
+def _forward_block(x_last, U, bias, first_row, rows, out):
+    """Tile rows first_row, ..., first_row + rows - 1 of out (N, C_out, H_out, W_out) by (W1),
+    with U (36, C_out, C_in). The products M[xi] (C_out, T) = U[xi] @ V[xi]^T of the block's T
+    tiles hold a run of C_out * T values per position xi, so the inverse transform is 10 passes
+    over such runs."""
+    C_out = out.shape[1]
+    tiles_w = -(-out.shape[3] // TILE)
+    T = rows * tiles_w
+    V = np.empty((36, T, x_last.shape[3]), dtype=out.dtype)
+    M = np.empty((36, C_out, T), dtype=out.dtype)
+    _transform_patches(x_last, -(-out.shape[2] // TILE), first_row, V)
+    for xi in range(36):
+        np.dot(U[xi], V[xi].T, M[xi])
+    partial = np.empty((TILE * 6, C_out * T), dtype=out.dtype)  # (A^T M)[r, xi_b], r < 4
+    Y = np.empty((TILE * TILE, C_out * T), dtype=out.dtype)  # (A^T M A)[r, c]
+    M_rows = M.reshape(36, C_out * T)
+    for b in range(6):
+        _output_rows(M_rows, b, 6, partial, b, 6)
+    for r in range(TILE):
+        _output_rows(partial, 6 * r, 1, Y, TILE * r, 1)
+    _store_tiles(Y.reshape(TILE * TILE, C_out, T), bias, first_row, out)
+
+
+@njit(cache=True)
+def _store_tiles(Y, bias, first_row, out):
+    """out[n, co, 4 * i + r, 4 * j + c] = Y[4 * r + c, co, t] + bias[co] for the tiles t of the
+    block of tile rows first_row, ... (t = p * tiles_w + j for tile row first_row + p, image n,
+    row i), skipping the rows and columns past the output (the partial tiles at the border)."""
     N, C_out, H_out, W_out = out.shape
     tiles_h, tiles_w = -(-H_out // TILE), -(-W_out // TILE)
-    V = np.empty((36, _TILES_PER_BLOCK, x_last.shape[3]), dtype=out.dtype)
-    M = np.zeros((36, _TILES_PER_BLOCK, C_out), dtype=out.dtype)
-    _transform_patches(x_last, tiles_w, first, T, V)
-    for xi in range(36):
-        accumulate_outer(V[xi], U[xi], M[xi])
-    rows = np.empty((TILE, 6, C_out), dtype=M.dtype)  # rows[r, xi_b] = (A^T M)[r, xi_b]
-    tile = np.empty((TILE, TILE, C_out), dtype=M.dtype)
-    for t in range(T):
-        n, ij = divmod(first + t, tiles_h * tiles_w)
-        h, w = TILE * (ij // tiles_w), TILE * (ij % tiles_w)
-        for b in range(6):
-            _output_1d(M[b, t], M[6 + b, t], M[12 + b, t], M[18 + b, t], M[24 + b, t],
-                       M[30 + b, t], rows[0, b], rows[1, b], rows[2, b], rows[3, b])
-        for r in range(TILE):
-            row = rows[r]
-            _output_1d(row[0], row[1], row[2], row[3], row[4], row[5], tile[r, 0], tile[r, 1],
-                       tile[r, 2], tile[r, 3])
-        # The tile's rows and columns inside the output (partial tiles at the border).
-        height, width = min(TILE, H_out - h), min(TILE, W_out - w)
-        for co in range(C_out):
-            for r in range(height):
-                for c in range(width):
-                    out[n, co, h + r, w + c] = tile[r, c, co] + bias[co]
+    full = W_out // TILE  # tiles with all their columns inside
+    for p in range(Y.shape[2] // tiles_w):
+        n, i = divmod(first_row + p, tiles_h)
+        h, t = TILE * i, p * tiles_w
+        for r in range(min(TILE, H_out - h)):
+            y0, y1, y2, y3 = Y[TILE * r], Y[TILE * r + 1], Y[TILE * r + 2], Y[TILE * r + 3]
+            for co in range(C_out):
+                value = bias[co]
+                for j in range(full):
+                    out[n, co, h + r, TILE * j] = y0[co, t + j] + value
+                    out[n, co, h + r, TILE * j + 1] = y1[co, t + j] + value
+                    out[n, co, h + r, TILE * j + 2] = y2[co, t + j] + value
+                    out[n, co, h + r, TILE * j + 3] = y3[co, t + j] + value
+                for col in range(TILE * full, W_out):
+                    out[n, co, h + r, col] = Y[TILE * r + col % TILE, co, t + full] + value
 
 
 @njit(cache=True)
-def _weight_gradient_block(x_last, g_last, first, T, V, Z, S):
-    """S (36, C_in, C_out) += sum_t V[xi, t] (outer) Z[xi, t] over tiles first, ..., first + T - 1
-    (W7): V (36, _TILES_PER_BLOCK, C_in) the transformed input patches, Z (36,
-    _TILES_PER_BLOCK, C_out) the output gradient's tiles of g_last (N, 4 * tiles_h, 4 * tiles_w,
-    C_out) under A (.) A^T (both zero past T)."""
-    C_out = g_last.shape[3]
-    tiles_h, tiles_w = g_last.shape[1] // TILE, g_last.shape[2] // TILE
-    _transform_patches(x_last, tiles_w, first, T, V)
-    _zero_past(Z, T)
-    columns = np.empty((6, TILE, C_out), dtype=Z.dtype)  # columns[xi_a, c] = (A Y)[xi_a, c]
-    for t in range(T):
-        n, ij = divmod(first + t, tiles_h * tiles_w)
-        h, w = TILE * (ij // tiles_w), TILE * (ij % tiles_w)
-        tile = g_last[n, h:h + TILE, w:w + TILE]
-        for c in range(TILE):
-            _output_1d_transposed(tile[0, c], tile[1, c], tile[2, c], tile[3, c], columns[0, c],
-                                  columns[1, c], columns[2, c], columns[3, c], columns[4, c],
-                                  columns[5, c])
+def _weight_gradient_block(x_last, g_last, first_row, rows, S):
+    """S (36, C_in, C_out) += sum_t V[xi, t] (outer) Z[xi, t] over the tiles t of tile rows
+    first_row, ..., first_row + rows - 1 (W7): V the transformed input patches (W3), Z the
+    output gradient's tiles of g_last (N, 4 * tiles_h, 4 * tiles_w, C_out) under A (.) A^T."""
+    R, cols, C_out = g_last.shape[1], g_last.shape[2], g_last.shape[3]
+    tiles_h, tiles_w = R // TILE, cols // TILE
+    T = rows * tiles_w
+    V = np.empty((36, T, x_last.shape[3]), dtype=S.dtype)
+    Z = np.empty((36, T, C_out), dtype=S.dtype)
+    _transform_patches(x_last, tiles_h, first_row, V)
+    Z_rows = Z.reshape(36 * T, C_out)
+    columns = np.empty((6, cols * C_out), dtype=S.dtype)  # (A Y)[xi_a, col, co]
+    column_rows = columns.reshape(6 * cols, C_out)
+    for p in range(rows):
+        n, i = divmod(first_row + p, tiles_h)
+        _output_rows_transposed(g_last[n].reshape(R, cols * C_out), TILE * i, 1, columns, 0, 1)
         for a in range(6):
-            column = columns[a]
-            _output_1d_transposed(column[0], column[1], column[2], column[3], Z[6 * a, t],
-                                  Z[6 * a + 1, t], Z[6 * a + 2, t], Z[6 * a + 3, t],
-                                  Z[6 * a + 4, t], Z[6 * a + 5, t])
+            for j in range(tiles_w):
+                _output_rows_transposed(column_rows, a * cols + TILE * j, 1, Z_rows,
+                                        6 * a * T + p * tiles_w + j, T)
     for xi in range(36):
-        accumulate_outer(V[xi].T, Z[xi], S[xi])
+        S[xi] += np.dot(V[xi].T, Z[xi])
 
 
 # ------------------------------------------------------------- parallel kernels: one prange each
@@ -213,35 +234,31 @@ def _weight_gradient_block(x_last, g_last, first, T, V, Z, S):
 
 @njit(parallel=True, cache=True)
 def _forward_blocks(x_last, U, bias, out):
-    """Every block of _TILES_PER_BLOCK tiles of out (N, C_out, H_out, W_out) by
-    :func:`_forward_block`: x_last (N, 4 * tiles_h + 2, 4 * tiles_w + 2, C_in), U (36, C_in,
-    C_out), bias (C_out,)."""
+    """Every block of tile rows of out (N, C_out, H_out, W_out) by :func:`_forward_block`, about
+    _TILES_PER_BLOCK tiles each: x_last (N, 4 * tiles_h + 2, 4 * tiles_w + 2, C_in), U (36,
+    C_in, C_out), bias (C_out,)."""
     N, C_out, H_out, W_out = out.shape
-    tiles = N * (-(-H_out // TILE)) * (-(-W_out // TILE))
-    blocks = -(-tiles // _TILES_PER_BLOCK)
-    # Race-free: iteration b writes only the output pixels of its own tiles and its own arrays.
-    for b in prange(blocks):
-        first = b * _TILES_PER_BLOCK
-        _forward_block(x_last, U, bias, first, min(_TILES_PER_BLOCK, tiles - first), out)
+    tile_rows = N * (-(-H_out // TILE))
+    rows = max(1, _TILES_PER_BLOCK // (-(-W_out // TILE)))
+    # Race-free: iteration b writes only the output rows of its own tile rows, and its arrays.
+    for b in prange(-(-tile_rows // rows)):
+        _forward_block(x_last, U, bias, b * rows, min(rows, tile_rows - b * rows), out)
 
 
 @njit(parallel=True, cache=True)
 def _weight_gradient_chunks(x_last, g_last, S):
-    """S[c] (36, C_in, C_out) = the sums (W7) over the blocks c, c + chunks, ... of
-    _TILES_PER_BLOCK tiles: x_last (N, 4 * tiles_h + 2, 4 * tiles_w + 2, C_in), g_last (N,
-    4 * tiles_h, 4 * tiles_w, C_out), S (chunks, 36, C_in, C_out) of zeros."""
-    N, C_in, C_out = x_last.shape[0], x_last.shape[3], g_last.shape[3]
-    tiles = N * (g_last.shape[1] // TILE) * (g_last.shape[2] // TILE)
-    blocks = -(-tiles // _TILES_PER_BLOCK)
+    """S[c] (36, C_in, C_out) = the sums (W7) over the blocks c, c + chunks, ... of tile rows
+    (about _TILES_PER_BLOCK tiles each): x_last (N, 4 * tiles_h + 2, 4 * tiles_w + 2, C_in),
+    g_last (N, 4 * tiles_h, 4 * tiles_w, C_out), S (chunks, 36, C_in, C_out) of zeros."""
+    tile_rows = g_last.shape[0] * (g_last.shape[1] // TILE)
+    rows = max(1, _TILES_PER_BLOCK // (g_last.shape[2] // TILE))
+    blocks = -(-tile_rows // rows)
     chunks = S.shape[0]
     # Race-free: iteration c writes only S[c] and its own arrays.
     for c in prange(chunks):
-        V = np.empty((36, _TILES_PER_BLOCK, C_in), dtype=S.dtype)
-        Z = np.empty((36, _TILES_PER_BLOCK, C_out), dtype=S.dtype)
         for b in range(c, blocks, chunks):
-            first = b * _TILES_PER_BLOCK
-            _weight_gradient_block(x_last, g_last, first, min(_TILES_PER_BLOCK, tiles - first),
-                                   V, Z, S[c])
+            _weight_gradient_block(x_last, g_last, b * rows, min(rows, tile_rows - b * rows),
+                                   S[c])
 
 
 # --------------------------------------------------------------------------------------- kernels
@@ -255,19 +272,21 @@ def _tiles(size):
 def _correlate(x, U, bias, before, out_hw):
     """out (N, C_out, H_out, W_out) = bias + the 3x3 correlation of x (N, C_in, H_in, W_in),
     zero-padded by ``before`` (top, left) and as many zeros after as the tiles read, with the
-    transformed kernel U (36, C_in, C_out), by (W1)."""
+    transformed kernel U (36, C_out, C_in), by (W1)."""
     (N, C_in, H_in, W_in), (H_out, W_out) = x.shape, out_hw
     x_last = _channels_last(x, before, (TILE * _tiles(H_out) + 2, TILE * _tiles(W_out) + 2))
-    out = np.empty((N, U.shape[2], H_out, W_out), dtype=x.dtype)
+    out = np.empty((N, U.shape[1], H_out, W_out), dtype=x.dtype)
     _forward_blocks(x_last, U, bias, out)
     return out
 
 
 def _transformed_kernel(weight):
-    """U (36, C_in, C_out) = G weight[co, ci] G^T of weight (C_out, C_in, 3, 3) (W2), in float64
-    and rounded once to weight's dtype."""
-    U = np.einsum("ak,oikl,bl->abio", G, weight.astype(np.float64), G)
-    return np.ascontiguousarray(U.reshape(36, *U.shape[2:]), dtype=weight.dtype)
+    """U (36, C_out, C_in) = G weight[co, ci] G^T of weight (C_out, C_in, 3, 3) (W2), in float64
+    and rounded once to weight's dtype: one matrix product with the Kronecker product of G with
+    itself, ``U[(a, b)] = sum_{k, l} G[a, k] G[b, l] weight[k, l]``."""
+    C_out, C_in = weight.shape[:2]
+    U = weight.reshape(C_out * C_in, 9).astype(np.float64) @ np.kron(G, G).T
+    return np.ascontiguousarray(U.T.reshape(36, C_out, C_in), dtype=weight.dtype)
 
 
 def conv2d_forward(x, weight, bias, padding):
@@ -301,5 +320,6 @@ def conv2d_backward_weight(grad_out, x, padding):
     g_last = _channels_last(grad_out, (0, 0), (TILE * tiles_h, TILE * tiles_w))
     S = np.zeros((_CHUNKS, 36, C_in, C_out), dtype=x.dtype)
     _weight_gradient_chunks(x_last, g_last, S)
-    S = S.sum(axis=0, dtype=np.float64).reshape(6, 6, C_in, C_out)
-    return np.einsum("ak,abio,bl->oikl", G, S, G).astype(x.dtype)
+    S = S.sum(axis=0, dtype=np.float64).reshape(36, C_in * C_out)
+    grad_w = (np.kron(G, G).T @ S).reshape(3, 3, C_in, C_out)  # G^T S G, (W7)
+    return np.ascontiguousarray(grad_w.transpose(3, 2, 0, 1), dtype=x.dtype)
