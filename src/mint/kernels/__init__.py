@@ -45,6 +45,7 @@ from mint.kernels import (
     mse_loss,
     nll_loss,
     softmax,
+    winograd,
 )
 
 __all__ = [
@@ -61,4 +62,5 @@ __all__ = [
     "mse_loss",
     "nll_loss",
     "softmax",
+    "winograd",
 ]

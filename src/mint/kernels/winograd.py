@@ -273,7 +273,7 @@ def _correlate(x, U, bias, before, out_hw):
     """out (N, C_out, H_out, W_out) = bias + the 3x3 correlation of x (N, C_in, H_in, W_in),
     zero-padded by ``before`` (top, left) and as many zeros after as the tiles read, with the
     transformed kernel U (36, C_out, C_in), by (W1)."""
-    (N, C_in, H_in, W_in), (H_out, W_out) = x.shape, out_hw
+    N, (H_out, W_out) = x.shape[0], out_hw
     x_last = _channels_last(x, before, (TILE * _tiles(H_out) + 2, TILE * _tiles(W_out) + 2))
     out = np.empty((N, U.shape[1], H_out, W_out), dtype=x.dtype)
     _forward_blocks(x_last, U, bias, out)
@@ -314,7 +314,7 @@ def conv2d_backward_weight(grad_out, x, padding):
     """dL/dweight by (W7): grad_out (N, C_out, H_out, W_out), x (N, C_in, H_in, W_in), padding
     (PH, PW) -> (C_out, C_in, 3, 3). The sums over tiles run in _CHUNKS independent chunks,
     added at the end, and ``G^T S G`` maps the 6 x 6 sums back to the 3 x 3 kernel in float64."""
-    (N, C_out, H_out, W_out), C_in = grad_out.shape, x.shape[1]
+    (C_out, H_out, W_out), C_in = grad_out.shape[1:], x.shape[1]
     tiles_h, tiles_w = _tiles(H_out), _tiles(W_out)
     x_last = _channels_last(x, padding, (TILE * tiles_h + 2, TILE * tiles_w + 2))
     g_last = _channels_last(grad_out, (0, 0), (TILE * tiles_h, TILE * tiles_w))

@@ -20,6 +20,7 @@ from mint.vectorized import (
     mse_loss,
     nll_loss,
     softmax,
+    winograd,
 )
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "mse_loss",
     "nll_loss",
     "softmax",
+    "winograd",
 ]

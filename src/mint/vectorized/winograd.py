@@ -10,7 +10,7 @@ the 6 x 6 window at ``(4 i, 4 j)`` of the padded input, which has zeros after th
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from mint.kernels.winograd import A_T, B_T, G, TILE
+from mint.kernels.winograd import A_T, B_T, TILE, G
 
 
 def _tiles(size):
