@@ -63,73 +63,143 @@ _CHUNKS = 8
 
 # ------------------------------------------------------------------------------ 1-D transforms
 
-# Each maps rows of a 2-D array to rows of another, column by column: with src and dst of shape
-# (rows, L), the rows named by a first index and a step. The loop runs along the contiguous L (a
-# run of channels, or of columns times channels), so LLVM vectorises it; the row indices are
-# loop-invariant. contract: a * b + c may become one fused multiply-add; the sums keep their
-# order.
+# On scalars, tuples in and out, so that a whole 2-D transform of one channel stays in
+# registers; the constants ``k`` come in the arrays' dtype (a float64 literal would turn float32
+# arithmetic into float64). contract: a * b + c may become one fused multiply-add; the sums keep
+# their order.
+
+
+@njit(cache=True, fastmath={"contract"}, inline="always")
+def _b_t(d, k):
+    """B^T d (W3) of the 6 values d, with k = (2, 3, 4, 5)."""
+    two, three, four, five = k
+    d0, d1, d2, d3, d4, d5 = d
+    return (two * d0 - three * d1 - four * d2 + three * d3 + two * d4,
+            -two * d1 + d2 + five * d3 + two * d4,
+            -two * d1 + five * d2 - d3 - two * d4,
+            two * d1 + d2 - two * d3 - d4,
+            d1 - two * d2 - d3 + two * d4,
+            two * d1 - three * d2 - four * d3 + three * d4 + two * d5)
+
+
+@njit(cache=True, fastmath={"contract"}, inline="always")
+def _a_t(m, k):
+    """A^T m (W4) of the 6 values m, with k = (1/2, 1/4, 1/8, 2, 4, 8)."""
+    half, quarter, eighth, two, four, eight = k
+    m0, m1, m2, m3, m4, m5 = m
+    even, odd = m1 + m2, m1 - m2
+    return (m0 + even + m3 + m4,
+            odd + half * m3 - two * m4,
+            even + quarter * m3 + four * m4,
+            odd + eighth * m3 - eight * m4 + m5)
+
+
+@njit(cache=True, fastmath={"contract"}, inline="always")
+def _a(y, k):
+    """A y (W7) of the 4 values y, with k = (1/2, 1/4, 1/8, 2, 4, 8)."""
+    half, quarter, eighth, two, four, eight = k
+    y0, y1, y2, y3 = y
+    even, odd = y0 + y2, y1 + y3
+    return (y0,
+            even + odd,
+            even - odd,
+            y0 + half * y1 + quarter * y2 + eighth * y3,
+            y0 - two * y1 + four * y2 - eight * y3,
+            y3)
+
+
+@njit(cache=True, inline="always")
+def _column6(src, first, step, c):
+    """src[first + k * step, c] for k < 6, as a tuple."""
+    return (src[first, c], src[first + step, c], src[first + 2 * step, c],
+            src[first + 3 * step, c], src[first + 4 * step, c], src[first + 5 * step, c])
+
+
+@njit(cache=True, inline="always")
+def _column4(src, first, step, c):
+    """src[first + k * step, c] for k < 4, as a tuple."""
+    return src[first, c], src[first + step, c], src[first + 2 * step, c], src[first + 3 * step, c]
+
+
+@njit(cache=True, inline="always")
+def _store6(dst, first, step, c, values):
+    """dst[first + k * step, c] = values[k], k < 6."""
+    v0, v1, v2, v3, v4, v5 = values
+    dst[first, c], dst[first + step, c], dst[first + 2 * step, c] = v0, v1, v2
+    dst[first + 3 * step, c], dst[first + 4 * step, c], dst[first + 5 * step, c] = v3, v4, v5
+
+
+@njit(cache=True, inline="always")
+def _store4(dst, first, step, c, values):
+    """dst[first + k * step, c] = values[k], k < 4."""
+    v0, v1, v2, v3 = values
+    dst[first, c], dst[first + step, c], dst[first + 2 * step, c] = v0, v1, v2
+    dst[first + 3 * step, c] = v3
+
+
+# ----------------------------------------------------------------------- transforms along rows
+
+# Each applies a 1-D transform to rows of a 2-D array src (rows, L), writing rows of dst (rows,
+# L): the rows named by a first index and a step, for ``count`` groups whose first rows advance
+# by ``jumps`` (in src, in dst). The inner loop runs along the contiguous L (a run of channels,
+# or of columns times channels) and LLVM vectorises it. A 2-D transform is two calls: along the
+# columns of a row of tiles at once, then along the rows of each tile (its groups). One call per
+# tile cost 2x more (the checks LLVM runs before each vectorised loop); fusing both passes into
+# one loop of 36 loads and stores per value left it unvectorised, 6x slower.
 
 
 @njit(cache=True, fastmath={"contract"})
-def _input_rows(src, first, step, dst, start, stride):
-    """dst[start + k * stride] = sum_j B_T[k, j] * src[first + j * step], k < 6, j < 6 (W3)."""
+def _input_rows(src, first, step, dst, start, stride, count=1, jumps=(0, 0)):
+    """dst[start + g * jumps[1] + k * stride] = (B^T d)[k] of d[j] = src[first + g * jumps[0] + j
+    * step], k < 6, g < count (W3)."""
     real = src.dtype.type
-    two, three, four, five = real(2), real(3), real(4), real(5)
-    s0, s1, s2, s3, s4, s5 = (first, first + step, first + 2 * step, first + 3 * step,
-                              first + 4 * step, first + 5 * step)
-    e0, e1, e2, e3, e4, e5 = (start, start + stride, start + 2 * stride, start + 3 * stride,
-                              start + 4 * stride, start + 5 * stride)
-    for c in range(src.shape[1]):
-        d0, d1, d2, d3, d4, d5 = src[s0, c], src[s1, c], src[s2, c], src[s3, c], src[s4, c], \
-            src[s5, c]
-        dst[e0, c] = two * d0 - three * d1 - four * d2 + three * d3 + two * d4
-        dst[e1, c] = -two * d1 + d2 + five * d3 + two * d4
-        dst[e2, c] = -two * d1 + five * d2 - d3 - two * d4
-        dst[e3, c] = two * d1 + d2 - two * d3 - d4
-        dst[e4, c] = d1 - two * d2 - d3 + two * d4
-        dst[e5, c] = two * d1 - three * d2 - four * d3 + three * d4 + two * d5
+    k = (real(2), real(3), real(4), real(5))
+    for g in range(count):
+        s, e = first + g * jumps[0], start + g * jumps[1]
+        for c in range(src.shape[1]):
+            _store6(dst, e, stride, c, _b_t(_column6(src, s, step, c), k))
 
 
 @njit(cache=True, fastmath={"contract"})
 def _output_rows(src, first, step, dst, start, stride):
-    """dst[start + k * stride] = sum_j A_T[k, j] * src[first + j * step], k < 4, j < 6 (W4)."""
+    """dst[start + k * stride] = (A^T m)[k] of m[j] = src[first + j * step], k < 4 (W4)."""
     real = src.dtype.type
-    half, quarter, eighth = real(1 / 2), real(1 / 4), real(1 / 8)
-    two, four, eight = real(2), real(4), real(8)
-    s0, s1, s2, s3, s4, s5 = (first, first + step, first + 2 * step, first + 3 * step,
-                              first + 4 * step, first + 5 * step)
-    e0, e1, e2, e3 = start, start + stride, start + 2 * stride, start + 3 * stride
+    k = (real(1 / 2), real(1 / 4), real(1 / 8), real(2), real(4), real(8))
     for c in range(src.shape[1]):
-        m0, m1, m2, m3, m4, m5 = src[s0, c], src[s1, c], src[s2, c], src[s3, c], src[s4, c], \
-            src[s5, c]
-        even, odd = m1 + m2, m1 - m2
-        dst[e0, c] = m0 + even + m3 + m4
-        dst[e1, c] = odd + half * m3 - two * m4
-        dst[e2, c] = even + quarter * m3 + four * m4
-        dst[e3, c] = odd + eighth * m3 - eight * m4 + m5
+        _store4(dst, start, stride, c, _a_t(_column6(src, first, step, c), k))
 
 
 @njit(cache=True, fastmath={"contract"})
-def _output_rows_transposed(src, first, step, dst, start, stride):
-    """dst[start + k * stride] = sum_j A_T[j, k] * src[first + j * step], k < 6, j < 4 (W7)."""
+def _gradient_rows(src, first, step, dst, start, stride, count=1, jumps=(0, 0)):
+    """dst[start + g * jumps[1] + k * stride] = (A y)[k] of y[j] = src[first + g * jumps[0] + j
+    * step], k < 6, g < count (W7)."""
     real = src.dtype.type
-    half, quarter, eighth = real(1 / 2), real(1 / 4), real(1 / 8)
-    two, four, eight = real(2), real(4), real(8)
-    s0, s1, s2, s3 = first, first + step, first + 2 * step, first + 3 * step
-    e0, e1, e2, e3, e4, e5 = (start, start + stride, start + 2 * stride, start + 3 * stride,
-                              start + 4 * stride, start + 5 * stride)
-    for c in range(src.shape[1]):
-        y0, y1, y2, y3 = src[s0, c], src[s1, c], src[s2, c], src[s3, c]
-        even, odd = y0 + y2, y1 + y3
-        dst[e0, c] = y0
-        dst[e1, c] = even + odd
-        dst[e2, c] = even - odd
-        dst[e3, c] = y0 + half * y1 + quarter * y2 + eighth * y3
-        dst[e4, c] = y0 - two * y1 + four * y2 - eight * y3
-        dst[e5, c] = y3
+    k = (real(1 / 2), real(1 / 4), real(1 / 8), real(2), real(4), real(8))
+    for g in range(count):
+        s, e = first + g * jumps[0], start + g * jumps[1]
+        for c in range(src.shape[1]):
+            _store6(dst, e, stride, c, _a(_column4(src, s, step, c), k))
 
 
-# -------------------------------------------------------------------------------- tile helpers
+# -------------------------------------------------------------------------------- block helpers
+
+
+@njit(cache=True)
+def _transform_patches(x_last, tiles_h, first_row, V):
+    """V[xi, t] (C_in,) = (B^T d B)[xi] of the 6 x 6 patch d of each tile t of the block of tile
+    rows first_row, ... (W3): x_last (N, rows, cols, C_in), V (36, T, C_in)."""
+    R, cols, C = x_last.shape[1:]
+    T = V.shape[1]
+    tiles_w = (cols - 2) // TILE
+    V_rows = V.reshape(36 * T, C)
+    columns = np.empty((6, cols * C), dtype=V.dtype)  # (B^T d)[xi_a, col, ci]
+    column_rows = columns.reshape(6 * cols, C)
+    for p in range(T // tiles_w):
+        n, i = divmod(first_row + p, tiles_h)
+        _input_rows(x_last[n].reshape(R, cols * C), TILE * i, 1, columns, 0, 1)
+        for a in range(6):
+            _input_rows(column_rows, a * cols, 1, V_rows, 6 * a * T + p * tiles_w, T, tiles_w,
+                        (TILE, 1))
 
 # A block is a run of whole rows of tiles (all tiles_w tiles of a row), numbered across the batch:
 # tile row q is row q % tiles_h of image q // tiles_h, and tile j of the block's row p is tile
@@ -137,58 +207,38 @@ def _output_rows_transposed(src, first, step, dst, start, stride):
 
 
 @njit(cache=True)
-def _transform_patches(x_last, tiles_h, first_row, V):
-    """V[xi, t] (C_in,) = (B^T d B)[xi] of the 6 x 6 patch d of each tile t of the block of tile
-    rows first_row, ... (W3): x_last (N, rows, cols, C_in), V (36, T, C_in). The columns first
-    (all columns of a row of tiles at once), then the rows of each tile."""
-    R, cols, C_in = x_last.shape[1], x_last.shape[2], x_last.shape[3]
-    T = V.shape[1]
-    tiles_w = (cols - 2) // TILE
-    V_rows = V.reshape(36 * T, C_in)
-    columns = np.empty((6, cols * C_in), dtype=V.dtype)  # (B^T d)[xi_a, col, ci]
-    column_rows = columns.reshape(6 * cols, C_in)
-    for p in range(T // tiles_w):
-        n, i = divmod(first_row + p, tiles_h)
-        _input_rows(x_last[n].reshape(R, cols * C_in), TILE * i, 1, columns, 0, 1)
-        for a in range(6):
-            for j in range(tiles_w):
-                _input_rows(column_rows, a * cols + TILE * j, 1, V_rows,
-                            6 * a * T + p * tiles_w + j, T)
-
-
-@njit(cache=True)
 def _forward_block(x_last, U, bias, first_row, rows, out):
-    """Tile rows first_row, ..., first_row + rows - 1 of out (N, C_out, H_out, W_out) by (W1),
-    with U (36, C_out, C_in). The products M[xi] (C_out, T) = U[xi] @ V[xi]^T of the block's T
-    tiles hold a run of C_out * T values per position xi, so the inverse transform is 10 passes
-    over such runs."""
-    C_out = out.shape[1]
-    tiles_w = -(-out.shape[3] // TILE)
+    """Tile rows first_row, ..., first_row + rows - 1 of out (N, C_out, H_out, W_out) by (W1):
+    x_last (N, 4 * tiles_h + 2, 4 * tiles_w + 2, C_in), U (36, C_in, C_out). The products
+    M[xi] (T, C_out) = V[xi] @ U[xi] of the block's T tiles are runs of T * C_out values, so the
+    inverse transform runs along them."""
+    C_out, H_out, W_out = out.shape[1:]
+    tiles_h, tiles_w = -(-H_out // TILE), -(-W_out // TILE)
     T = rows * tiles_w
     V = np.empty((36, T, x_last.shape[3]), dtype=out.dtype)
-    M = np.empty((36, C_out, T), dtype=out.dtype)
-    _transform_patches(x_last, -(-out.shape[2] // TILE), first_row, V)
+    _transform_patches(x_last, tiles_h, first_row, V)
+    M = np.empty((36, T, C_out), dtype=out.dtype)
     for xi in range(36):
-        np.dot(U[xi], V[xi].T, M[xi])
-    partial = np.empty((TILE * 6, C_out * T), dtype=out.dtype)  # (A^T M)[r, xi_b], r < 4
-    Y = np.empty((TILE * TILE, C_out * T), dtype=out.dtype)  # (A^T M A)[r, c]
-    M_rows = M.reshape(36, C_out * T)
+        np.dot(V[xi], U[xi], M[xi])
+    M_rows = M.reshape(36, T * C_out)
+    partial = np.empty((TILE * 6, T * C_out), dtype=out.dtype)  # (A^T M)[r, xi_b]
+    Y = np.empty((TILE * TILE, T, C_out), dtype=out.dtype)  # (A^T M A)[r, c]
     for b in range(6):
         _output_rows(M_rows, b, 6, partial, b, 6)
     for r in range(TILE):
-        _output_rows(partial, 6 * r, 1, Y, TILE * r, 1)
-    _store_tiles(Y.reshape(TILE * TILE, C_out, T), bias, first_row, out)
+        _output_rows(partial, 6 * r, 1, Y.reshape(TILE * TILE, T * C_out), TILE * r, 1)
+    _store_tiles(Y, bias, first_row, out)
 
 
 @njit(cache=True)
 def _store_tiles(Y, bias, first_row, out):
-    """out[n, co, 4 * i + r, 4 * j + c] = Y[4 * r + c, co, t] + bias[co] for the tiles t of the
-    block of tile rows first_row, ... (t = p * tiles_w + j for tile row first_row + p, image n,
-    row i), skipping the rows and columns past the output (the partial tiles at the border)."""
-    N, C_out, H_out, W_out = out.shape
+    """out[n, co, 4 i + r, 4 j + c] = Y[4 r + c, t, co] + bias[co] for the tiles t of the block
+    of tile rows first_row, ... (t = p * tiles_w + j for tile row first_row + p, image n, row i),
+    skipping the rows and columns past the output (the partial tiles at the border)."""
+    C_out, H_out, W_out = out.shape[1:]
     tiles_h, tiles_w = -(-H_out // TILE), -(-W_out // TILE)
     full = W_out // TILE  # tiles with all their columns inside
-    for p in range(Y.shape[2] // tiles_w):
+    for p in range(Y.shape[1] // tiles_w):
         n, i = divmod(first_row + p, tiles_h)
         h, t = TILE * i, p * tiles_w
         for r in range(min(TILE, H_out - h)):
@@ -196,35 +246,35 @@ def _store_tiles(Y, bias, first_row, out):
             for co in range(C_out):
                 value = bias[co]
                 for j in range(full):
-                    out[n, co, h + r, TILE * j] = y0[co, t + j] + value
-                    out[n, co, h + r, TILE * j + 1] = y1[co, t + j] + value
-                    out[n, co, h + r, TILE * j + 2] = y2[co, t + j] + value
-                    out[n, co, h + r, TILE * j + 3] = y3[co, t + j] + value
+                    out[n, co, h + r, TILE * j] = y0[t + j, co] + value
+                    out[n, co, h + r, TILE * j + 1] = y1[t + j, co] + value
+                    out[n, co, h + r, TILE * j + 2] = y2[t + j, co] + value
+                    out[n, co, h + r, TILE * j + 3] = y3[t + j, co] + value
                 for col in range(TILE * full, W_out):
-                    out[n, co, h + r, col] = Y[TILE * r + col % TILE, co, t + full] + value
+                    out[n, co, h + r, col] = Y[TILE * r + col % TILE, t + full, co] + value
 
 
 @njit(cache=True)
 def _weight_gradient_block(x_last, g_last, first_row, rows, S):
     """S (36, C_in, C_out) += sum_t V[xi, t] (outer) Z[xi, t] over the tiles t of tile rows
-    first_row, ..., first_row + rows - 1 (W7): V the transformed input patches (W3), Z the
-    output gradient's tiles of g_last (N, 4 * tiles_h, 4 * tiles_w, C_out) under A (.) A^T."""
-    R, cols, C_out = g_last.shape[1], g_last.shape[2], g_last.shape[3]
-    tiles_h, tiles_w = R // TILE, cols // TILE
+    first_row, ..., first_row + rows - 1 (W7): V the transformed input patches (W3) of x_last
+    (N, 4 * tiles_h + 2, 4 * tiles_w + 2, C_in), Z the output gradient's tiles of g_last (N,
+    4 * tiles_h, 4 * tiles_w, C_out) under A (.) A^T."""
+    tiles_h, tiles_w = g_last.shape[1] // TILE, g_last.shape[2] // TILE
     T = rows * tiles_w
+    R, cols, C_out = g_last.shape[1:]
     V = np.empty((36, T, x_last.shape[3]), dtype=S.dtype)
-    Z = np.empty((36, T, C_out), dtype=S.dtype)
     _transform_patches(x_last, tiles_h, first_row, V)
+    Z = np.empty((36, T, C_out), dtype=S.dtype)
     Z_rows = Z.reshape(36 * T, C_out)
     columns = np.empty((6, cols * C_out), dtype=S.dtype)  # (A Y)[xi_a, col, co]
     column_rows = columns.reshape(6 * cols, C_out)
     for p in range(rows):
         n, i = divmod(first_row + p, tiles_h)
-        _output_rows_transposed(g_last[n].reshape(R, cols * C_out), TILE * i, 1, columns, 0, 1)
+        _gradient_rows(g_last[n].reshape(R, cols * C_out), TILE * i, 1, columns, 0, 1)
         for a in range(6):
-            for j in range(tiles_w):
-                _output_rows_transposed(column_rows, a * cols + TILE * j, 1, Z_rows,
-                                        6 * a * T + p * tiles_w + j, T)
+            _gradient_rows(column_rows, a * cols, 1, Z_rows, 6 * a * T + p * tiles_w, T,
+                           tiles_w, (TILE, 1))
     for xi in range(36):
         S[xi] += np.dot(V[xi].T, Z[xi])
 
@@ -272,21 +322,21 @@ def _tiles(size):
 def _correlate(x, U, bias, before, out_hw):
     """out (N, C_out, H_out, W_out) = bias + the 3x3 correlation of x (N, C_in, H_in, W_in),
     zero-padded by ``before`` (top, left) and as many zeros after as the tiles read, with the
-    transformed kernel U (36, C_out, C_in), by (W1)."""
+    transformed kernel U (36, C_in, C_out), by (W1)."""
     N, (H_out, W_out) = x.shape[0], out_hw
     x_last = _channels_last(x, before, (TILE * _tiles(H_out) + 2, TILE * _tiles(W_out) + 2))
-    out = np.empty((N, U.shape[1], H_out, W_out), dtype=x.dtype)
+    out = np.empty((N, U.shape[2], H_out, W_out), dtype=x.dtype)
     _forward_blocks(x_last, U, bias, out)
     return out
 
 
 def _transformed_kernel(weight):
-    """U (36, C_out, C_in) = G weight[co, ci] G^T of weight (C_out, C_in, 3, 3) (W2), in float64
+    """U (36, C_in, C_out) = G weight[co, ci] G^T of weight (C_out, C_in, 3, 3) (W2), in float64
     and rounded once to weight's dtype: one matrix product with the Kronecker product of G with
     itself, ``U[(a, b)] = sum_{k, l} G[a, k] G[b, l] weight[k, l]``."""
     C_out, C_in = weight.shape[:2]
     U = weight.reshape(C_out * C_in, 9).astype(np.float64) @ np.kron(G, G).T
-    return np.ascontiguousarray(U.T.reshape(36, C_out, C_in), dtype=weight.dtype)
+    return np.ascontiguousarray(U.reshape(C_out, C_in, 36).transpose(2, 1, 0), dtype=weight.dtype)
 
 
 def conv2d_forward(x, weight, bias, padding):
