@@ -134,23 +134,34 @@ def _arrays(c_in, c_out, size=9, seed=0):
             random_array(rng, (c_out,), np.float32))
 
 
-@pytest.mark.parametrize("op", ["conv2d", "conv2d_backward", "conv2d_backward_parameters"])
-def test_auto_takes_winograd_only_for_an_eligible_convolution_with_enough_channels(op):
-    def run(x, weight, bias, algorithm, **kw):
-        if op == "conv2d":
-            return (F.conv2d(x, weight, bias, algorithm=algorithm, **kw),)
-        grad_out = np.ones_like(F.conv2d(x, weight, bias, algorithm="direct", **kw))
-        return getattr(F, op)(grad_out, x, weight, algorithm=algorithm, **kw)
+def _results(x, weight, bias, algorithm, **kw):
+    """(forward, grad_x, grad_weight, grad_weight of conv2d_backward_parameters) for one
+    algorithm."""
+    out = F.conv2d(x, weight, bias, algorithm=algorithm, **kw)
+    grad_out = np.cos(F.conv2d(x, weight, bias, algorithm="direct", **kw))
+    grad_x, grad_w, _ = F.conv2d_backward(grad_out, x, weight, algorithm=algorithm, **kw)
+    grad_w_only, _ = F.conv2d_backward_parameters(grad_out, x, weight, algorithm=algorithm, **kw)
+    return out, grad_x, grad_w, grad_w_only
 
-    def same(a, b):
-        return all(np.array_equal(p, q) for p, q in zip(a, b, strict=True))
 
-    wide, first_layer = _arrays(16, 16), _arrays(1, 16)
-    assert same(run(*wide, "auto", padding=1), run(*wide, "winograd", padding=1))
-    assert not same(run(*wide, "auto", padding=1), run(*wide, "direct", padding=1))
-    assert same(run(*first_layer, "auto", padding=1), run(*first_layer, "direct", padding=1))
-    assert same(run(*wide, "auto", stride=2), run(*wide, "direct", stride=2))
-    assert same(run(*wide, "auto", padding=3), run(*wide, "direct", padding=3))
+@pytest.mark.parametrize("channels, winograd", [
+    ((16, 16), (True, True, True, True)),
+    ((8, 12), (True, True, False, False)),  # the weight gradient needs 16 channels
+    ((1, 16), (False, False, False, False)),  # a first layer
+])
+def test_auto_takes_winograd_only_for_eligible_convolutions_with_enough_channels(channels,
+                                                                                   winograd):
+    arrays = _arrays(*channels)
+    auto, direct, fast = (_results(*arrays, algorithm, padding=1)
+                          for algorithm in ("auto", "direct", "winograd"))
+    for a, d, w, expected in zip(auto, direct, fast, winograd, strict=True):
+        assert np.array_equal(a, w if expected else d)
+        assert not np.array_equal(w, d)  # so the comparison above tells them apart
+    wide = _arrays(16, 16)
+    for kw in (dict(stride=2), dict(padding=3), dict(dilation=2)):
+        for a, d in zip(_results(*wide, "auto", **kw), _results(*wide, "direct", **kw),
+                        strict=True):
+            assert np.array_equal(a, d)
 
 
 @pytest.mark.parametrize("kwargs, reason", [

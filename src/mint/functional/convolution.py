@@ -81,8 +81,12 @@ def conv2d_output_shape(input_shape, weight_shape, stride, padding, dilation):
 
 ALGORITHMS = ("auto", "direct", "winograd")
 # "auto" takes Winograd for eligible convolutions with at least this many input and output
-# channels: a first layer's 1 or 3 input channels leave too little work per transformed value.
-_WINOGRAD_MIN_CHANNELS = 16
+# channels (forward and input gradient), or this many for the weight gradient: below, the
+# transforms cost more than the products they save (one thread, 64 images: forward 1.3-1.9x
+# faster than direct from 8 or 16 channels up, 0.5x with 4 input channels; weight gradient 1.0x
+# at 16 channels, 1.3-1.4x at 32 and 64, 0.6-0.8x at 4 to 8).
+_WINOGRAD_MIN_CHANNELS = 8
+_WINOGRAD_WEIGHT_MIN_CHANNELS = 16
 
 
 def check_algorithm(op, algorithm, kernel_hw, stride, padding, dilation, groups):
@@ -111,14 +115,15 @@ def _winograd_ineligibility(kernel_hw, stride, padding, dilation, groups):
     return "; ".join(reason for failed, reason in reasons if failed)
 
 
-def _uses_winograd(op, algorithm, weight, stride, padding, dilation, groups):
+def _uses_winograd(op, algorithm, weight, stride, padding, dilation, groups,
+                   min_channels=_WINOGRAD_MIN_CHANNELS):
     """True for Winograd, False for the direct kernels: ``algorithm`` checked
     (:func:`check_algorithm`), "auto" resolved to Winograd for an eligible convolution with at
-    least _WINOGRAD_MIN_CHANNELS input and output channels."""
+    least ``min_channels`` input and output channels."""
     kernel_hw = weight.shape[2:]
     if check_algorithm(op, algorithm, kernel_hw, stride, padding, dilation, groups) != "auto":
         return algorithm == "winograd"
-    return (min(weight.shape[:2]) >= _WINOGRAD_MIN_CHANNELS
+    return (min(weight.shape[:2]) >= min_channels
             and not _winograd_ineligibility(kernel_hw, stride, padding, dilation, groups))
 
 
@@ -136,7 +141,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, s
     (W1), 4x fewer multiplications, for 3x3 kernels with stride 1, dilation 1, one group and
     padding at most 2 (ValueError otherwise; its float32 error is a few times the direct
     sum's, section 3.9 of docs/backprop.md); "auto" (the default) takes Winograd where it is
-    eligible and both channel counts are at least 16, direct elsewhere.
+    eligible and both channel counts are at least 8 (16 for the weight gradient), where it was
+    measured faster, and direct elsewhere.
     """
     x, weight, bias, stride, (padding, extra), dilation, groups = _check_conv2d(
         "conv2d", x, weight, bias, stride, padding, dilation, groups
@@ -174,23 +180,31 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
     grad_out, x, weight, stride, (padding, extra), dilation, groups = _check_conv2d_backward(
         "conv2d_backward", grad_out, x, weight, stride, padding, dilation, groups
     )
-    if _uses_winograd("conv2d_backward", algorithm, weight, stride, padding, dilation, groups):
-        kernels = resolve(strategy).winograd
-        return (kernels.conv2d_backward_input(grad_out, weight, x.shape[2:], padding),
-                kernels.conv2d_backward_weight(grad_out, x, padding),
-                resolve(strategy).conv2d.conv2d_backward_bias(grad_out))
     kernels = resolve(strategy).conv2d
-    x_extended = _padded_after(x, extra)
-    grad_x = kernels.conv2d_backward_input(grad_out, weight, x_extended.shape[2:], stride,
-                                           padding, dilation, groups)
-    if extra != (0, 0):  # the extra rows and columns are padding: their gradient is dropped
-        grad_x = np.ascontiguousarray(grad_x[:, :, :x.shape[2], :x.shape[3]])
-    return (
-        grad_x,
-        kernels.conv2d_backward_weight(grad_out, x_extended, weight.shape[2:], stride, padding,
-                                       dilation, groups),
-        kernels.conv2d_backward_bias(grad_out),
-    )
+    if _uses_winograd("conv2d_backward", algorithm, weight, stride, padding, dilation, groups):
+        grad_x = resolve(strategy).winograd.conv2d_backward_input(grad_out, weight, x.shape[2:],
+                                                                  padding)
+    else:
+        x_extended = _padded_after(x, extra)
+        grad_x = kernels.conv2d_backward_input(grad_out, weight, x_extended.shape[2:], stride,
+                                               padding, dilation, groups)
+        if extra != (0, 0):  # the extra rows and columns are padding: their gradient is dropped
+            grad_x = np.ascontiguousarray(grad_x[:, :, :x.shape[2], :x.shape[3]])
+    return (grad_x, _weight_gradient("conv2d_backward", kernels, resolve(strategy).winograd,
+                                     grad_out, x, weight, stride, padding, extra, dilation,
+                                     groups, algorithm),
+            kernels.conv2d_backward_bias(grad_out))
+
+
+def _weight_gradient(op, kernels, winograd, grad_out, x, weight, stride, padding, extra,
+                     dilation, groups, algorithm):
+    """dL/dweight by Winograd (W7) or directly (C4), as ``algorithm`` (checked) chooses, "auto"
+    with at least _WINOGRAD_WEIGHT_MIN_CHANNELS channels for Winograd."""
+    if _uses_winograd(op, algorithm, weight, stride, padding, dilation, groups,
+                      _WINOGRAD_WEIGHT_MIN_CHANNELS):
+        return winograd.conv2d_backward_weight(grad_out, x, padding)
+    return kernels.conv2d_backward_weight(grad_out, _padded_after(x, extra), weight.shape[2:],
+                                          stride, padding, dilation, groups)
 
 
 def conv2d_backward_parameters(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1, *,
@@ -202,15 +216,10 @@ def conv2d_backward_parameters(grad_out, x, weight, stride=1, padding=0, dilatio
         "conv2d_backward_parameters", grad_out, x, weight, stride, padding, dilation, groups
     )
     kernels = resolve(strategy).conv2d
-    if _uses_winograd("conv2d_backward_parameters", algorithm, weight, stride, padding,
-                      dilation, groups):
-        return (resolve(strategy).winograd.conv2d_backward_weight(grad_out, x, padding),
-                kernels.conv2d_backward_bias(grad_out))
-    return (
-        kernels.conv2d_backward_weight(grad_out, _padded_after(x, extra), weight.shape[2:],
-                                       stride, padding, dilation, groups),
-        kernels.conv2d_backward_bias(grad_out),
-    )
+    return (_weight_gradient("conv2d_backward_parameters", kernels, resolve(strategy).winograd,
+                             grad_out, x, weight, stride, padding, extra, dilation, groups,
+                             algorithm),
+            kernels.conv2d_backward_bias(grad_out))
 
 
 # --------------------------------------------------------------------- transposed convolution

@@ -74,7 +74,7 @@ _CHUNKS = 8
 # their order.
 
 
-@njit(cache=True, fastmath={"contract"}, inline="always")
+@njit(cache=True, fastmath={"contract"})
 def _b_t(d, k):
     """B^T d (W3) of the 6 values d, with k = (2, 3, 4, 5)."""
     two, three, four, five = k
@@ -87,7 +87,7 @@ def _b_t(d, k):
             two * d1 - three * d2 - four * d3 + three * d4 + two * d5)
 
 
-@njit(cache=True, fastmath={"contract"}, inline="always")
+@njit(cache=True, fastmath={"contract"})
 def _a_t(m, k):
     """A^T m (W4) of the 6 values m, with k = (1/2, 1/4, 1/8, 2, 4, 8)."""
     half, quarter, eighth, two, four, eight = k
@@ -99,7 +99,7 @@ def _a_t(m, k):
             odd + eighth * m3 - eight * m4 + m5)
 
 
-@njit(cache=True, fastmath={"contract"}, inline="always")
+@njit(cache=True, fastmath={"contract"})
 def _a(y, k):
     """A y (W7) of the 4 values y, with k = (1/2, 1/4, 1/8, 2, 4, 8)."""
     half, quarter, eighth, two, four, eight = k
@@ -113,20 +113,20 @@ def _a(y, k):
             y3)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _column6(src, first, step, c):
     """src[first + k * step, c] for k < 6, as a tuple."""
     return (src[first, c], src[first + step, c], src[first + 2 * step, c],
             src[first + 3 * step, c], src[first + 4 * step, c], src[first + 5 * step, c])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _column4(src, first, step, c):
     """src[first + k * step, c] for k < 4, as a tuple."""
     return src[first, c], src[first + step, c], src[first + 2 * step, c], src[first + 3 * step, c]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _store6(dst, first, step, c, values):
     """dst[first + k * step, c] = values[k], k < 6."""
     v0, v1, v2, v3, v4, v5 = values
@@ -134,7 +134,7 @@ def _store6(dst, first, step, c, values):
     dst[first + 3 * step, c], dst[first + 4 * step, c], dst[first + 5 * step, c] = v3, v4, v5
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _store4(dst, first, step, c, values):
     """dst[first + k * step, c] = values[k], k < 4."""
     v0, v1, v2, v3 = values
@@ -154,7 +154,7 @@ def _store4(dst, first, step, c, values):
 
 
 @njit(cache=True, fastmath={"contract"})
-def _input_rows(src, first, step, dst, start, stride, count=1, jumps=(0, 0)):
+def _input_rows(src, first, step, dst, start, stride, count, jumps):
     """dst[start + g * jumps[1] + k * stride] = (B^T d)[k] of d[j] = src[first + g * jumps[0] + j
     * step], k < 6, g < count (W3)."""
     real = src.dtype.type
@@ -175,7 +175,7 @@ def _output_rows(src, first, step, dst, start, stride):
 
 
 @njit(cache=True, fastmath={"contract"})
-def _gradient_rows(src, first, step, dst, start, stride, count=1, jumps=(0, 0)):
+def _gradient_rows(src, first, step, dst, start, stride, count, jumps):
     """dst[start + g * jumps[1] + k * stride] = (A y)[k] of y[j] = src[first + g * jumps[0] + j
     * step], k < 6, g < count (W7)."""
     real = src.dtype.type
@@ -201,7 +201,7 @@ def _transform_patches(x_last, tiles_h, first_row, V):
     column_rows = columns.reshape(6 * cols, C)
     for p in range(T // tiles_w):
         n, i = divmod(first_row + p, tiles_h)
-        _input_rows(x_last[n].reshape(R, cols * C), TILE * i, 1, columns, 0, 1)
+        _input_rows(x_last[n].reshape(R, cols * C), TILE * i, 1, columns, 0, 1, 1, (0, 0))
         for a in range(6):
             _input_rows(column_rows, a * cols, 1, V_rows, 6 * a * T + p * tiles_w, T, tiles_w,
                         (TILE, 1))
@@ -276,7 +276,8 @@ def _weight_gradient_block(x_last, g_last, first_row, rows, S):
     column_rows = columns.reshape(6 * cols, C_out)
     for p in range(rows):
         n, i = divmod(first_row + p, tiles_h)
-        _gradient_rows(g_last[n].reshape(R, cols * C_out), TILE * i, 1, columns, 0, 1)
+        _gradient_rows(g_last[n].reshape(R, cols * C_out), TILE * i, 1, columns, 0, 1, 1,
+                       (0, 0))
         for a in range(6):
             _gradient_rows(column_rows, a * cols, 1, Z_rows, 6 * a * T + p * tiles_w, T,
                            tiles_w, (TILE, 1))
