@@ -80,13 +80,14 @@ def conv2d_output_shape(input_shape, weight_shape, stride, padding, dilation):
 
 
 ALGORITHMS = ("auto", "direct", "winograd")
-# "auto" takes Winograd for eligible convolutions with at least this many input and output
-# channels (forward and input gradient), or this many for the weight gradient: below, the
-# transforms cost more than the products they save (one thread, 64 images: forward 1.3-1.9x
-# faster than direct from 8 or 16 channels up, 0.5x with 4 input channels; weight gradient 1.0x
-# at 16 channels, 1.3-1.4x at 32 and 64, 0.6-0.8x at 4 to 8).
+# "auto" takes Winograd for the forward and the input gradient of eligible convolutions with at
+# least this many input and output channels: below, the transforms cost more than the products
+# they save (one thread, 64 images: 1.3-2.1x faster than direct from 8 channels up, 0.5x with 4
+# input channels). Its weight gradient (1.0-1.5x faster from 16 channels up) only on request:
+# its rounding error, 5-12x the direct sum's, changes with the way the batch is split, and made
+# two processes of 32 images drift 1e-3 from one of 64 within two epochs of the digits
+# (tests/test_distributed.py asks 1e-5, which the direct sums keep).
 _WINOGRAD_MIN_CHANNELS = 8
-_WINOGRAD_WEIGHT_MIN_CHANNELS = 16
 
 
 def check_algorithm(op, algorithm, kernel_hw, stride, padding, dilation, groups):
@@ -115,15 +116,14 @@ def _winograd_ineligibility(kernel_hw, stride, padding, dilation, groups):
     return "; ".join(reason for failed, reason in reasons if failed)
 
 
-def _uses_winograd(op, algorithm, weight, stride, padding, dilation, groups,
-                   min_channels=_WINOGRAD_MIN_CHANNELS):
+def _uses_winograd(op, algorithm, weight, stride, padding, dilation, groups):
     """True for Winograd, False for the direct kernels: ``algorithm`` checked
     (:func:`check_algorithm`), "auto" resolved to Winograd for an eligible convolution with at
-    least ``min_channels`` input and output channels."""
+    least _WINOGRAD_MIN_CHANNELS input and output channels."""
     kernel_hw = weight.shape[2:]
     if check_algorithm(op, algorithm, kernel_hw, stride, padding, dilation, groups) != "auto":
         return algorithm == "winograd"
-    return (min(weight.shape[:2]) >= min_channels
+    return (min(weight.shape[:2]) >= _WINOGRAD_MIN_CHANNELS
             and not _winograd_ineligibility(kernel_hw, stride, padding, dilation, groups))
 
 
@@ -141,8 +141,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, s
     (W1), 4x fewer multiplications, for 3x3 kernels with stride 1, dilation 1, one group and
     padding at most 2 (ValueError otherwise; its float32 error is a few times the direct
     sum's, section 3.9 of docs/backprop.md); "auto" (the default) takes Winograd where it is
-    eligible and both channel counts are at least 8 (16 for the weight gradient), where it was
-    measured faster, and direct elsewhere.
+    eligible and both channel counts are at least 8, where it was measured faster, and direct
+    elsewhere. :func:`conv2d_backward` takes it for the input gradient likewise, and for the
+    weight gradient only with "winograd" (its rounding depends on how the batch is split).
     """
     x, weight, bias, stride, (padding, extra), dilation, groups = _check_conv2d(
         "conv2d", x, weight, bias, stride, padding, dilation, groups
@@ -198,10 +199,10 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
 
 def _weight_gradient(op, kernels, winograd, grad_out, x, weight, stride, padding, extra,
                      dilation, groups, algorithm):
-    """dL/dweight by Winograd (W7) or directly (C4), as ``algorithm`` (checked) chooses, "auto"
-    with at least _WINOGRAD_WEIGHT_MIN_CHANNELS channels for Winograd."""
-    if _uses_winograd(op, algorithm, weight, stride, padding, dilation, groups,
-                      _WINOGRAD_WEIGHT_MIN_CHANNELS):
+    """dL/dweight by Winograd (W7) for ``algorithm="winograd"`` (checked), else directly (C4):
+    "auto" keeps the direct sums here (the note at _WINOGRAD_MIN_CHANNELS)."""
+    if check_algorithm(op, algorithm, weight.shape[2:], stride, padding, dilation,
+                       groups) == "winograd":
         return winograd.conv2d_backward_weight(grad_out, x, padding)
     return kernels.conv2d_backward_weight(grad_out, _padded_after(x, extra), weight.shape[2:],
                                           stride, padding, dilation, groups)
