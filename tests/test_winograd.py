@@ -158,10 +158,31 @@ def test_auto_takes_winograd_only_for_eligible_convolutions_with_enough_channels
         assert np.array_equal(a, w if expected else d)
         assert not np.array_equal(w, d)  # so the comparison above tells them apart
     wide = _arrays(16, 16)
+    vectorized = F.conv2d(*wide, padding=1, algorithm="auto", strategy="vectorized")
+    assert np.array_equal(vectorized, F.conv2d(*wide, padding=1, algorithm="direct",
+                                               strategy="vectorized"))
     for kw in (dict(stride=2), dict(padding=3), dict(dilation=2)):
         for a, d in zip(_results(*wide, "auto", **kw), _results(*wide, "direct", **kw),
                         strict=True):
             assert np.array_equal(a, d)
+
+
+@pytest.mark.parametrize("size", [4, 14])
+def test_an_image_gets_the_same_result_in_any_batch(size):
+    """Forward and input gradient per image do not depend on the other images of the batch
+    (data-parallel training relies on it): bit for bit, split at every place."""
+    x, weight, bias = _arrays(32, 64, size)
+    x = np.concatenate([x] * 4)[:7]
+    out = F.conv2d(x, weight, bias, padding=1, algorithm="winograd")
+    grad_out = np.cos(out)
+    grad_x, _, _ = F.conv2d_backward(grad_out, x, weight, padding=1, algorithm="winograd")
+    for k in range(1, len(x)):
+        parts = [(x[:k], grad_out[:k]), (x[k:], grad_out[k:])]
+        assert np.array_equal(out, np.concatenate(
+            [F.conv2d(p, weight, bias, padding=1, algorithm="winograd") for p, _ in parts]))
+        assert np.array_equal(grad_x, np.concatenate(
+            [F.conv2d_backward(g, p, weight, padding=1, algorithm="winograd")[0]
+             for p, g in parts]))
 
 
 @pytest.mark.parametrize("kwargs, reason", [

@@ -190,38 +190,42 @@ def _gradient_rows(src, first, step, dst, start, stride, count, jumps):
 
 
 @njit(cache=True)
-def _transform_patches(x_last, tiles_h, first_row, V):
-    """V[xi, t] (C_in,) = (B^T d B)[xi] of the 6 x 6 patch d of each tile t of the block of tile
-    rows first_row, ... (W3): x_last (N, rows, cols, C_in), V (36, T, C_in)."""
+def _transform_patches(x_last, tiles_h, first_row, rows, V):
+    """V[xi, t] (C_in,) = (B^T d B)[xi] of the 6 x 6 patch d of each tile t of tile rows
+    first_row, ..., first_row + rows - 1 (W3), zero for the tiles of V (36, T, C_in) past them:
+    x_last (N, 4 * tiles_h + 2, cols, C_in)."""
     R, cols, C = x_last.shape[1:]
     T = V.shape[1]
     tiles_w = (cols - 2) // TILE
     V_rows = V.reshape(36 * T, C)
     columns = np.empty((6, cols * C), dtype=V.dtype)  # (B^T d)[xi_a, col, ci]
     column_rows = columns.reshape(6 * cols, C)
-    for p in range(T // tiles_w):
+    for p in range(rows):
         n, i = divmod(first_row + p, tiles_h)
         _input_rows(x_last[n].reshape(R, cols * C), TILE * i, 1, columns, 0, 1, 1, (0, 0))
         for a in range(6):
             _input_rows(column_rows, a * cols, 1, V_rows, 6 * a * T + p * tiles_w, T, tiles_w,
                         (TILE, 1))
-
-# A block is a run of whole rows of tiles (all tiles_w tiles of a row), numbered across the batch:
-# tile row q is row q % tiles_h of image q // tiles_h, and tile j of the block's row p is tile
-# t = p * tiles_w + j of the block.
+    for xi in range(36):
+        for t in range(rows * tiles_w, T):
+            for c in range(C):
+                V[xi, t, c] = 0
 
 
 @njit(cache=True)
-def _forward_block(x_last, U, bias, first_row, rows, out):
+def _forward_block(x_last, U, bias, first_row, rows, block_rows, out):
     """Tile rows first_row, ..., first_row + rows - 1 of out (N, C_out, H_out, W_out) by (W1):
     x_last (N, 4 * tiles_h + 2, 4 * tiles_w + 2, C_in), U (36, C_in, C_out). The products
     M[xi] (T, C_out) = V[xi] @ U[xi] of the block's T tiles are runs of T * C_out values, so the
-    inverse transform runs along them."""
+    inverse transform runs along them. A short last block is padded with zero tiles to the
+    block_rows of the others: every product then has one shape, so BLAS takes one path and a
+    tile's result does not depend on the batch it came in (a block of one image's tiles took
+    another path and rounded differently)."""
     C_out, H_out, W_out = out.shape[1:]
     tiles_h, tiles_w = -(-H_out // TILE), -(-W_out // TILE)
-    T = rows * tiles_w
+    T = block_rows * tiles_w
     V = np.empty((36, T, x_last.shape[3]), dtype=out.dtype)
-    _transform_patches(x_last, tiles_h, first_row, V)
+    _transform_patches(x_last, tiles_h, first_row, rows, V)
     M = np.empty((36, T, C_out), dtype=out.dtype)
     for xi in range(36):
         np.dot(V[xi], U[xi], M[xi])
@@ -232,18 +236,18 @@ def _forward_block(x_last, U, bias, first_row, rows, out):
         _output_rows(M_rows, b, 6, partial, b, 6)
     for r in range(TILE):
         _output_rows(partial, 6 * r, 1, Y.reshape(TILE * TILE, T * C_out), TILE * r, 1)
-    _store_tiles(Y, bias, first_row, out)
+    _store_tiles(Y, bias, first_row, rows, out)
 
 
 @njit(cache=True)
-def _store_tiles(Y, bias, first_row, out):
-    """out[n, co, 4 i + r, 4 j + c] = Y[4 r + c, t, co] + bias[co] for the tiles t of the block
-    of tile rows first_row, ... (t = p * tiles_w + j for tile row first_row + p, image n, row i),
-    skipping the rows and columns past the output (the partial tiles at the border)."""
+def _store_tiles(Y, bias, first_row, rows, out):
+    """out[n, co, 4 i + r, 4 j + c] = Y[4 r + c, t, co] + bias[co] for the tiles t of tile rows
+    first_row, ..., first_row + rows - 1 (t = p * tiles_w + j for tile row first_row + p, image
+    n, row i), skipping the rows and columns past the output (partial tiles at the border)."""
     C_out, H_out, W_out = out.shape[1:]
     tiles_h, tiles_w = -(-H_out // TILE), -(-W_out // TILE)
     full = W_out // TILE  # tiles with all their columns inside
-    for p in range(Y.shape[1] // tiles_w):
+    for p in range(rows):
         n, i = divmod(first_row + p, tiles_h)
         h, t = TILE * i, p * tiles_w
         for r in range(min(TILE, H_out - h)):
@@ -269,7 +273,7 @@ def _weight_gradient_block(x_last, g_last, first_row, rows, S):
     T = rows * tiles_w
     R, cols, C_out = g_last.shape[1:]
     V = np.empty((36, T, x_last.shape[3]), dtype=S.dtype)
-    _transform_patches(x_last, tiles_h, first_row, V)
+    _transform_patches(x_last, tiles_h, first_row, rows, V)
     Z = np.empty((36, T, C_out), dtype=S.dtype)
     Z_rows = Z.reshape(36 * T, C_out)
     columns = np.empty((6, cols * C_out), dtype=S.dtype)  # (A Y)[xi_a, col, co]
@@ -323,7 +327,7 @@ def _forward_blocks(x_last, U, bias, out):
     rows = max(1, _TILES_PER_BLOCK // (-(-W_out // TILE)))
     # Race-free: iteration b writes only the output rows of its own tile rows, and its arrays.
     for b in prange(-(-tile_rows // rows)):
-        _forward_block(x_last, U, bias, b * rows, min(rows, tile_rows - b * rows), out)
+        _forward_block(x_last, U, bias, b * rows, min(rows, tile_rows - b * rows), rows, out)
 
 
 @njit(parallel=True, cache=True)
