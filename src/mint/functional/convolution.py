@@ -82,7 +82,7 @@ def conv2d_output_shape(input_shape, weight_shape, stride, padding, dilation):
 ALGORITHMS = ("auto", "direct", "winograd")
 # "auto" takes Winograd for the forward and the input gradient of eligible convolutions with at
 # least this many input and output channels: below, the transforms cost more than the products
-# they save (one thread, 64 images: 1.3-2.1x faster than direct from 8 channels up, 0.5x with 4
+# they save (one thread, 64 images: 1.25-2.1x faster than direct from 8 channels up, 0.5x with 4
 # input channels). Its weight gradient (1.0-1.5x faster from 16 channels up) only on request:
 # its rounding error, 5-12x the direct sum's, changes with the way the batch is split, and made
 # two processes of 32 images drift 1e-3 from one of 64 within two epochs of the digits
