@@ -38,8 +38,8 @@ from mint.kernels.products import accumulate_outer
 
 # The transform matrices of F(4, 3) for the interpolation points 0, 1, -1, 1/2, -2 and infinity
 # (section 3.9 of docs/backprop.md): with 2 and -2 in place of 1/2 and -2 the float32 error is
-# 3x larger. The loops spell out B_T and A_T (_b_t, _a_t, _a); the kernel transform uses G as a
-# matrix (_G_KRON_G).
+# 3x larger. The loops spell out B_T and A_T (_input_rows, _output_rows, _gradient_rows); the
+# kernel transform uses G as a matrix (_G_KRON_G).
 A_T = np.array([[1, 1, 1, 1, 1, 0],
                 [0, 1, -1, 1 / 2, -2, 0],
                 [0, 1, 1, 1 / 4, 4, 0],
@@ -66,82 +66,6 @@ _TILES_PER_BLOCK = 32
 _CHUNKS = 8
 
 
-# ------------------------------------------------------------------------------ 1-D transforms
-
-# On scalars, tuples in and out, so that a whole 2-D transform of one channel stays in
-# registers; the constants ``k`` come in the arrays' dtype (a float64 literal would turn float32
-# arithmetic into float64). contract: a * b + c may become one fused multiply-add; the sums keep
-# their order.
-
-
-@njit(cache=True, fastmath={"contract"})
-def _b_t(d, k):
-    """B^T d (W3) of the 6 values d, with k = (2, 3, 4, 5)."""
-    two, three, four, five = k
-    d0, d1, d2, d3, d4, d5 = d
-    return (two * d0 - three * d1 - four * d2 + three * d3 + two * d4,
-            -two * d1 + d2 + five * d3 + two * d4,
-            -two * d1 + five * d2 - d3 - two * d4,
-            two * d1 + d2 - two * d3 - d4,
-            d1 - two * d2 - d3 + two * d4,
-            two * d1 - three * d2 - four * d3 + three * d4 + two * d5)
-
-
-@njit(cache=True, fastmath={"contract"})
-def _a_t(m, k):
-    """A^T m (W4) of the 6 values m, with k = (1/2, 1/4, 1/8, 2, 4, 8)."""
-    half, quarter, eighth, two, four, eight = k
-    m0, m1, m2, m3, m4, m5 = m
-    even, odd = m1 + m2, m1 - m2
-    return (m0 + even + m3 + m4,
-            odd + half * m3 - two * m4,
-            even + quarter * m3 + four * m4,
-            odd + eighth * m3 - eight * m4 + m5)
-
-
-@njit(cache=True, fastmath={"contract"})
-def _a(y, k):
-    """A y (W7) of the 4 values y, with k = (1/2, 1/4, 1/8, 2, 4, 8)."""
-    half, quarter, eighth, two, four, eight = k
-    y0, y1, y2, y3 = y
-    even, odd = y0 + y2, y1 + y3
-    return (y0,
-            even + odd,
-            even - odd,
-            y0 + half * y1 + quarter * y2 + eighth * y3,
-            y0 - two * y1 + four * y2 - eight * y3,
-            y3)
-
-
-@njit(cache=True)
-def _column6(src, first, step, c):
-    """src[first + k * step, c] for k < 6, as a tuple."""
-    return (src[first, c], src[first + step, c], src[first + 2 * step, c],
-            src[first + 3 * step, c], src[first + 4 * step, c], src[first + 5 * step, c])
-
-
-@njit(cache=True)
-def _column4(src, first, step, c):
-    """src[first + k * step, c] for k < 4, as a tuple."""
-    return src[first, c], src[first + step, c], src[first + 2 * step, c], src[first + 3 * step, c]
-
-
-@njit(cache=True)
-def _store6(dst, first, step, c, values):
-    """dst[first + k * step, c] = values[k], k < 6."""
-    v0, v1, v2, v3, v4, v5 = values
-    dst[first, c], dst[first + step, c], dst[first + 2 * step, c] = v0, v1, v2
-    dst[first + 3 * step, c], dst[first + 4 * step, c], dst[first + 5 * step, c] = v3, v4, v5
-
-
-@njit(cache=True)
-def _store4(dst, first, step, c, values):
-    """dst[first + k * step, c] = values[k], k < 4."""
-    v0, v1, v2, v3 = values
-    dst[first, c], dst[first + step, c], dst[first + 2 * step, c] = v0, v1, v2
-    dst[first + 3 * step, c] = v3
-
-
 # ----------------------------------------------------------------------- transforms along rows
 
 # Each applies a 1-D transform to rows of a 2-D array src (rows, L), writing rows of dst (rows,
@@ -150,7 +74,10 @@ def _store4(dst, first, step, c, values):
 # or of columns times channels) and LLVM vectorises it. A 2-D transform is two calls: along the
 # columns of a row of tiles at once, then along the rows of each tile (its groups). One call per
 # tile cost 2x more (the checks LLVM runs before each vectorised loop); fusing both passes into
-# one loop of 36 loads and stores per value left it unvectorised, 6x slower.
+# one loop of 36 loads and stores per value left it unvectorised, 6x slower. The constants come
+# in the arrays' dtype (a float64 literal would turn float32 arithmetic into float64), and the
+# formulas are written out in each function: small helpers added seconds of first compilation.
+# contract: a * b + c may become one fused multiply-add; the sums keep their order.
 
 
 @njit(cache=True, fastmath={"contract"})
@@ -158,20 +85,40 @@ def _input_rows(src, first, step, dst, start, stride, count, jumps):
     """dst[start + g * jumps[1] + k * stride] = (B^T d)[k] of d[j] = src[first + g * jumps[0] + j
     * step], k < 6, g < count (W3)."""
     real = src.dtype.type
-    k = (real(2), real(3), real(4), real(5))
+    two, three, four, five = real(2), real(3), real(4), real(5)
     for g in range(count):
-        s, e = first + g * jumps[0], start + g * jumps[1]
+        s0, e0 = first + g * jumps[0], start + g * jumps[1]
+        s1, s2, s3, s4, s5 = s0 + step, s0 + 2 * step, s0 + 3 * step, s0 + 4 * step, s0 + 5 * step
+        e1, e2, e3 = e0 + stride, e0 + 2 * stride, e0 + 3 * stride
+        e4, e5 = e0 + 4 * stride, e0 + 5 * stride
         for c in range(src.shape[1]):
-            _store6(dst, e, stride, c, _b_t(_column6(src, s, step, c), k))
+            d0, d1, d2, d3, d4, d5 = (src[s0, c], src[s1, c], src[s2, c], src[s3, c], src[s4, c],
+                                      src[s5, c])
+            dst[e0, c] = two * d0 - three * d1 - four * d2 + three * d3 + two * d4
+            dst[e1, c] = -two * d1 + d2 + five * d3 + two * d4
+            dst[e2, c] = -two * d1 + five * d2 - d3 - two * d4
+            dst[e3, c] = two * d1 + d2 - two * d3 - d4
+            dst[e4, c] = d1 - two * d2 - d3 + two * d4
+            dst[e5, c] = two * d1 - three * d2 - four * d3 + three * d4 + two * d5
 
 
 @njit(cache=True, fastmath={"contract"})
 def _output_rows(src, first, step, dst, start, stride):
     """dst[start + k * stride] = (A^T m)[k] of m[j] = src[first + j * step], k < 4 (W4)."""
     real = src.dtype.type
-    k = (real(1 / 2), real(1 / 4), real(1 / 8), real(2), real(4), real(8))
+    half, quarter, eighth = real(1 / 2), real(1 / 4), real(1 / 8)
+    two, four, eight = real(2), real(4), real(8)
+    s0, s1, s2 = first, first + step, first + 2 * step
+    s3, s4, s5 = first + 3 * step, first + 4 * step, first + 5 * step
+    e0, e1, e2, e3 = start, start + stride, start + 2 * stride, start + 3 * stride
     for c in range(src.shape[1]):
-        _store4(dst, start, stride, c, _a_t(_column6(src, first, step, c), k))
+        m0, m1, m2, m3, m4, m5 = (src[s0, c], src[s1, c], src[s2, c], src[s3, c], src[s4, c],
+                                  src[s5, c])
+        even, odd = m1 + m2, m1 - m2
+        dst[e0, c] = m0 + even + m3 + m4
+        dst[e1, c] = odd + half * m3 - two * m4
+        dst[e2, c] = even + quarter * m3 + four * m4
+        dst[e3, c] = odd + eighth * m3 - eight * m4 + m5
 
 
 @njit(cache=True, fastmath={"contract"})
@@ -179,11 +126,22 @@ def _gradient_rows(src, first, step, dst, start, stride, count, jumps):
     """dst[start + g * jumps[1] + k * stride] = (A y)[k] of y[j] = src[first + g * jumps[0] + j
     * step], k < 6, g < count (W7)."""
     real = src.dtype.type
-    k = (real(1 / 2), real(1 / 4), real(1 / 8), real(2), real(4), real(8))
+    half, quarter, eighth = real(1 / 2), real(1 / 4), real(1 / 8)
+    two, four, eight = real(2), real(4), real(8)
     for g in range(count):
-        s, e = first + g * jumps[0], start + g * jumps[1]
+        s0, e0 = first + g * jumps[0], start + g * jumps[1]
+        s1, s2, s3 = s0 + step, s0 + 2 * step, s0 + 3 * step
+        e1, e2, e3 = e0 + stride, e0 + 2 * stride, e0 + 3 * stride
+        e4, e5 = e0 + 4 * stride, e0 + 5 * stride
         for c in range(src.shape[1]):
-            _store6(dst, e, stride, c, _a(_column4(src, s, step, c), k))
+            y0, y1, y2, y3 = src[s0, c], src[s1, c], src[s2, c], src[s3, c]
+            even, odd = y0 + y2, y1 + y3
+            dst[e0, c] = y0
+            dst[e1, c] = even + odd
+            dst[e2, c] = even - odd
+            dst[e3, c] = y0 + half * y1 + quarter * y2 + eighth * y3
+            dst[e4, c] = y0 - two * y1 + four * y2 - eight * y3
+            dst[e5, c] = y3
 
 
 # -------------------------------------------------------------------------------- block helpers
@@ -236,16 +194,8 @@ def _forward_block(x_last, U, bias, first_row, rows, block_rows, out):
         _output_rows(M_rows, b, 6, partial, b, 6)
     for r in range(TILE):
         _output_rows(partial, 6 * r, 1, Y.reshape(TILE * TILE, T * C_out), TILE * r, 1)
-    _store_tiles(Y, bias, first_row, rows, out)
-
-
-@njit(cache=True)
-def _store_tiles(Y, bias, first_row, rows, out):
-    """out[n, co, 4 i + r, 4 j + c] = Y[4 r + c, t, co] + bias[co] for the tiles t of tile rows
-    first_row, ..., first_row + rows - 1 (t = p * tiles_w + j for tile row first_row + p, image
-    n, row i), skipping the rows and columns past the output (partial tiles at the border)."""
-    C_out, H_out, W_out = out.shape[1:]
-    tiles_h, tiles_w = -(-H_out // TILE), -(-W_out // TILE)
+    # out[n, co, 4 i + r, 4 j + c] = Y[4 r + c, t, co] + bias[co] for tile t = p * tiles_w + j of
+    # tile row first_row + p (image n, row i), without the rows and columns past the output.
     full = W_out // TILE  # tiles with all their columns inside
     for p in range(rows):
         n, i = divmod(first_row + p, tiles_h)
