@@ -47,6 +47,7 @@ from mint.kernels import (
     nll_loss,
     optimizers,
     softmax,
+    winograd,
 )
 
 __all__ = [
@@ -64,4 +65,5 @@ __all__ = [
     "nll_loss",
     "optimizers",
     "softmax",
+    "winograd",
 ]

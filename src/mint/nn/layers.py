@@ -11,6 +11,7 @@ import numpy as np
 
 from mint import _checks as check
 from mint import functional as F
+from mint.functional.convolution import check_algorithm
 from mint.functional.pooling import adaptive_output_size, avg_pool2d_arguments
 from mint.nn.module import Module, repr_arguments
 from mint.nn.parameter import Parameter
@@ -129,6 +130,7 @@ class _Convolution(Module):
             f"output_padding={output_padding}" if output_padding != (0, 0) else "",
             f"groups={self.groups}" if self.groups != 1 else "",
             "bias=False" if self.bias is None else "",
+            f"algorithm={self.algorithm!r}" if getattr(self, "algorithm", "auto") != "auto" else "",
             strategy=self.strategy,
         )
 
@@ -137,10 +139,12 @@ class Conv2d(_Convolution):
     """2-D cross-correlation over NCHW input; weight (out_channels, in_channels / groups, KH,
     KW). ``padding`` is an int, a pair, "valid" or "same" (stride 1); ``groups`` splits the
     channels into independent convolutions (``groups == in_channels``: depthwise). Only
-    ``padding_mode="zeros"`` is supported."""
+    ``padding_mode="zeros"`` is supported. ``algorithm`` ("auto", "direct" or "winograd") is
+    passed to :func:`mint.functional.conv2d`; it is not part of the state_dict."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", *, dtype=np.float32, strategy=None):
+                 groups=1, bias=True, padding_mode="zeros", *, dtype=np.float32, strategy=None,
+                 algorithm="auto"):
         self.in_channels = check.integer("Conv2d", "in_channels", in_channels, 1)
         self.out_channels = check.integer("Conv2d", "out_channels", out_channels, 1)
         self.kernel_size = check.pair("Conv2d", "kernel_size", kernel_size, 1)
@@ -152,10 +156,17 @@ class Conv2d(_Convolution):
             "Conv2d", (self.out_channels, self.in_channels // self.groups, *self.kernel_size),
             bias, padding_mode, dtype, strategy,
         )
+        self.algorithm = check_algorithm("Conv2d", algorithm, self.kernel_size, self.stride,
+                                         self.padding, self.dilation, self.groups)
 
-    _forward = staticmethod(F.conv2d)
-    _backward = staticmethod(F.conv2d_backward)
-    _backward_parameters = staticmethod(F.conv2d_backward_parameters)
+    def _forward(self, *args, **options):
+        return F.conv2d(*args, **options, algorithm=self.algorithm)
+
+    def _backward(self, *args, **options):
+        return F.conv2d_backward(*args, **options, algorithm=self.algorithm)
+
+    def _backward_parameters(self, *args, **options):
+        return F.conv2d_backward_parameters(*args, **options, algorithm=self.algorithm)
 
     def _arguments(self):
         return self.stride, self.padding, self.dilation, self.groups

@@ -21,6 +21,7 @@ from mint.vectorized import (
     nll_loss,
     optimizers,
     softmax,
+    winograd,
 )
 
 __all__ = [
@@ -38,4 +39,5 @@ __all__ = [
     "nll_loss",
     "optimizers",
     "softmax",
+    "winograd",
 ]

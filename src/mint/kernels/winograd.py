@@ -1,0 +1,359 @@
+"""Winograd minimal filtering F(4x4, 3x3) for 3x3 convolutions of unit stride and dilation, one
+group: forward, input gradient and weight gradient, as Numba loops (section 3.9 of
+``docs/backprop.md``, equations (W1) to (W7)).
+
+Shapes use the notation of :mod:`mint.kernels`. The output is cut into 4 x 4 tiles (the last
+row and column of tiles may reach past it); tile ``t`` reads the 6 x 6 patch of the padded
+input under it (zeros past the input). With ``U = G w G^T`` the transformed kernel (W2),
+``V = B^T d B`` the transformed patch (W3) and ``A^T`` the inverse transform (W4)::
+
+    out_tile[co] = bias[co] + A^T [ sum_ci U[co, ci] * V[ci] ] A                (W1)
+
+where ``*`` is element-wise over the 36 positions ``xi``. So per position the sum is one
+matrix product, ``M[xi] (T, C_out) = V[xi] (T, C_in) @ U[xi] (C_in, C_out)``, 36 of them for
+``T`` tiles: 36 multiply-adds per 16 outputs and channel pair, 4x fewer than the direct sum's
+9 * 16 (less with partial tiles at the border).
+
+The tiles are taken in blocks of whole rows of tiles, about :data:`_TILES_PER_BLOCK` tiles: one
+parallel iteration transforms a block's patches, runs the 36 products and the inverse
+transform, so the transformed data of a block (a few hundred KB) stay in cache instead of going
+through memory. The input is first copied, padded, to channels-last, so every transform runs
+over contiguous runs of channels (LLVM vectorises it). The forward's products go to BLAS
+(``np.dot``, scipy's sgemm): 90-110 GFLOP/s on one core for these (32 x 32) @ (32 x 64) blocks,
+against 50-65 for :func:`mint.kernels.products.accumulate_outer`, whose register blocking needs
+longer rows. The weight gradient's products contract over the tiles, where
+:func:`~mint.kernels.products.accumulate_outer` matches BLAS (63 GFLOP/s) without its temporary.
+
+The input gradient is the forward of the output gradient with the rotated, channel-swapped
+kernel (W6); the weight gradient is the adjoint of (W1) in ``U``, (W7): the same input
+transform, the transposed inverse transform ``A dY A^T`` of the output gradient's tiles, the
+36 products summed over tiles, and ``G^T (.) G`` at the end.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from mint.kernels.conv2d import _channels_last
+from mint.kernels.products import accumulate_outer
+
+# The transform matrices of F(4, 3) for the interpolation points 0, 1, -1, 1/2, -2 and infinity
+# (section 3.9 of docs/backprop.md): with 2 and -2 in place of 1/2 and -2 the float32 error is
+# 3x larger. The loops spell out B_T and A_T (_input_rows, _output_rows, _gradient_rows); the
+# kernel transform uses G as a matrix (_G_KRON_G).
+A_T = np.array([[1, 1, 1, 1, 1, 0],
+                [0, 1, -1, 1 / 2, -2, 0],
+                [0, 1, 1, 1 / 4, 4, 0],
+                [0, 1, -1, 1 / 8, -8, 1]])
+G = np.array([[1 / 2, 0, 0],
+              [1 / 6, 1 / 6, 1 / 6],
+              [1 / 6, -1 / 6, 1 / 6],
+              [16 / 15, 8 / 15, 4 / 15],
+              [1 / 30, -1 / 15, 2 / 15],
+              [0, 0, 1 / 2]])
+B_T = np.array([[2, -3, -4, 3, 2, 0],
+                [0, -2, 1, 5, 2, 0],
+                [0, -2, 5, -1, -2, 0],
+                [0, 2, 1, -2, -1, 0],
+                [0, 1, -2, -1, 2, 0],
+                [0, 2, -3, -4, 3, 2]], dtype=np.float64)
+# Output tile size m and input tile size m + 2.
+TILE = 4
+# Tiles per parallel iteration: the block's transformed patches and products (36 * 32 *
+# (C_in + C_out) values, 440 KB for lenet's 32 -> 64 layer in float32) stay in L2.
+_TILES_PER_BLOCK = 32
+# The weight gradient sums over tiles in this many independent chunks, reduced at the end: a
+# constant rather than the thread count, so results do not depend on the number of threads.
+_CHUNKS = 8
+
+
+# ----------------------------------------------------------------------- transforms along rows
+
+# Each applies a 1-D transform to rows of a 2-D array src (rows, L), writing rows of dst (rows,
+# L): the rows named by a first index and a step, for ``count`` groups whose first rows advance
+# by ``jumps`` (in src, in dst). The inner loop runs along the contiguous L (a run of channels,
+# or of columns times channels) and LLVM vectorises it. A 2-D transform is two calls: along the
+# columns of a row of tiles at once, then along the rows of each tile (its groups). One call per
+# tile cost 2x more (the checks LLVM runs before each vectorised loop); fusing both passes into
+# one loop of 36 loads and stores per value left it unvectorised, 6x slower. The constants come
+# in the arrays' dtype (a float64 literal would turn float32 arithmetic into float64), and the
+# formulas are written out in each function: small helpers added seconds of first compilation.
+# contract: a * b + c may become one fused multiply-add; the sums keep their order.
+
+
+@njit(cache=True, fastmath={"contract"})
+def _input_rows(src, first, step, dst, start, stride, count, jumps):
+    """dst[start + g * jumps[1] + k * stride] = (B^T d)[k] of d[j] = src[first + g * jumps[0] + j
+    * step], k < 6, g < count (W3)."""
+    real = src.dtype.type
+    two, three, four, five = real(2), real(3), real(4), real(5)
+    for g in range(count):
+        s0, e0 = first + g * jumps[0], start + g * jumps[1]
+        s1, s2, s3, s4, s5 = s0 + step, s0 + 2 * step, s0 + 3 * step, s0 + 4 * step, s0 + 5 * step
+        e1, e2, e3 = e0 + stride, e0 + 2 * stride, e0 + 3 * stride
+        e4, e5 = e0 + 4 * stride, e0 + 5 * stride
+        for c in range(src.shape[1]):
+            d0, d1, d2, d3, d4, d5 = (src[s0, c], src[s1, c], src[s2, c], src[s3, c], src[s4, c],
+                                      src[s5, c])
+            dst[e0, c] = two * d0 - three * d1 - four * d2 + three * d3 + two * d4
+            dst[e1, c] = -two * d1 + d2 + five * d3 + two * d4
+            dst[e2, c] = -two * d1 + five * d2 - d3 - two * d4
+            dst[e3, c] = two * d1 + d2 - two * d3 - d4
+            dst[e4, c] = d1 - two * d2 - d3 + two * d4
+            dst[e5, c] = two * d1 - three * d2 - four * d3 + three * d4 + two * d5
+
+
+@njit(cache=True, fastmath={"contract"})
+def _output_rows(src, first, step, dst, start, stride):
+    """dst[start + k * stride] = (A^T m)[k] of m[j] = src[first + j * step], k < 4 (W4)."""
+    real = src.dtype.type
+    half, quarter, eighth = real(1 / 2), real(1 / 4), real(1 / 8)
+    two, four, eight = real(2), real(4), real(8)
+    s0, s1, s2 = first, first + step, first + 2 * step
+    s3, s4, s5 = first + 3 * step, first + 4 * step, first + 5 * step
+    e0, e1, e2, e3 = start, start + stride, start + 2 * stride, start + 3 * stride
+    for c in range(src.shape[1]):
+        m0, m1, m2, m3, m4, m5 = (src[s0, c], src[s1, c], src[s2, c], src[s3, c], src[s4, c],
+                                  src[s5, c])
+        even, odd = m1 + m2, m1 - m2
+        dst[e0, c] = m0 + even + m3 + m4
+        dst[e1, c] = odd + half * m3 - two * m4
+        dst[e2, c] = even + quarter * m3 + four * m4
+        dst[e3, c] = odd + eighth * m3 - eight * m4 + m5
+
+
+@njit(cache=True, fastmath={"contract"})
+def _gradient_rows(src, first, step, dst, start, stride, count, jumps):
+    """dst[start + g * jumps[1] + k * stride] = (A y)[k] of y[j] = src[first + g * jumps[0] + j
+    * step], k < 6, g < count (W7)."""
+    real = src.dtype.type
+    half, quarter, eighth = real(1 / 2), real(1 / 4), real(1 / 8)
+    two, four, eight = real(2), real(4), real(8)
+    for g in range(count):
+        s0, e0 = first + g * jumps[0], start + g * jumps[1]
+        s1, s2, s3 = s0 + step, s0 + 2 * step, s0 + 3 * step
+        e1, e2, e3 = e0 + stride, e0 + 2 * stride, e0 + 3 * stride
+        e4, e5 = e0 + 4 * stride, e0 + 5 * stride
+        for c in range(src.shape[1]):
+            y0, y1, y2, y3 = src[s0, c], src[s1, c], src[s2, c], src[s3, c]
+            even, odd = y0 + y2, y1 + y3
+            dst[e0, c] = y0
+            dst[e1, c] = even + odd
+            dst[e2, c] = even - odd
+            dst[e3, c] = y0 + half * y1 + quarter * y2 + eighth * y3
+            dst[e4, c] = y0 - two * y1 + four * y2 - eight * y3
+            dst[e5, c] = y3
+
+
+# -------------------------------------------------------------------------------- block helpers
+
+
+@njit(cache=True)
+def _transform_patches(x_last, tiles_h, first_row, rows, V):
+    """V[xi, t] (C_in,) = (B^T d B)[xi] of the 6 x 6 patch d of each tile t of tile rows
+    first_row, ..., first_row + rows - 1 (W3), zero for the tiles of V (36, T, C_in) past them:
+    x_last (N, 4 * tiles_h + 2, cols, C_in)."""
+    R, cols, C = x_last.shape[1:]
+    T = V.shape[1]
+    tiles_w = (cols - 2) // TILE
+    V_rows = V.reshape(36 * T, C)
+    columns = np.empty((6, cols * C), dtype=V.dtype)  # (B^T d)[xi_a, col, ci]
+    column_rows = columns.reshape(6 * cols, C)
+    for p in range(rows):
+        n, i = divmod(first_row + p, tiles_h)
+        _input_rows(x_last[n].reshape(R, cols * C), TILE * i, 1, columns, 0, 1, 1, (0, 0))
+        for a in range(6):
+            _input_rows(column_rows, a * cols, 1, V_rows, 6 * a * T + p * tiles_w, T, tiles_w,
+                        (TILE, 1))
+    for xi in range(36):
+        for t in range(rows * tiles_w, T):
+            for c in range(C):
+                V[xi, t, c] = 0
+
+
+@njit(cache=True)
+def _forward_block(x_last, U, bias, first_row, rows, block_rows, out):
+    """Tile rows first_row, ..., first_row + rows - 1 of out (N, C_out, H_out, W_out) by (W1):
+    x_last (N, 4 * tiles_h + 2, 4 * tiles_w + 2, C_in), U (36, C_in, C_out). The products
+    M[xi] (T, C_out) = V[xi] @ U[xi] of the block's T tiles are runs of T * C_out values, so the
+    inverse transform runs along them. A short last block is padded with zero tiles to the
+    block_rows of the others: every product then has one shape, so BLAS takes one path and a
+    tile's result does not depend on the batch it came in (a block of one image's tiles took
+    another path and rounded differently)."""
+    C_out, H_out, W_out = out.shape[1:]
+    tiles_h, tiles_w = -(-H_out // TILE), -(-W_out // TILE)
+    T = block_rows * tiles_w
+    V = np.empty((36, T, x_last.shape[3]), dtype=out.dtype)
+    _transform_patches(x_last, tiles_h, first_row, rows, V)
+    M = np.empty((36, T, C_out), dtype=out.dtype)
+    for xi in range(36):
+        np.dot(V[xi], U[xi], M[xi])
+    M_rows = M.reshape(36, T * C_out)
+    partial = np.empty((TILE * 6, T * C_out), dtype=out.dtype)  # (A^T M)[r, xi_b]
+    Y = np.empty((TILE * TILE, T, C_out), dtype=out.dtype)  # (A^T M A)[r, c]
+    for b in range(6):
+        _output_rows(M_rows, b, 6, partial, b, 6)
+    for r in range(TILE):
+        _output_rows(partial, 6 * r, 1, Y.reshape(TILE * TILE, T * C_out), TILE * r, 1)
+    # out[n, co, 4 i + r, 4 j + c] = Y[4 r + c, t, co] + bias[co] for tile t = p * tiles_w + j of
+    # tile row first_row + p (image n, row i), without the rows and columns past the output.
+    full = W_out // TILE  # tiles with all their columns inside
+    for p in range(rows):
+        n, i = divmod(first_row + p, tiles_h)
+        h, t = TILE * i, p * tiles_w
+        for r in range(min(TILE, H_out - h)):
+            y0, y1, y2, y3 = Y[TILE * r], Y[TILE * r + 1], Y[TILE * r + 2], Y[TILE * r + 3]
+            for co in range(C_out):
+                value = bias[co]
+                for j in range(full):
+                    out[n, co, h + r, TILE * j] = y0[t + j, co] + value
+                    out[n, co, h + r, TILE * j + 1] = y1[t + j, co] + value
+                    out[n, co, h + r, TILE * j + 2] = y2[t + j, co] + value
+                    out[n, co, h + r, TILE * j + 3] = y3[t + j, co] + value
+                for col in range(TILE * full, W_out):
+                    out[n, co, h + r, col] = Y[TILE * r + col % TILE, t + full, co] + value
+
+
+@njit(cache=True)
+def _weight_gradient_block(x_last, g_last, first_row, rows, S):
+    """S (36, C_in, C_out) += sum_t V[xi, t] (outer) Z[xi, t] over the tiles t of tile rows
+    first_row, ..., first_row + rows - 1 (W7): V the transformed input patches (W3) of x_last
+    (N, 4 * tiles_h + 2, 4 * tiles_w + 2, C_in), Z the output gradient's tiles of g_last (N,
+    4 * tiles_h, 4 * tiles_w, C_out) under A (.) A^T."""
+    tiles_h, tiles_w = g_last.shape[1] // TILE, g_last.shape[2] // TILE
+    T = rows * tiles_w
+    R, cols, C_out = g_last.shape[1:]
+    V = np.empty((36, T, x_last.shape[3]), dtype=S.dtype)
+    _transform_patches(x_last, tiles_h, first_row, rows, V)
+    Z = np.empty((36, T, C_out), dtype=S.dtype)
+    Z_rows = Z.reshape(36 * T, C_out)
+    columns = np.empty((6, cols * C_out), dtype=S.dtype)  # (A Y)[xi_a, col, co]
+    column_rows = columns.reshape(6 * cols, C_out)
+    for p in range(rows):
+        n, i = divmod(first_row + p, tiles_h)
+        _gradient_rows(g_last[n].reshape(R, cols * C_out), TILE * i, 1, columns, 0, 1, 1,
+                       (0, 0))
+        for a in range(6):
+            _gradient_rows(column_rows, a * cols, 1, Z_rows, 6 * a * T + p * tiles_w, T,
+                           tiles_w, (TILE, 1))
+    for xi in range(36):
+        accumulate_outer(V[xi].T, Z[xi], S[xi])
+
+
+# G (x) G: row (a, b), column (k, l) holds G[a, k] G[b, l], so (G g G^T)[a, b] is row (a, b) times
+# the 9 taps of g.
+_G_KRON_G = np.kron(G, G)
+
+
+@njit(cache=True)
+def _transform_kernel(taps, U):
+    """U[xi, ci, co] = sum_kl (G (x) G)[xi, kl] * taps[ci, kl, co] (W2): taps (C_in, 9, C_out)
+    the kernel's taps, U (36, C_in, C_out); each sum in float64, rounded once to U's dtype. The
+    inner loops run along co (NumPy's float64 product woke BLAS threads and took 3x as long)."""
+    C_in, C_out = taps.shape[0], taps.shape[2]
+    total = np.empty(C_out)
+    for ci in range(C_in):
+        for xi in range(36):
+            for co in range(C_out):
+                total[co] = 0.0
+            for kl in range(9):
+                factor, row = _G_KRON_G[xi, kl], taps[ci, kl]
+                for co in range(C_out):
+                    total[co] += factor * row[co]
+            target = U[xi, ci]
+            for co in range(C_out):
+                target[co] = total[co]
+
+
+# ------------------------------------------------------------- parallel kernels: one prange each
+
+
+@njit(parallel=True, cache=True)
+def _forward_blocks(x_last, U, bias, out):
+    """Every block of tile rows of out (N, C_out, H_out, W_out) by :func:`_forward_block`, about
+    _TILES_PER_BLOCK tiles each: x_last (N, 4 * tiles_h + 2, 4 * tiles_w + 2, C_in), U (36,
+    C_in, C_out), bias (C_out,)."""
+    N, C_out, H_out, W_out = out.shape
+    tile_rows = N * (-(-H_out // TILE))
+    rows = max(1, _TILES_PER_BLOCK // (-(-W_out // TILE)))
+    # Race-free: iteration b writes only the output rows of its own tile rows, and its arrays.
+    for b in prange(-(-tile_rows // rows)):
+        _forward_block(x_last, U, bias, b * rows, min(rows, tile_rows - b * rows), rows, out)
+
+
+@njit(parallel=True, cache=True)
+def _weight_gradient_chunks(x_last, g_last, S):
+    """S[c] (36, C_in, C_out) = the sums (W7) over the blocks c, c + chunks, ... of tile rows
+    (about _TILES_PER_BLOCK tiles each): x_last (N, 4 * tiles_h + 2, 4 * tiles_w + 2, C_in),
+    g_last (N, 4 * tiles_h, 4 * tiles_w, C_out), S (chunks, 36, C_in, C_out) of zeros."""
+    tile_rows = g_last.shape[0] * (g_last.shape[1] // TILE)
+    rows = max(1, _TILES_PER_BLOCK // (g_last.shape[2] // TILE))
+    blocks = -(-tile_rows // rows)
+    chunks = S.shape[0]
+    # Race-free: iteration c writes only S[c] and its own arrays.
+    for c in prange(chunks):
+        for b in range(c, blocks, chunks):
+            _weight_gradient_block(x_last, g_last, b * rows, min(rows, tile_rows - b * rows),
+                                   S[c])
+
+
+# --------------------------------------------------------------------------------------- kernels
+
+
+def _tiles(size):
+    """Tiles of TILE outputs along an axis of ``size`` outputs."""
+    return -(-size // TILE)
+
+
+def _correlate(x, U, bias, before, out_hw):
+    """out (N, C_out, H_out, W_out) = bias + the 3x3 correlation of x (N, C_in, H_in, W_in),
+    zero-padded by ``before`` (top, left) and as many zeros after as the tiles read, with the
+    transformed kernel U (36, C_in, C_out), by (W1)."""
+    N, (H_out, W_out) = x.shape[0], out_hw
+    x_last = _channels_last(x, before, (TILE * _tiles(H_out) + 2, TILE * _tiles(W_out) + 2))
+    out = np.empty((N, U.shape[2], H_out, W_out), dtype=x.dtype)
+    _forward_blocks(x_last, U, bias, out)
+    return out
+
+
+def _transformed_kernel(weight):
+    """U (36, C_in, C_out) = G weight[co, ci] G^T of weight (C_out, C_in, 3, 3) (W2)."""
+    C_out, C_in = weight.shape[:2]
+    U = np.empty((36, C_in, C_out), dtype=weight.dtype)
+    _transform_kernel(np.ascontiguousarray(weight.reshape(C_out, C_in, 9).transpose(1, 2, 0)), U)
+    return U
+
+
+def conv2d_forward(x, weight, bias, padding):
+    """The 3x3 convolution of unit stride and dilation by F(4x4, 3x3), (W1): x (N, C_in, H_in,
+    W_in), weight (C_out, C_in, 3, 3), bias (C_out,), padding (PH, PW) with PH, PW <= 2 ->
+    (N, C_out, H_in + 2 * PH - 2, W_in + 2 * PW - 2)."""
+    (PH, PW), (H_in, W_in) = padding, x.shape[2:]
+    return _correlate(x, _transformed_kernel(weight), bias, padding,
+                      (H_in + 2 * PH - 2, W_in + 2 * PW - 2))
+
+
+def conv2d_backward_input(grad_out, weight, input_hw, padding):
+    """dL/dx by (W6): the correlation of grad_out (N, C_out, H_out, W_out), zero-padded by
+    ``2 - PH`` and ``2 - PW``, with the kernel rotated by 180 degrees and its channels swapped,
+    ``weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)``: weight (C_out, C_in, 3, 3), input_hw
+    (H_in, W_in) -> (N, C_in, H_in, W_in)."""
+    PH, PW = padding
+    rotated = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+    no_bias = np.zeros(weight.shape[1], dtype=grad_out.dtype)
+    return _correlate(grad_out, _transformed_kernel(rotated), no_bias, (2 - PH, 2 - PW),
+                      input_hw)
+
+
+def conv2d_backward_weight(grad_out, x, padding):
+    """dL/dweight by (W7): grad_out (N, C_out, H_out, W_out), x (N, C_in, H_in, W_in), padding
+    (PH, PW) -> (C_out, C_in, 3, 3). The sums over tiles run in _CHUNKS independent chunks,
+    added at the end, and ``G^T S G`` maps the 6 x 6 sums back to the 3 x 3 kernel in float64."""
+    (C_out, H_out, W_out), C_in = grad_out.shape[1:], x.shape[1]
+    tiles_h, tiles_w = _tiles(H_out), _tiles(W_out)
+    x_last = _channels_last(x, padding, (TILE * tiles_h + 2, TILE * tiles_w + 2))
+    g_last = _channels_last(grad_out, (0, 0), (TILE * tiles_h, TILE * tiles_w))
+    S = np.zeros((_CHUNKS, 36, C_in, C_out), dtype=x.dtype)
+    _weight_gradient_chunks(x_last, g_last, S)
+    S = S.sum(axis=0, dtype=np.float64).reshape(36, C_in * C_out)
+    grad_w = (np.kron(G, G).T @ S).reshape(3, 3, C_in, C_out)  # G^T S G, (W7)
+    return np.ascontiguousarray(grad_w.transpose(3, 2, 0, 1), dtype=x.dtype)
