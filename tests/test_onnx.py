@@ -1,8 +1,6 @@
 """ONNX export: every layer type and every model of mint.models, run in ONNX Runtime at batch 1
 and 7 (one dynamic-batch file), equals Mint's eval output; onnx.checker passes on every file."""
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from mint import models, nn
 from mint.checkpoint import save_checkpoint
 from mint.registry import UnsupportedLayerError
 from test_cli import run as mint_command
+from test_startup import modules_loaded_by
 
 try:
     import onnx
@@ -260,11 +259,8 @@ def test_without_onnx_export_says_how_to_install_it(tmp_path, monkeypatch):
 
 
 def test_importing_mint_and_its_export_modules_imports_neither_onnx_nor_torch():
-    code = ("import sys, mint, mint.onnx, mint.interop, mint.summarize, mint.cli; "
-            "print(sorted({'onnx', 'onnxruntime', 'torch'} & set(sys.modules)))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=os.environ, check=True, timeout=300)
-    assert result.stdout.strip() == "[]"
+    assert modules_loaded_by("mint, mint.onnx, mint.interop, mint.summarize, mint.cli",
+                             ["onnx", "onnxruntime", "torch"]) == "[]"
 
 
 @requires_onnx
