@@ -160,10 +160,13 @@ def _transform_patches(x_last, tiles_h, first_row, rows, V):
     column_rows = columns.reshape(6 * cols, C)
     for p in range(rows):
         n, i = divmod(first_row + p, tiles_h)
-        _input_rows(x_last[n].reshape(R, cols * C), TILE * i, 1, columns, 0, 1, 1, (0, 0))
+        # np.intp(...): Numba compiles a jitted callee once per set of literal arguments, so the
+        # two calls pass run-time ints (bar the shared step 1) and share one compilation.
+        _input_rows(x_last[n].reshape(R, cols * C), TILE * i, 1, columns, np.intp(0),
+                    np.intp(1), np.intp(1), (np.intp(0), np.intp(0)))
         for a in range(6):
             _input_rows(column_rows, a * cols, 1, V_rows, 6 * a * T + p * tiles_w, T, tiles_w,
-                        (TILE, 1))
+                        (np.intp(TILE), np.intp(1)))
     for xi in range(36):
         for t in range(rows * tiles_w, T):
             for c in range(C):
@@ -191,9 +194,11 @@ def _forward_block(x_last, U, bias, first_row, rows, block_rows, out):
     partial = np.empty((TILE * 6, T * C_out), dtype=out.dtype)  # (A^T M)[r, xi_b]
     Y = np.empty((TILE * TILE, T, C_out), dtype=out.dtype)  # (A^T M A)[r, c]
     for b in range(6):
-        _output_rows(M_rows, b, 6, partial, b, 6)
+        # Run-time ints, not literals: one compilation of _output_rows for both calls (as above).
+        _output_rows(M_rows, b, np.intp(6), partial, b, np.intp(6))
     for r in range(TILE):
-        _output_rows(partial, 6 * r, 1, Y.reshape(TILE * TILE, T * C_out), TILE * r, 1)
+        _output_rows(partial, 6 * r, np.intp(1), Y.reshape(TILE * TILE, T * C_out), TILE * r,
+                     np.intp(1))
     # out[n, co, 4 i + r, 4 j + c] = Y[4 r + c, t, co] + bias[co] for tile t = p * tiles_w + j of
     # tile row first_row + p (image n, row i), without the rows and columns past the output.
     full = W_out // TILE  # tiles with all their columns inside
@@ -230,11 +235,11 @@ def _weight_gradient_block(x_last, g_last, first_row, rows, S):
     column_rows = columns.reshape(6 * cols, C_out)
     for p in range(rows):
         n, i = divmod(first_row + p, tiles_h)
-        _gradient_rows(g_last[n].reshape(R, cols * C_out), TILE * i, 1, columns, 0, 1, 1,
-                       (0, 0))
+        _gradient_rows(g_last[n].reshape(R, cols * C_out), TILE * i, 1, columns, np.intp(0),
+                       np.intp(1), np.intp(1), (np.intp(0), np.intp(0)))  # as in _input_rows
         for a in range(6):
             _gradient_rows(column_rows, a * cols, 1, Z_rows, 6 * a * T + p * tiles_w, T,
-                           tiles_w, (TILE, 1))
+                           tiles_w, (np.intp(TILE), np.intp(1)))
     for xi in range(36):
         accumulate_outer(V[xi].T, Z[xi], S[xi])
 
