@@ -196,21 +196,22 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
                                                padding, dilation, groups)
         if extra != (0, 0):  # the extra rows and columns are padding: their gradient is dropped
             grad_x = np.ascontiguousarray(grad_x[:, :, :x.shape[2], :x.shape[3]])
-    return (grad_x, _weight_gradient("conv2d_backward", kernels, resolve(strategy).winograd,
-                                     grad_out, x, weight, stride, padding, extra, dilation,
-                                     groups, algorithm),
+    return (grad_x, _weight_gradient("conv2d_backward", grad_out, x, weight, stride, padding,
+                                     extra, dilation, groups, strategy, algorithm),
             kernels.conv2d_backward_bias(grad_out))
 
 
-def _weight_gradient(op, kernels, winograd, grad_out, x, weight, stride, padding, extra,
-                     dilation, groups, algorithm):
+def _weight_gradient(op, grad_out, x, weight, stride, padding, extra, dilation, groups, strategy,
+                     algorithm):
     """dL/dweight by Winograd (W7) for ``algorithm="winograd"`` (checked), else directly (C4):
     "auto" keeps the direct sums here (the note at _WINOGRAD_MIN_CHANNELS)."""
+    kernels = resolve(strategy)
     if check_algorithm(op, algorithm, weight.shape[2:], stride, padding, dilation,
                        groups) == "winograd":
-        return winograd.conv2d_backward_weight(grad_out, x, padding)
-    return kernels.conv2d_backward_weight(grad_out, _padded_after(x, extra), weight.shape[2:],
-                                          stride, padding, dilation, groups)
+        return kernels.winograd.conv2d_backward_weight(grad_out, x, padding)
+    return kernels.conv2d.conv2d_backward_weight(grad_out, _padded_after(x, extra),
+                                                 weight.shape[2:], stride, padding, dilation,
+                                                 groups)
 
 
 def conv2d_backward_parameters(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1, *,
@@ -221,11 +222,9 @@ def conv2d_backward_parameters(grad_out, x, weight, stride=1, padding=0, dilatio
     grad_out, x, weight, stride, (padding, extra), dilation, groups = _check_conv2d_backward(
         "conv2d_backward_parameters", grad_out, x, weight, stride, padding, dilation, groups
     )
-    kernels = resolve(strategy).conv2d
-    return (_weight_gradient("conv2d_backward_parameters", kernels, resolve(strategy).winograd,
-                             grad_out, x, weight, stride, padding, extra, dilation, groups,
-                             algorithm),
-            kernels.conv2d_backward_bias(grad_out))
+    return (_weight_gradient("conv2d_backward_parameters", grad_out, x, weight, stride, padding,
+                             extra, dilation, groups, strategy, algorithm),
+            resolve(strategy).conv2d.conv2d_backward_bias(grad_out))
 
 
 # --------------------------------------------------------------------- transposed convolution
