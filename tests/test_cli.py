@@ -350,6 +350,23 @@ def test_out_and_resume_paths_expand_the_home_folder(capsys, tmp_path, monkeypat
 # ---------------------------------------------------------------------------------- interrupts
 
 
+def test_ctrl_c_while_the_command_line_is_read_ends_in_one_line(monkeypatch, capsys):
+    """After the imports and before the command runs (building the parser, reading the
+    arguments), as the "while starting" case below can hit once the imports are quick."""
+    from mint.__main__ import main
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    try:
+        status = main(["train"])
+    except KeyboardInterrupt:  # would stop pytest itself rather than fail this test
+        pytest.fail("the Ctrl-C escaped mint's entry point as a traceback")
+    assert status == 130
+    assert capsys.readouterr().err == "mint: interrupted while starting; nothing was saved\n"
+
+
 @pytest.mark.parametrize("moment", ["while starting", "before the first checkpoint",
                                     "after the first epoch", "after the last epoch"])
 def test_ctrl_c_at_any_moment_ends_in_one_true_line_and_a_consistent_folder(tmp_path, moment):
