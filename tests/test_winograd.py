@@ -4,6 +4,7 @@ float32 error against its first-order bound, the choice of algorithm, and its er
 
 import numpy as np
 import pytest
+import threadpoolctl
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -183,6 +184,32 @@ def test_an_image_gets_the_same_result_in_any_batch(size):
         assert np.array_equal(grad_x, np.concatenate(
             [F.conv2d_backward(g, p, weight, padding=1, algorithm="winograd")[0]
              for p, g in parts]))
+
+
+def test_blas_runs_on_one_thread_inside_the_parallel_loops(monkeypatch):
+    """Each parallel iteration of the forward calls BLAS: with BLAS's default threads, every
+    Numba thread started BLAS threads of its own (a 256-channel layer 4-26x slower, and
+    OpenBLAS's "Detect OpenMP Loop" warnings). The kernels pin BLAS to one thread while they
+    run and give the caller's settings back."""
+    seen = []
+    parallel_forward = loop_winograd._forward_blocks
+
+    def recording(*args):
+        seen.append({lib["filepath"]: lib["num_threads"]
+                     for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"})
+        parallel_forward(*args)
+
+    monkeypatch.setattr(loop_winograd, "_forward_blocks", recording)
+    x, weight, bias = _arrays(16, 16, 8)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        out = F.conv2d(x, weight, bias, padding=1, strategy="loop", algorithm="winograd")
+        F.conv2d_backward(np.ones_like(out), x, weight, padding=1, strategy="loop",
+                          algorithm="winograd")
+        after = {lib["filepath"]: lib["num_threads"]
+                 for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"}
+    assert len(seen) == 2  # the forward and the input gradient
+    assert all(threads == 1 for during in seen for threads in during.values()), seen
+    assert set(after.values()) == {2}
 
 
 @pytest.mark.parametrize("kwargs, reason", [
