@@ -339,7 +339,7 @@ def _copy_channels_last(x, top, left, out):
 # thread, the most recent few): a fresh 2 MB array took ~500 page faults when first written,
 # which cost more than the copy itself (lenet's second forward 6.2 -> 4.9 ms on 2 threads).
 _kept = threading.local()
-_KEPT_ARRAYS = 8
+_KEPT_ARRAYS = 12
 
 
 def _kept_zeros(key, shape, dtype):

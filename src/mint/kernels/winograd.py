@@ -32,17 +32,18 @@ transform, the transposed inverse transform ``A dY A^T`` of the output gradient'
 
 from functools import cache
 
+import numba
 import numpy as np
 import threadpoolctl
 from numba import njit, prange
 
-from mint.kernels.conv2d import _channels_last
+from mint.kernels.conv2d import _channels_last, _kept_zeros
 from mint.kernels.products import accumulate_outer
 
 # The transform matrices of F(4, 3) for the interpolation points 0, 1, -1, 1/2, -2 and infinity
 # (section 3.9 of docs/backprop.md): with 2 and -2 in place of 1/2 and -2 the float32 error is
 # 3x larger. The loops spell out B_T and A_T (_input_rows, _output_rows, _gradient_rows); the
-# kernel transform uses G as a matrix (_G_KRON_G).
+# kernel transform reads G (_transform_taps).
 A_T = np.array([[1, 1, 1, 1, 1, 0],
                 [0, 1, -1, 1 / 2, -2, 0],
                 [0, 1, 1, 1 / 4, 4, 0],
@@ -177,15 +178,17 @@ def _transform_patches(x_last, tiles_h, first_row, rows, V):
 
 
 @njit(cache=True)
-def _forward_block(x_last, U, bias, first_row, rows, block_rows, out):
-    """Tile rows first_row, ..., first_row + rows - 1 of out (N, C_out, H_out, W_out) by (W1):
-    x_last (N, 4 * tiles_h + 2, 4 * tiles_w + 2, C_in), U (36, C_in, C_out). The products
+def _forward_block(x_last, U, bias, first_row, rows, block_rows, first_channel, out):
+    """Tile rows first_row, ..., first_row + rows - 1 of output channels first_channel, ...,
+    first_channel + C_part - 1 of out (N, C_out, H_out, W_out) by (W1): x_last (N, 4 * tiles_h +
+    2, 4 * tiles_w + 2, C_in), U (36, C_in, C_part) the part's transformed kernel. The products
     M[xi] (T, C_out) = V[xi] @ U[xi] of the block's T tiles are runs of T * C_out values, so the
     inverse transform runs along them. A short last block is padded with zero tiles to the
     block_rows of the others: every product then has one shape, so BLAS takes one path and a
     tile's result does not depend on the batch it came in (a block of one image's tiles took
     another path and rounded differently)."""
-    C_out, H_out, W_out = out.shape[1:]
+    H_out, W_out = out.shape[2:]
+    C_out = U.shape[2]  # this part's channels
     tiles_h, tiles_w = -(-H_out // TILE), -(-W_out // TILE)
     T = block_rows * tiles_w
     V = np.empty((36, T, x_last.shape[3]), dtype=out.dtype)
@@ -202,8 +205,9 @@ def _forward_block(x_last, U, bias, first_row, rows, block_rows, out):
     for r in range(TILE):
         _output_rows(partial, 6 * r, np.intp(1), Y.reshape(TILE * TILE, T * C_out), TILE * r,
                      np.intp(1))
-    # out[n, co, 4 i + r, 4 j + c] = Y[4 r + c, t, co] + bias[co] for tile t = p * tiles_w + j of
-    # tile row first_row + p (image n, row i), without the rows and columns past the output.
+    # out[n, first_channel + co, 4 i + r, 4 j + c] = Y[4 r + c, t, co] + bias[first_channel + co]
+    # for tile t = p * tiles_w + j of tile row first_row + p (image n, row i), without the rows
+    # and columns past the output.
     full = W_out // TILE  # tiles with all their columns inside
     for p in range(rows):
         n, i = divmod(first_row + p, tiles_h)
@@ -211,14 +215,14 @@ def _forward_block(x_last, U, bias, first_row, rows, block_rows, out):
         for r in range(min(TILE, H_out - h)):
             y0, y1, y2, y3 = Y[TILE * r], Y[TILE * r + 1], Y[TILE * r + 2], Y[TILE * r + 3]
             for co in range(C_out):
-                value = bias[co]
+                value, target = bias[first_channel + co], out[n, first_channel + co, h + r]
                 for j in range(full):
-                    out[n, co, h + r, TILE * j] = y0[t + j, co] + value
-                    out[n, co, h + r, TILE * j + 1] = y1[t + j, co] + value
-                    out[n, co, h + r, TILE * j + 2] = y2[t + j, co] + value
-                    out[n, co, h + r, TILE * j + 3] = y3[t + j, co] + value
+                    target[TILE * j] = y0[t + j, co] + value
+                    target[TILE * j + 1] = y1[t + j, co] + value
+                    target[TILE * j + 2] = y2[t + j, co] + value
+                    target[TILE * j + 3] = y3[t + j, co] + value
                 for col in range(TILE * full, W_out):
-                    out[n, co, h + r, col] = Y[TILE * r + col % TILE, t + full, co] + value
+                    target[col] = Y[TILE * r + col % TILE, t + full, co] + value
 
 
 @njit(cache=True)
@@ -247,45 +251,72 @@ def _weight_gradient_block(x_last, g_last, first_row, rows, S):
         accumulate_outer(V[xi].T, Z[xi], S[xi])
 
 
-# G (x) G: row (a, b), column (k, l) holds G[a, k] G[b, l], so (G g G^T)[a, b] is row (a, b) times
-# the 9 taps of g.
-_G_KRON_G = np.kron(G, G)
+@njit(cache=True)
+def _gather_taps(weight, rotate, channel, first, taps):
+    """taps[3 k + l, c] = g[k, l] (9, C) for the kernels g from input channel ``channel`` to
+    output channels first, ..., first + C - 1 of the correlation by weight (C_out, C_in, 3, 3):
+    ``weight[first + c, channel, k, l]``, or with ``rotate`` the input gradient's kernels (W6),
+    ``weight[channel, first + c, 2 - k, 2 - l]``."""
+    for c in range(taps.shape[1]):
+        for kl in range(9):
+            if rotate:
+                taps[kl, c] = weight[channel, first + c, (8 - kl) // 3, (8 - kl) % 3]
+            else:
+                taps[kl, c] = weight[first + c, channel, kl // 3, kl % 3]
 
 
 @njit(cache=True)
-def _transform_kernel(taps, U):
-    """U[xi, ci, co] = sum_kl (G (x) G)[xi, kl] * taps[ci, kl, co] (W2): taps (C_in, 9, C_out)
-    the kernel's taps, U (36, C_in, C_out); each sum in float64, rounded once to U's dtype. The
-    inner loops run along co (NumPy's float64 product woke BLAS threads and took 3x as long)."""
-    C_in, C_out = taps.shape[0], taps.shape[2]
-    total = np.empty(C_out)
-    for ci in range(C_in):
-        for xi in range(36):
-            for co in range(C_out):
-                total[co] = 0.0
-            for kl in range(9):
-                factor, row = _G_KRON_G[xi, kl], taps[ci, kl]
-                for co in range(C_out):
-                    total[co] += factor * row[co]
-            target = U[xi, ci]
-            for co in range(C_out):
-                target[co] = total[co]
+def _transform_taps(taps, U):
+    """U[xi] (C,) = (G g G^T)[xi] of the 3 x 3 kernel g[k, l] = taps[3 k + l] (C,) for a run of
+    C kernels (W2): taps (9, C), U (36, C). In two passes, G g (6 x 3) then (G g) G^T, 162
+    multiply-adds per kernel, in float64, rounded once to U's dtype. The inner loops run along
+    the C kernels (output channels), which LLVM vectorises."""
+    C = taps.shape[1]
+    left = np.empty((6, 3, C))  # (G g)[a, l]
+    for a in range(6):
+        g0, g1, g2 = G[a, 0], G[a, 1], G[a, 2]
+        for col in range(3):
+            for c in range(C):
+                left[a, col, c] = g0 * taps[col, c] + g1 * taps[3 + col, c] + g2 * taps[6 + col, c]
+    for a in range(6):
+        for b in range(6):
+            g0, g1, g2 = G[b, 0], G[b, 1], G[b, 2]
+            target = U[6 * a + b]
+            for c in range(C):
+                target[c] = left[a, 0, c] * g0 + left[a, 1, c] * g1 + left[a, 2, c] * g2
 
 
 # ------------------------------------------------------------- parallel kernels: one prange each
 
 
 @njit(parallel=True, cache=True)
-def _forward_blocks(x_last, U, bias, out):
-    """Every block of tile rows of out (N, C_out, H_out, W_out) by :func:`_forward_block`, about
-    _TILES_PER_BLOCK tiles each: x_last (N, 4 * tiles_h + 2, 4 * tiles_w + 2, C_in), U (36,
-    C_in, C_out), bias (C_out,)."""
-    N, C_out, H_out, W_out = out.shape
-    tile_rows = N * (-(-H_out // TILE))
-    rows = max(1, _TILES_PER_BLOCK // (-(-W_out // TILE)))
-    # Race-free: iteration b writes only the output rows of its own tile rows, and its arrays.
-    for b in prange(-(-tile_rows // rows)):
-        _forward_block(x_last, U, bias, b * rows, min(rows, tile_rows - b * rows), rows, out)
+def _transform_kernel(weight, rotate, U):
+    """U[p, :, ci] = (G g G^T) (36, C_part) of the kernels g from input channel ci to the output
+    channels of part p (:func:`_gather_taps`, :func:`_transform_taps`), (W2): weight (C_out,
+    C_in, 3, 3) or, with ``rotate``, (C_in, C_out, 3, 3) for the input gradient (W6); U (P, 36,
+    C_in, C_out / P)."""
+    P, C_in, C_part = U.shape[0], U.shape[2], U.shape[3]
+    # Race-free: iteration q writes only U[p, :, ci] of its own (p, ci), and its own taps.
+    for q in prange(P * C_in):
+        p, ci = q // C_in, q % C_in
+        taps = np.empty((9, C_part), dtype=U.dtype)
+        _gather_taps(weight, rotate, ci, p * C_part, taps)
+        _transform_taps(taps, U[p, :, ci])
+
+
+@njit(parallel=True, cache=True)
+def _forward_blocks(x_last, U, bias, rows, out):
+    """Every block of ``rows`` tile rows of out (N, C_out, H_out, W_out), for each of the P parts
+    of the output channels, by :func:`_forward_block`: x_last (N, 4 * tiles_h + 2, 4 * tiles_w +
+    2, C_in), U (P, 36, C_in, C_out / P), bias (C_out,)."""
+    P, C_part = U.shape[0], U.shape[3]
+    tile_rows = out.shape[0] * (-(-out.shape[2] // TILE))
+    # Race-free: iteration (b, p) writes only the output rows of its own tile rows in its own
+    # channels, and its own arrays.
+    for q in prange(-(-tile_rows // rows) * P):
+        b, p = q // P, q % P
+        _forward_block(x_last, U[p], bias, b * rows, min(rows, tile_rows - b * rows), rows,
+                       p * C_part, out)
 
 
 @njit(parallel=True, cache=True)
@@ -321,26 +352,40 @@ def _blas():
     return threadpoolctl.ThreadpoolController().select(user_api="blas")
 
 
-def _correlate(x, U, bias, before, out_hw):
+def _parts(C_out, blocks):
+    """How many parts to cut the output channels into, so that each thread has two or more
+    (block, part) iterations: 1 when the blocks suffice (a batch's large maps), more for a few
+    small maps of many channels (ResNet-18's 512 x 7 x 7 at batch 8 is one block: one thread
+    would otherwise do it all). Parts keep at least 64 channels; results do not depend on them
+    (each output is the same sum, in the same order)."""
+    parts = 1
+    while (blocks * parts < 2 * numba.get_num_threads() and C_out % (2 * parts) == 0
+           and C_out // (2 * parts) >= 64):
+        parts *= 2
+    return parts
+
+
+def _correlate(x, weight, rotate, bias, before, out_hw):
     """out (N, C_out, H_out, W_out) = bias + the 3x3 correlation of x (N, C_in, H_in, W_in),
-    zero-padded by ``before`` (top, left) and as many zeros after as the tiles read, with the
-    transformed kernel U (36, C_in, C_out), by (W1)."""
-    N, (H_out, W_out) = x.shape[0], out_hw
+    zero-padded by ``before`` (top, left) and as many zeros after as the tiles read, by (W1),
+    with the kernels of weight (C_out, C_in, 3, 3), or with ``rotate`` those of the input
+    gradient (W6), rotated and channel-swapped, of weight (C_in, C_out, 3, 3)."""
+    N, C_in, (H_out, W_out) = x.shape[0], x.shape[1], out_hw
+    C_out = weight.shape[1] if rotate else weight.shape[0]
+    rows = max(1, _TILES_PER_BLOCK // _tiles(W_out))  # tile rows per block
+    parts = _parts(C_out, -(-N * _tiles(H_out) // rows))
+    # U[p, xi, ci, c] of the kernel from ci to p * C_out / P + c, in an array kept from call to
+    # call (it is written in full): a new one took a page fault every 4 KB, 37 MB for 512
+    # channels.
+    U = _kept_zeros(("winograd U",), (parts, 36, C_in, C_out // parts), x.dtype)
+    _transform_kernel(np.ascontiguousarray(weight), rotate, U)
     x_last = _channels_last(x, before, (TILE * _tiles(H_out) + 2, TILE * _tiles(W_out) + 2))
-    out = np.empty((N, U.shape[2], H_out, W_out), dtype=x.dtype)
+    out = np.empty((N, C_out, H_out, W_out), dtype=x.dtype)
     # Each parallel iteration calls BLAS: one BLAS thread each, or every Numba thread would start
     # BLAS's threads too, more threads than cores (a 256-channel 14 x 14 layer 4-26x slower).
     with _blas().limit(limits=1):
-        _forward_blocks(x_last, U, bias, out)
+        _forward_blocks(x_last, U, bias, rows, out)
     return out
-
-
-def _transformed_kernel(weight):
-    """U (36, C_in, C_out) = G weight[co, ci] G^T of weight (C_out, C_in, 3, 3) (W2)."""
-    C_out, C_in = weight.shape[:2]
-    U = np.empty((36, C_in, C_out), dtype=weight.dtype)
-    _transform_kernel(np.ascontiguousarray(weight.reshape(C_out, C_in, 9).transpose(1, 2, 0)), U)
-    return U
 
 
 def conv2d_forward(x, weight, bias, padding):
@@ -348,7 +393,7 @@ def conv2d_forward(x, weight, bias, padding):
     W_in), weight (C_out, C_in, 3, 3), bias (C_out,), padding (PH, PW) with PH, PW <= 2 ->
     (N, C_out, H_in + 2 * PH - 2, W_in + 2 * PW - 2)."""
     (PH, PW), (H_in, W_in) = padding, x.shape[2:]
-    return _correlate(x, _transformed_kernel(weight), bias, padding,
+    return _correlate(x, weight, False, bias, padding,
                       (H_in + 2 * PH - 2, W_in + 2 * PW - 2))
 
 
@@ -358,9 +403,8 @@ def conv2d_backward_input(grad_out, weight, input_hw, padding):
     ``weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)``: weight (C_out, C_in, 3, 3), input_hw
     (H_in, W_in) -> (N, C_in, H_in, W_in)."""
     PH, PW = padding
-    rotated = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
     no_bias = np.zeros(weight.shape[1], dtype=grad_out.dtype)
-    return _correlate(grad_out, _transformed_kernel(rotated), no_bias, (2 - PH, 2 - PW),
+    return _correlate(grad_out, weight, True, no_bias, (2 - PH, 2 - PW),
                       input_hw)
 
 
