@@ -4,10 +4,18 @@ An *architecture* is a JSON-able dict: ``{"name": "lenet", "in_shape": [1, 28, 2
 "num_classes": 10}`` plus any other keyword of the builder; :func:`build` turns it back into a
 model. Every builder takes ``strategy=`` ("loop", "vectorized" or ``None`` for the default at
 call time), which is a way of computing, not part of the architecture.
+
+``resnet18``, ``resnet34``, ``resnet50``, ``vgg11_bn`` and ``vgg16_bn`` are torchvision's
+ImageNet networks, module for module: a torchvision ``state_dict()`` (as NumPy arrays) loads
+into them with no key mapping. Their ``in_shape`` gives the input channels (``in_shape[0]``);
+the height and width only have to be large enough (the networks end in adaptive pooling).
 """
+
+import math
 
 from mint import _checks as check
 from mint import nn
+from mint.runtime import default_generator
 
 
 def _check_in_shape(model, in_shape):
@@ -104,6 +112,229 @@ def resnet(in_shape=(1, 28, 28), num_classes=10, widths=(16, 32, 64), blocks=(2,
     return nn.Sequential(layers)
 
 
+class _ResidualBlock(nn.Module):
+    """``relu(branch(x) + identity)``, ``identity`` being ``x`` or ``downsample(x)``: the
+    forward and backward of torchvision's residual blocks. torchvision calls one ``relu`` at
+    every place; a Mint module is one call site, so the blocks hold ``relu``, ``relu2`` (and
+    ``relu3``), one per call (ReLU has no state: the state_dict keys are torchvision's)."""
+
+    def _branch(self):
+        """The modules from the input to the sum, in order."""
+        raise NotImplementedError
+
+    @property
+    def independent_samples(self):
+        return all(child.independent_samples for child in self.children())
+
+    def forward(self, x):
+        out = x
+        for module in self._branch():
+            out = module(out)
+        identity = x if self.downsample is None else self.downsample(x)
+        return self._relu_out(out + identity)
+
+    def backward(self, grad_out):
+        grad_sum = self._relu_out.backward(grad_out)
+        grad_x = grad_sum
+        for module in reversed(self._branch()):
+            grad_x = module.backward(grad_x)
+        return grad_x + (grad_sum if self.downsample is None
+                         else self.downsample.backward(grad_sum))
+
+
+class BasicBlock(_ResidualBlock):
+    """torchvision's ``BasicBlock``: conv3x3 (``stride``) - bn1 - relu - conv3x3 - bn2, plus the
+    input or ``downsample(input)``, then ``relu2``. ``downsample`` (a ``Sequential`` of a
+    strided 1x1 convolution and a batch norm, or ``None``) maps the input to the output shape.
+    """
+
+    expansion = 1
+
+    def __init__(self, inplanes, planes, stride=1, downsample=None, *, strategy=None):
+        s = strategy
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False, strategy=s)
+        self.bn1 = nn.BatchNorm2d(planes, strategy=s)
+        self.relu = nn.ReLU(strategy=s)
+        self.relu2 = nn.ReLU(strategy=s)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False, strategy=s)
+        self.bn2 = nn.BatchNorm2d(planes, strategy=s)
+        self.downsample = _check_downsample(type(self).__name__, downsample)
+
+    def _branch(self):
+        return self.conv1, self.bn1, self.relu, self.conv2, self.bn2
+
+    @property
+    def _relu_out(self):
+        return self.relu2
+
+
+class Bottleneck(_ResidualBlock):
+    """torchvision's ``Bottleneck`` (ResNet v1.5: the 3x3 convolution strides): conv1x1 - bn1 -
+    relu - conv3x3 (``stride``) - bn2 - relu2 - conv1x1 to ``4 * planes`` channels - bn3, plus
+    the input or ``downsample(input)``, then ``relu3``."""
+
+    expansion = 4
+
+    def __init__(self, inplanes, planes, stride=1, downsample=None, *, strategy=None):
+        s = strategy
+        out_channels = planes * self.expansion
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False, strategy=s)
+        self.bn1 = nn.BatchNorm2d(planes, strategy=s)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False, strategy=s)
+        self.bn2 = nn.BatchNorm2d(planes, strategy=s)
+        self.conv3 = nn.Conv2d(planes, out_channels, 1, bias=False, strategy=s)
+        self.bn3 = nn.BatchNorm2d(out_channels, strategy=s)
+        self.relu = nn.ReLU(strategy=s)
+        self.relu2 = nn.ReLU(strategy=s)
+        self.relu3 = nn.ReLU(strategy=s)
+        self.downsample = _check_downsample(type(self).__name__, downsample)
+
+    def _branch(self):
+        return (self.conv1, self.bn1, self.relu, self.conv2, self.bn2, self.relu2, self.conv3,
+                self.bn3)
+
+    @property
+    def _relu_out(self):
+        return self.relu3
+
+
+def _check_downsample(block, downsample):
+    if downsample is not None and not isinstance(downsample, nn.Module):
+        raise TypeError(f"{block}: downsample must be a mint.nn.Module or None, got "
+                        f"{type(downsample).__name__}")
+    return downsample
+
+
+def _kaiming_normal_fan_out(conv):
+    """torchvision's initialisation of a convolution: N(0, 2 / fan_out), fan_out = out_channels
+    times the kernel size (``kaiming_normal_(mode="fan_out", nonlinearity="relu")``)."""
+    weight = conv.weight.data
+    std = math.sqrt(2.0 / (weight.shape[0] * weight.shape[2] * weight.shape[3]))
+    weight[...] = default_generator().normal(0.0, std, weight.shape)
+
+
+def _imagenet_resnet(name, block, counts, in_shape, num_classes, strategy):
+    """torchvision's ``ResNet(block, counts)``: a 7x7 stride-2 stem with BatchNorm, ReLU and a
+    3x3 stride-2 max-pooling, four stages (``layer1`` to ``layer4``) of ``counts[i]`` blocks of
+    64, 128, 256, 512 planes (stages 2-4 start with stride 2), global average pooling and
+    ``fc``; torchvision's initialisation. A ``flatten`` module (no state) stands for the
+    reshape torchvision's forward does."""
+    channels, _, _ = _check_in_shape(name, in_shape)
+    num_classes = check.integer(name, "num_classes", num_classes, 1)
+    s = strategy
+    layers = {
+        "conv1": nn.Conv2d(channels, 64, 7, 2, 3, bias=False, strategy=s),
+        "bn1": nn.BatchNorm2d(64, strategy=s),
+        "relu": nn.ReLU(strategy=s),
+        "maxpool": nn.MaxPool2d(3, 2, 1, strategy=s),
+    }
+    inplanes = 64
+    for stage, (planes, count) in enumerate(zip((64, 128, 256, 512), counts, strict=True)):
+        stride = 1 if stage == 0 else 2
+        out_channels = planes * block.expansion
+        downsample = None
+        if stride != 1 or inplanes != out_channels:
+            downsample = nn.Sequential(
+                nn.Conv2d(inplanes, out_channels, 1, stride, bias=False, strategy=s),
+                nn.BatchNorm2d(out_channels, strategy=s),
+            )
+        blocks = [block(inplanes, planes, stride, downsample, strategy=s)]
+        blocks += [block(out_channels, planes, strategy=s) for _ in range(count - 1)]
+        layers[f"layer{stage + 1}"] = nn.Sequential(*blocks)
+        inplanes = out_channels
+    layers.update({
+        "avgpool": nn.AdaptiveAvgPool2d(1, strategy=s),
+        "flatten": nn.Flatten(strategy=s),
+        "fc": nn.Linear(inplanes, num_classes, strategy=s),
+    })
+    model = nn.Sequential(layers)
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            _kaiming_normal_fan_out(module)
+    return model
+
+
+def resnet18(in_shape=(3, 224, 224), num_classes=1000, *, strategy=None):
+    """torchvision's ``resnet18``: :class:`BasicBlock` stages of 2, 2, 2, 2 blocks (11.7M
+    parameters with 1000 classes); ``in_shape[0]`` input channels."""
+    return _imagenet_resnet("resnet18", BasicBlock, (2, 2, 2, 2), in_shape, num_classes,
+                            strategy)
+
+
+def resnet34(in_shape=(3, 224, 224), num_classes=1000, *, strategy=None):
+    """torchvision's ``resnet34``: :class:`BasicBlock` stages of 3, 4, 6, 3 blocks."""
+    return _imagenet_resnet("resnet34", BasicBlock, (3, 4, 6, 3), in_shape, num_classes,
+                            strategy)
+
+
+def resnet50(in_shape=(3, 224, 224), num_classes=1000, *, strategy=None):
+    """torchvision's ``resnet50``: :class:`Bottleneck` stages of 3, 4, 6, 3 blocks."""
+    return _imagenet_resnet("resnet50", Bottleneck, (3, 4, 6, 3), in_shape, num_classes,
+                            strategy)
+
+
+# torchvision's VGG configurations: output channels of each 3x3 convolution, "M" a 2x2 pooling.
+_VGG_FEATURES = {
+    "vgg11_bn": (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"),
+    "vgg16_bn": (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+                 512, 512, 512, "M"),
+}
+
+
+def _vgg(name, in_shape, num_classes, dropout, strategy):
+    """torchvision's ``VGG(make_layers(cfg, batch_norm=True))``: ``features`` (3x3 convolution,
+    BatchNorm, ReLU per entry, 2x2 max-pooling per "M"), ``avgpool`` to 7x7, ``classifier``
+    (4096, 4096, ``num_classes`` units with ReLU and Dropout between); torchvision's
+    initialisation. Height and width must be at least 32 (five poolings halve them)."""
+    channels, height, width = _check_in_shape(name, in_shape)
+    if height < 32 or width < 32:
+        raise ValueError(f"{name}: height and width must be at least 32, got in_shape "
+                         f"{in_shape}")
+    num_classes = check.integer(name, "num_classes", num_classes, 1)
+    dropout = check.real(name, "dropout", dropout, 0.0, below=1.0)
+    s = strategy
+    features = []
+    for entry in _VGG_FEATURES[name]:
+        if entry == "M":
+            features.append(nn.MaxPool2d(2, 2, strategy=s))
+        else:
+            features += [nn.Conv2d(channels, entry, 3, padding=1, strategy=s),
+                         nn.BatchNorm2d(entry, strategy=s), nn.ReLU(strategy=s)]
+            channels = entry
+    classifier = nn.Sequential(
+        nn.Linear(channels * 7 * 7, 4096, strategy=s), nn.ReLU(strategy=s),
+        nn.Dropout(dropout, strategy=s),
+        nn.Linear(4096, 4096, strategy=s), nn.ReLU(strategy=s), nn.Dropout(dropout, strategy=s),
+        nn.Linear(4096, num_classes, strategy=s),
+    )
+    model = nn.Sequential({
+        "features": nn.Sequential(*features),
+        "avgpool": nn.AdaptiveAvgPool2d(7, strategy=s),
+        "flatten": nn.Flatten(strategy=s),
+        "classifier": classifier,
+    })
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            _kaiming_normal_fan_out(module)
+            module.bias.data[...] = 0
+        elif isinstance(module, nn.Linear):
+            module.weight.data[...] = default_generator().normal(0.0, 0.01,
+                                                                 module.weight.shape)
+            module.bias.data[...] = 0
+    return model
+
+
+def vgg11_bn(in_shape=(3, 224, 224), num_classes=1000, dropout=0.5, *, strategy=None):
+    """torchvision's ``vgg11_bn`` (VGG configuration "A" with BatchNorm; 132.9M parameters with
+    1000 classes, 123M of them in ``classifier``)."""
+    return _vgg("vgg11_bn", in_shape, num_classes, dropout, strategy)
+
+
+def vgg16_bn(in_shape=(3, 224, 224), num_classes=1000, dropout=0.5, *, strategy=None):
+    """torchvision's ``vgg16_bn`` (VGG configuration "D" with BatchNorm)."""
+    return _vgg("vgg16_bn", in_shape, num_classes, dropout, strategy)
+
+
 def mlp(in_shape=(1, 28, 28), num_classes=10, hidden=(256, 128), *, strategy=None):
     """Flatten, then a Linear + ReLU per entry of ``hidden``, then Linear to the classes."""
     channels, height, width = _check_in_shape("mlp", in_shape)
@@ -117,7 +348,9 @@ def mlp(in_shape=(1, 28, 28), num_classes=10, hidden=(256, 128), *, strategy=Non
     return nn.Sequential(*layers)
 
 
-MODELS = {"lenet": lenet, "mlp": mlp, "resnet": resnet}
+MODELS = {"lenet": lenet, "mlp": mlp, "resnet": resnet, "resnet18": resnet18,
+          "resnet34": resnet34, "resnet50": resnet50, "vgg11_bn": vgg11_bn,
+          "vgg16_bn": vgg16_bn}
 
 
 def architecture(name, **kwargs):

