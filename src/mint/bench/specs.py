@@ -268,6 +268,20 @@ OP_SPECS = (
         flops=_conv2d_flops, backward_flops=2,
     ),
     OpSpec(
+        "conv2d_resnet18",
+        # ResNet-18's convolutions on 224 x 224 images, batch 8: the 7x7 stride-2 stem, the 3x3
+        # of each stage (many channels on small maps), a 3x3 stride 2 and a 1x1 shortcut
+        shapes=((8, 3, 64, 224, 7, 2, 3), (8, 64, 64, 56, 3, 1, 1), (8, 128, 128, 28, 3, 1, 1),
+                (8, 256, 256, 14, 3, 1, 1), (8, 512, 512, 7, 3, 1, 1), (8, 128, 256, 28, 3, 2, 1),
+                (8, 256, 512, 14, 1, 2, 0)),
+        label="N={} Cin={} Cout={} H={} k={} s={} p={}", inputs=conv2d_inputs,
+        forward=F.conv2d,
+        backward=lambda grad, x, weight, bias, stride, padding, out, strategy:
+            F.conv2d_backward(grad, x, weight, stride, padding, strategy=strategy),
+        torch="conv2d",
+        flops=_conv2d_flops, backward_flops=2,
+    ),
+    OpSpec(
         "conv2d_groups",
         # depthwise (groups = C_in, a MobileNet block's 3x3 on lenet's second maps), and 4 groups
         shapes=((64, 32, 32, 14, 3, 1, 1, 32), (64, 64, 64, 14, 3, 1, 1, 4)),
@@ -454,6 +468,45 @@ def torch_resnet(in_shape=(1, 28, 28), num_classes=10, widths=(16, 32, 64), bloc
     return nn.Sequential(layers)
 
 
+def torch_resnet18(in_shape=(3, 224, 224), num_classes=1000):
+    """``mint.models.resnet18`` in PyTorch: torchvision's ResNet-18, module for module (the
+    same state_dict keys), with its BasicBlock's forward (torchvision itself is not needed)."""
+    import torch
+
+    nn = torch.nn
+
+    class BasicBlock(nn.Module):
+        def __init__(self, inplanes, planes, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(planes)
+            self.relu = nn.ReLU(inplace=True)
+            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(planes)
+            self.downsample = None
+            if stride != 1 or inplanes != planes:
+                self.downsample = nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride, bias=False),
+                                                nn.BatchNorm2d(planes))
+
+        def forward(self, x):
+            identity = x if self.downsample is None else self.downsample(x)
+            out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+            return self.relu(out + identity)
+
+    layers = OrderedDict(conv1=nn.Conv2d(in_shape[0], 64, 7, 2, 3, bias=False),
+                         bn1=nn.BatchNorm2d(64), relu=nn.ReLU(inplace=True),
+                         maxpool=nn.MaxPool2d(3, 2, 1))
+    inplanes = 64
+    for stage, planes in enumerate((64, 128, 256, 512)):
+        stride = 1 if stage == 0 else 2
+        layers[f"layer{stage + 1}"] = nn.Sequential(BasicBlock(inplanes, planes, stride),
+                                                    BasicBlock(planes, planes, 1))
+        inplanes = planes
+    layers.update(avgpool=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(),
+                  fc=nn.Linear(512, num_classes))
+    return nn.Sequential(layers)
+
+
 def resnet_flops(batch, in_shape=(1, 28, 28)):
     """Floating-point operations of one forward pass of the default ``mint.models.resnet``:
     twice the multiply-adds :func:`mint.summary` counts (convolutions, BatchNorm's scale and
@@ -466,45 +519,59 @@ def resnet_flops(batch, in_shape=(1, 28, 28)):
 class Network(NamedTuple):
     """A model of ``mint.models`` as the network cases need it besides Mint's own builder."""
 
-    torch_model: Callable[[], object]  # the same layers in PyTorch, for 1 x 28 x 28 images
-    flops: Callable[[int], float]  # floating-point operations of one forward pass of a batch
+    torch_model: Callable[..., object]  # the same layers in PyTorch: (in_shape, num_classes)
+    flops: Callable[[int], float] | None  # floating-point operations of a batch's forward pass
+    in_shape: tuple[int, int, int] = (1, 28, 28)  # the images it is timed on: MNIST's, ...
+    num_classes: int = 10
 
 
 # keys: names in mint.models.MODELS
-NETWORKS = {"lenet": Network(torch_lenet, lenet_flops),
-            "resnet": Network(torch_resnet, resnet_flops)}
+NETWORKS = {"lenet": Network(lambda in_shape, num_classes: torch_lenet(), lenet_flops),
+            "resnet": Network(torch_resnet, resnet_flops),
+            # torchvision's ImageNet ResNet-18, on ImageNet-sized images (FLOPs: not yet
+            # counted by mint.summary, whose layer list lacks its blocks)
+            "resnet18": Network(torch_resnet18, None, (3, 224, 224), 1000)}
 
 
-def mnist_batch(batch, seed=0):
-    """Seeded MNIST-shaped ``(images float32 (N, 1, 28, 28), labels int64 (N,))``."""
+def image_batch(batch, in_shape=(1, 28, 28), num_classes=10, seed=0):
+    """Seeded ``(images float32 (N, *in_shape) in [0, 1), labels int64 (N,))``."""
     rng = np.random.default_rng(seed)
-    return rng.random((batch, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, batch)
+    return (rng.random((batch, *in_shape), dtype=np.float32),
+            rng.integers(0, num_classes, batch))
 
 
-def _mint_model(strategy, network, batch, seed):
+def _shapes(network, in_shape):
+    """``(in_shape, num_classes)`` of ``network``'s cases: its own images unless ``in_shape``
+    (C, H, W) asks for others (the tests run resnet18 on small ones)."""
+    return tuple(in_shape or NETWORKS[network].in_shape), NETWORKS[network].num_classes
+
+
+def _mint_model(strategy, network, batch, seed, in_shape=None):
     """Mint's ``network`` (seeded, its layers on ``strategy``) and a seeded batch."""
+    in_shape, num_classes = _shapes(network, in_shape)
     mint.manual_seed(seed)
     with mint.use_strategy(strategy):
-        model = models.MODELS[network]()
-    return model, *mnist_batch(batch, seed)
+        model = models.MODELS[network](in_shape=in_shape, num_classes=num_classes)
+    return model, *image_batch(batch, in_shape, num_classes, seed)
 
 
-def _torch_model(strategy, network, batch, seed):
+def _torch_model(strategy, network, batch, seed, in_shape=None):
     """The PyTorch twin of ``network`` (seeded) and the same batch as tensors; for "torch-cl"
     the model's 4-D weights and the images in channels-last memory."""
     import torch
 
-    images, labels = mnist_batch(batch, seed)
+    in_shape, num_classes = _shapes(network, in_shape)
+    images, labels = image_batch(batch, in_shape, num_classes, seed)
     torch.manual_seed(seed)
-    model = NETWORKS[network].torch_model()
+    model = NETWORKS[network].torch_model(in_shape, num_classes)
     if strategy == "torch-cl":
         model = model.to(memory_format=torch.channels_last)
     return model, torch_tensor(images, strategy), torch.from_numpy(labels)
 
 
-def make_mint_train_step(strategy, network="lenet", batch=64, seed=0):
+def make_mint_train_step(strategy, network="lenet", batch=64, seed=0, in_shape=None):
     """One SGD-with-momentum step of ``network`` on a fixed batch, as a zero-argument callable."""
-    model, images, labels = _mint_model(strategy, network, batch, seed)
+    model, images, labels = _mint_model(strategy, network, batch, seed, in_shape)
     loss_fn = mint.nn.CrossEntropyLoss()
     optimizer = mint.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
@@ -520,11 +587,11 @@ def make_mint_train_step(strategy, network="lenet", batch=64, seed=0):
     return step
 
 
-def make_torch_train_step(strategy="torch", network="lenet", batch=64, seed=0):
+def make_torch_train_step(strategy="torch", network="lenet", batch=64, seed=0, in_shape=None):
     """The same step in PyTorch eager mode (same layers, batch and optimizer)."""
     import torch
 
-    model, x, y = _torch_model(strategy, network, batch, seed)
+    model, x, y = _torch_model(strategy, network, batch, seed, in_shape)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
 
@@ -538,10 +605,10 @@ def make_torch_train_step(strategy="torch", network="lenet", batch=64, seed=0):
     return step
 
 
-def make_mint_inference(strategy, network="lenet", batch=1000, seed=0):
+def make_mint_inference(strategy, network="lenet", batch=1000, seed=0, in_shape=None):
     """``network``'s forward pass in eval mode (no activations kept) on a fixed batch: the
-    logits (N, 10)."""
-    model, images, _ = _mint_model(strategy, network, batch, seed)
+    logits (N, classes)."""
+    model, images, _ = _mint_model(strategy, network, batch, seed, in_shape)
     model.eval()
 
     def forward():
@@ -551,12 +618,12 @@ def make_mint_inference(strategy, network="lenet", batch=1000, seed=0):
     return forward
 
 
-def make_torch_inference(strategy="torch", network="lenet", batch=1000, seed=0):
+def make_torch_inference(strategy="torch", network="lenet", batch=1000, seed=0, in_shape=None):
     """The same forward pass in PyTorch: eval mode, under ``torch.inference_mode`` (no
     autograd record)."""
     import torch
 
-    model, x, _ = _torch_model(strategy, network, batch, seed)
+    model, x, _ = _torch_model(strategy, network, batch, seed, in_shape)
     model.eval()
 
     def forward():
@@ -581,8 +648,10 @@ class ModelSpec:
 
     def cases(self, shapes=None):
         """The cases of ``shapes`` (default: all of this spec's (network, batch) pairs)."""
-        return [Case(self.name, self.direction, f"{network} N={batch} 1x28x28",
-                     self.passes * NETWORKS[network].flops(batch), batch,
+        return [Case(self.name, self.direction,
+                     f"{network} N={batch} {'x'.join(map(str, NETWORKS[network].in_shape))}",
+                     NETWORKS[network].flops and self.passes * NETWORKS[network].flops(batch),
+                     batch,
                      _either(partial(self.mint, network=network, batch=batch),
                              partial(self.torch, network=network, batch=batch)))
                 for network, batch in (self.shapes if shapes is None else shapes)]
@@ -592,13 +661,13 @@ class ModelSpec:
 SPECS = {spec.name: spec for spec in (
     *OP_SPECS,
     # forward, then backward's two products as large (input and weight gradients)
-    ModelSpec("train_step", "step", (("lenet", 64), ("resnet", 64)), make_mint_train_step,
-              make_torch_train_step, passes=3),
+    ModelSpec("train_step", "step", (("lenet", 64), ("resnet", 64), ("resnet18", 8)),
+              make_mint_train_step, make_torch_train_step, passes=3),
     # eval mode, forward only; resnet on 256 images, not 1,000: one of its images costs 4.8x
     # lenet's FLOPs, so 256 are about as much work as lenet's 1,000 (and the vectorized twin
     # takes ~1.2 s a call, not ~5)
-    ModelSpec("inference", "forward", (("lenet", 1000), ("resnet", 256)), make_mint_inference,
-              make_torch_inference, passes=1),
+    ModelSpec("inference", "forward", (("lenet", 1000), ("resnet", 256), ("resnet18", 8)),
+              make_mint_inference, make_torch_inference, passes=1),
 )}
 OPS = tuple(SPECS)
 
