@@ -135,6 +135,11 @@ AWKWARD_CASES = {
         x_shape=(2, 6, 11, 13), weight_shape=(4, 6, 3, 2), stride=(2, 4), padding=(2, 1),
         dilation=(2, 6)
     ),
+    # Many output channels on small maps, few images: the loop weight gradient cuts its output
+    # channels into runs, and its columns (297 rows of 392 pixels) into panels, the last one
+    # short of a multiple of 4 (section 10 of docs/implementation.md).
+    "many_channels_small_maps": dict(x_shape=(2, 33, 14, 14), weight_shape=(128, 33, 3, 3),
+                                     padding=1, stride=(1, 1)),
     "empty_batch": dict(x_shape=(0, 3, 6, 5), weight_shape=(4, 3, 3, 3), stride=2, padding=1),
     # Groups: each path of the loop kernels (short and long receptive fields, scatter and
     # gather input gradients), depthwise with a channel multiplier, and "same" padding whose odd

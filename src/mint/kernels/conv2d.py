@@ -27,6 +27,7 @@ from collections import OrderedDict
 from functools import cache
 from math import gcd
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -40,6 +41,9 @@ _BATCH_CHUNKS = 8
 # ends of each sum (adding up the vector accumulators, the leftover pixels) cost a third of the
 # time. Longer ones would no longer keep the columns of a product in L2.
 _PIXELS_PER_PRODUCT = 800
+# The weight gradient cuts its output channels into runs of at least this many when the chunks
+# of the batch are too few to keep the threads busy.
+_MIN_CHANNEL_RUN = 32
 # Below this receptive-field length K = C_in * KH * KW, the forward takes a whole image per step
 # through accumulate_outer: dot products of length K are too short to vectorise well.
 _SHORT_K = 64
@@ -306,17 +310,20 @@ def _scatter_images(grad_out, weight, stride, padding, dilation, grad_x):
 
 
 @njit(parallel=True, cache=True)
-def _weight_gradient_chunks(grad_out, x_pad, kernel_hw, stride, dilation, B, partial):
+def _weight_gradient_chunks(grad_out, x_pad, kernel_hw, stride, dilation, B, parts, partial):
     """partial[c, g] (C_out, C_in * KH * KW) += the weight gradient of group g of images c,
-    c + chunks, ..., by :func:`_accumulate_chunk`: grad_out (N, G, C_out, H_out, W_out), x_pad
-    (N, G, C_in, H_in + 2 * PH, W_in + 2 * PW), partial (chunks, G, C_out, C_in * KH * KW)."""
-    chunks, G = partial.shape[0], partial.shape[1]
-    # Race-free: iteration (c, g) handles group g of images c, c + chunks, ... and writes only
-    # partial[c, g] and its own buffers.
-    for q in prange(chunks * G):
-        c, g = q // G, q % G
-        _accumulate_chunk(grad_out[c::chunks, g], x_pad[c::chunks, g], kernel_hw, stride,
-                          dilation, B, partial[c, g])
+    c + chunks, ..., by :func:`_accumulate_chunk`, its output channels in ``parts`` runs:
+    grad_out (N, G, C_out, H_out, W_out), x_pad (N, G, C_in, H_in + 2 * PH, W_in + 2 * PW),
+    partial (chunks, G, C_out, C_in * KH * KW)."""
+    chunks, G, C_out = partial.shape[0], partial.shape[1], partial.shape[2]
+    run = -(-C_out // parts)
+    # Race-free: iteration (c, g, p) handles group g of images c, c + chunks, ... for output
+    # channels p * run, ..., and writes only those rows of partial[c, g] and its own buffers.
+    for q in prange(chunks * G * parts):
+        c, g, p = q // (G * parts), q // parts % G, q % parts
+        first, last = p * run, min(C_out, (p + 1) * run)
+        _accumulate_chunk(grad_out[c::chunks, g, first:last], x_pad[c::chunks, g], kernel_hw,
+                          stride, dilation, B, partial[c, g, first:last])
 
 
 @njit(parallel=True, cache=True)
@@ -508,14 +515,23 @@ def conv2d_backward_weight(grad_out, x, kernel_hw, stride, padding, dilation, gr
     N, C_out, H_out, W_out = grad_out.shape
     C_in, G = x.shape[1], groups
     KH, KW = kernel_hw
-    chunks = max(min(N, _BATCH_CHUNKS), 1)
-    # Images per product: about _PIXELS_PER_PRODUCT pixels, but no more than a chunk has.
-    images = max(1, min(_PIXELS_PER_PRODUCT // max(H_out * W_out, 1), -(-N // chunks)))
+    # Images per product: about _PIXELS_PER_PRODUCT pixels; the chunks (at most _BATCH_CHUNKS)
+    # get at least that many images each, so small maps (ResNet-18's 7 x 7) are not summed one
+    # image of 49 pixels at a time, then the images per product are shared out evenly.
+    per_product = max(1, _PIXELS_PER_PRODUCT // max(H_out * W_out, 1))
+    chunks = max(1, min(_BATCH_CHUNKS, -(-N // per_product)))
+    images = max(1, min(per_product, -(-N // chunks)))
+    # Fewer chunks and groups than two per thread: the output channels are cut into runs too,
+    # which changes no sum (each row of the result is one dot product per term either way).
+    parts = 1
+    while (chunks * G * parts < 2 * numba.get_num_threads()
+           and C_out // G // (2 * parts) >= _MIN_CHANNEL_RUN):
+        parts *= 2
     partial = np.zeros((chunks, G, C_out // G, C_in // G * KH * KW), dtype=x.dtype)
     x_pad = _padded(x, padding)
     _weight_gradient_chunks(grad_out.reshape(N, G, C_out // G, H_out, W_out),
                             x_pad.reshape(N, G, C_in // G, *x_pad.shape[2:]), kernel_hw, stride,
-                            dilation, images, partial)
+                            dilation, images, parts, partial)
     return partial.sum(axis=0).reshape(C_out, C_in // G, KH, KW)
 
 
