@@ -342,11 +342,14 @@ def _copy_channels_last(x, top, left, out):
 
 # -------------------------------------------------------------------------------- layout helpers
 
-# The padded and channels-last copies are made into arrays kept from call to call (per Python
-# thread, the most recent few): a fresh 2 MB array took ~500 page faults when first written,
-# which cost more than the copy itself (lenet's second forward 6.2 -> 4.9 ms on 2 threads).
+# The padded and channels-last copies (and Winograd's transformed kernels) are made into arrays
+# kept from call to call, per Python thread: a fresh 2 MB array took ~500 page faults when first
+# written, which cost more than the copy itself (lenet's second forward 6.2 -> 4.9 ms on 2
+# threads). The most recent ones are kept up to _KEPT_BYTES in all: a network's layers take
+# their turns, so a budget smaller than one step's arrays would keep none of them (a ResNet-18
+# step on 8 images uses 20 of them, 105 MB; a budget of 12 arrays made every call a new one).
 _kept = threading.local()
-_KEPT_ARRAYS = 12
+_KEPT_BYTES = 512 * 2**20
 
 
 def _kept_zeros(key, shape, dtype):
@@ -363,7 +366,7 @@ def _kept_zeros(key, shape, dtype):
     if array is None:
         array = np.zeros(shape, dtype=dtype)
     arrays[key] = array
-    while len(arrays) > _KEPT_ARRAYS:
+    while len(arrays) > 1 and sum(kept.nbytes for kept in arrays.values()) > _KEPT_BYTES:
         arrays.popitem(last=False)
     return array
 
