@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from helpers import DTYPES, STRATEGY_NAMES, random_array, torch
 from mint import functional as F
+from mint.strategy import STRATEGIES
 from op_check import Op, check_op, zero_bias
 
 # PyTorch warns that its "same" padding of an even kernel copies the input; so does Mint's.
@@ -304,6 +305,33 @@ def test_conv2d_backward_parameters_equals_the_parameter_part_of_conv2d_backward
     actual = F.conv2d_backward_parameters(grad_out, x, weight, **params, strategy=strategy)
     for a, e in zip(actual, expected, strict=True):
         np.testing.assert_array_equal(a, e)
+
+
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+@pytest.mark.parametrize("backward, arguments", [
+    (F.conv2d_backward, {"stride": 2, "padding": 1}),
+    (F.conv2d_backward_parameters, {"stride": 2, "padding": 1}),
+    (F.conv_transpose2d_backward, {"stride": 2, "padding": 1, "output_padding": 1}),
+    (F.conv_transpose2d_backward_parameters, {"stride": 2, "padding": 1, "output_padding": 1}),
+])
+def test_backward_without_bias_skips_its_gradient_and_keeps_the_others(strategy, backward,
+                                                                     arguments, monkeypatch):
+    """bias=False (a layer without bias): grad_bias is None and its sum is never computed; the
+    other gradients are those of bias=True. A bias that is not a bool is refused."""
+    rng = np.random.default_rng(5)
+    x, weight = rng.standard_normal((2, 4, 6, 5)), rng.standard_normal((4, 4, 3, 3))
+    transposed = backward.__name__.startswith("conv_transpose2d")
+    forward = F.conv_transpose2d if transposed else F.conv2d
+    grad_out = rng.standard_normal(forward(x, weight, None, **arguments).shape)
+    with_bias = backward(grad_out, x, weight, **arguments, strategy=strategy)
+    kernels = STRATEGIES[strategy].conv2d
+    monkeypatch.setattr(kernels, "conv2d_backward_bias", lambda grad: pytest.fail("bias sum"))
+    without = backward(grad_out, x, weight, **arguments, strategy=strategy, bias=False)
+    assert without[-1] is None
+    for got, expected in zip(without[:-1], with_bias[:-1], strict=True):
+        np.testing.assert_array_equal(got, expected)
+    with pytest.raises(TypeError, match="bias must be a bool"):
+        backward(grad_out, x, weight, **arguments, strategy=strategy, bias="no")
 
 
 def _loop_conv2d_results(x, weight, grad_out, params):

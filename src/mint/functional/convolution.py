@@ -175,16 +175,18 @@ def _check_conv2d_backward(op, grad_out, x, weight, stride, padding, dilation, g
 
 
 def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1, *,
-                    strategy=None, algorithm="auto"):
+                    strategy=None, algorithm="auto", bias=True):
     """Gradients of :func:`conv2d`: returns ``(grad_x, grad_weight, grad_bias)``.
 
     grad_out (N, C_out, H_out, W_out) is dL/d(output); x and weight are the forward's arrays;
     ``algorithm`` as for :func:`conv2d`: Winograd computes the input gradient by (W6) and the
-    weight gradient by (W7).
+    weight gradient by (W7). ``bias=False`` (a forward without bias) skips the bias gradient's
+    sum and returns None for it.
     """
     grad_out, x, weight, stride, (padding, extra), dilation, groups = _check_conv2d_backward(
         "conv2d_backward", grad_out, x, weight, stride, padding, dilation, groups
     )
+    bias = check.boolean("conv2d_backward", "bias", bias)
     kernels = resolve(strategy).conv2d
     if _uses_winograd("conv2d_backward", algorithm, weight, stride, padding, dilation, groups,
                       strategy):
@@ -198,7 +200,12 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
             grad_x = np.ascontiguousarray(grad_x[:, :, :x.shape[2], :x.shape[3]])
     return (grad_x, _weight_gradient("conv2d_backward", grad_out, x, weight, stride, padding,
                                      extra, dilation, groups, strategy, algorithm),
-            kernels.conv2d_backward_bias(grad_out))
+            _bias_gradient(kernels, grad_out, bias))
+
+
+def _bias_gradient(kernels, grad_out, bias):
+    """dL/dbias (C3), or None when ``bias`` says the forward had none."""
+    return kernels.conv2d_backward_bias(grad_out) if bias else None
 
 
 def _weight_gradient(op, grad_out, x, weight, stride, padding, extra, dilation, groups, strategy,
@@ -215,16 +222,17 @@ def _weight_gradient(op, grad_out, x, weight, stride, padding, extra, dilation, 
 
 
 def conv2d_backward_parameters(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1, *,
-                               strategy=None, algorithm="auto"):
+                               strategy=None, algorithm="auto", bias=True):
     """``(grad_weight, grad_bias)`` of :func:`conv2d`, without the input gradient: a first
     layer's input is data, which needs none (PyTorch skips it too: the data does not require
     grad). Arguments as for :func:`conv2d_backward`."""
     grad_out, x, weight, stride, (padding, extra), dilation, groups = _check_conv2d_backward(
         "conv2d_backward_parameters", grad_out, x, weight, stride, padding, dilation, groups
     )
+    bias = check.boolean("conv2d_backward_parameters", "bias", bias)
     return (_weight_gradient("conv2d_backward_parameters", grad_out, x, weight, stride, padding,
                              extra, dilation, groups, strategy, algorithm),
-            resolve(strategy).conv2d.conv2d_backward_bias(grad_out))
+            _bias_gradient(resolve(strategy).conv2d, grad_out, bias))
 
 
 # --------------------------------------------------------------------- transposed convolution
@@ -296,47 +304,50 @@ def _check_conv_transpose2d_backward(op, grad_out, x, weight, stride, padding, o
 
 
 def conv_transpose2d_backward(grad_out, x, weight, stride=1, padding=0, output_padding=0,
-                              groups=1, dilation=1, *, strategy=None):
+                              groups=1, dilation=1, *, strategy=None, bias=True):
     """Gradients of :func:`conv_transpose2d`, (T3) to (T5): ``(grad_x, grad_weight,
     grad_bias)``. grad_out (N, C_out, H_out, W_out) is dL/d(output); x and weight are the
     forward's arrays.
 
     The input gradient is the convolution of grad_out with the same weight (T3); with an
     output_padding of at least the stride, that convolution has more rows or columns than x,
-    and the first ones are the gradient.
+    and the first ones are the gradient. ``bias=False``: grad_bias is None, as for
+    :func:`conv2d_backward`.
     """
     grad_out, x, weight, stride, padding, dilation, groups = _check_conv_transpose2d_backward(
         "conv_transpose2d_backward", grad_out, x, weight, stride, padding, output_padding,
         groups, dilation
     )
+    bias = check.boolean("conv_transpose2d_backward", "bias", bias)
     kernels = resolve(strategy).conv2d
     no_bias = np.zeros(weight.shape[0], dtype=x.dtype)
     grad_x = kernels.conv2d_forward(grad_out, weight, no_bias, stride, padding, dilation, groups)
     if grad_x.shape != x.shape:
         grad_x = np.ascontiguousarray(grad_x[:, :, :x.shape[2], :x.shape[3]])
-    return (grad_x, *_conv_transpose2d_parameter_gradients(kernels, grad_out, x, weight, stride,
-                                                           padding, dilation, groups))
+    return (grad_x, *_conv_transpose2d_parameter_gradients(
+        kernels, grad_out, x, weight, stride, padding, dilation, groups, bias))
 
 
 def _conv_transpose2d_parameter_gradients(kernels, grad_out, x, weight, stride, padding,
-                                          dilation, groups):
+                                          dilation, groups, bias):
     """(T4): the convolution's weight gradient with x as its output gradient and grad_out as
-    its input; (T5): the convolution's bias gradient of grad_out."""
+    its input; (T5): the convolution's bias gradient of grad_out (None without ``bias``)."""
     return (
         kernels.conv2d_backward_weight(x, grad_out, weight.shape[2:], stride, padding, dilation,
                                        groups),
-        kernels.conv2d_backward_bias(grad_out),
+        _bias_gradient(kernels, grad_out, bias),
     )
 
 
 def conv_transpose2d_backward_parameters(grad_out, x, weight, stride=1, padding=0,
                                          output_padding=0, groups=1, dilation=1, *,
-                                         strategy=None):
+                                         strategy=None, bias=True):
     """``(grad_weight, grad_bias)`` of :func:`conv_transpose2d`, without the input gradient
     (for a first layer). Arguments as for :func:`conv_transpose2d_backward`."""
     grad_out, x, weight, stride, padding, dilation, groups = _check_conv_transpose2d_backward(
         "conv_transpose2d_backward_parameters", grad_out, x, weight, stride, padding,
         output_padding, groups, dilation
     )
-    return _conv_transpose2d_parameter_gradients(resolve(strategy).conv2d, grad_out, x, weight,
-                                                 stride, padding, dilation, groups)
+    bias = check.boolean("conv_transpose2d_backward_parameters", "bias", bias)
+    return _conv_transpose2d_parameter_gradients(
+        resolve(strategy).conv2d, grad_out, x, weight, stride, padding, dilation, groups, bias)

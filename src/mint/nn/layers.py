@@ -107,16 +107,16 @@ class _Convolution(Module):
     def backward(self, grad_out):
         (x,) = self.saved_for_backward(grad_out)
         grad_x, grad_weight, grad_bias = self._backward(
-            grad_out, x, self.weight.data, *self._arguments(), strategy=self.strategy
-        )
+            grad_out, x, self.weight.data, *self._arguments(), strategy=self.strategy,
+            bias=self.bias is not None)
         _add_parameter_grads(self, grad_weight, grad_bias)
         return grad_x
 
     def backward_parameters(self, grad_out):
         (x,) = self.saved_for_backward(grad_out)
         _add_parameter_grads(self, *self._backward_parameters(
-            grad_out, x, self.weight.data, *self._arguments(), strategy=self.strategy
-        ))
+            grad_out, x, self.weight.data, *self._arguments(), strategy=self.strategy,
+            bias=self.bias is not None))
 
     def extra_repr(self):
         """PyTorch's repr: padding, dilation, output_padding, groups and bias only when they
