@@ -275,6 +275,27 @@ def test_a_folder_holding_a_run_is_refused_unless_overwrite_is_given(capsys, tmp
     assert not (tmp_path / "confusion.png").exists()  # it described the replaced model
 
 
+def test_resuming_another_checkpoint_never_replaces_the_run_in_its_folder(capsys, tmp_path):
+    """In place means the folder's own model.npz: a copy kept beside it is another run."""
+    run_folder = tmp_path / "R"
+    assert run(capsys, *QUICK, "--epochs", "1", "--out", run_folder)[0] == 0
+    backup = run_folder / "epoch1-backup.npz"
+    backup.write_bytes((run_folder / "model.npz").read_bytes())
+    assert run(capsys, "train", "--resume", run_folder / "model.npz", "--epochs", "3")[0] == 0
+    newer = {name: (run_folder / name).read_bytes() for name in cli.RESULT_FILES}
+
+    status, out, err = run(capsys, "train", "--resume", backup, "--epochs", "2")
+    assert status == 2 and "epoch" not in out
+    assert f"{run_folder} already holds a run" in err and "--out" in err
+    assert len(err.strip().splitlines()) == 1
+    assert {name: (run_folder / name).read_bytes() for name in cli.RESULT_FILES} == newer
+
+    status, _, _ = run(capsys, "train", "--resume", backup, "--epochs", "2",
+                       "--out", tmp_path / "branch")
+    assert status == 0 and load_checkpoint(tmp_path / "branch" / "model.npz").epoch == 2
+    assert (run_folder / "model.npz").read_bytes() == newer["model.npz"]
+
+
 def test_a_second_run_into_a_folder_in_use_fails_at_once_naming_the_first(capsys, tmp_path):
     out = tmp_path / "run"
     first = start_mint("train", "--dataset", "digits", "--epochs", "30", "--out", out)

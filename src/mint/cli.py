@@ -407,8 +407,10 @@ def _settings(args, checkpoint, processes):
 
 
 def _in_place(out, checkpoint):
-    """Whether the run writes to the folder of the checkpoint it resumes."""
-    return out.resolve() == checkpoint.path.parent.resolve()
+    """Whether the run continues in place: ``out``'s model.npz is the very file it resumes
+    (any other checkpoint, such as a copy kept beside the run, belongs to another run)."""
+    target = out / "model.npz"
+    return target.is_file() and os.path.samefile(target, checkpoint.path)
 
 
 @contextlib.contextmanager
