@@ -622,6 +622,49 @@ def test_a_checkpoint_whose_metadata_lacks_a_field_is_a_one_line_error(capsys, t
         assert len(err.strip().splitlines()) == 1
 
 
+def set_config(key, value):
+    return lambda meta: meta["config"].update({key: value})
+
+
+def set_history(row, key, value):
+    return lambda meta: meta["history"][row].update({key: value})
+
+
+@pytest.mark.parametrize("edit, message", [
+    (set_config("dataset", "cifar"), "'dataset' is 'cifar', which --dataset refuses"),
+    (set_config("dataset", "auto"), "'dataset' is 'auto', which --dataset refuses"),
+    (set_config("model", "vgg"), "'model' is 'vgg', which --model refuses"),
+    (set_config("optimizer", "lbfgs"), "'optimizer' is 'lbfgs', which --optimizer refuses"),
+    (set_config("schedule", "linear"), "'schedule' is 'linear', which --schedule refuses"),
+    (set_config("lr", "fast"), "'lr' is 'fast', which --lr refuses"),
+    (set_config("lr", -1), "'lr' is -1, which --lr refuses (must be > 0, got -1)"),
+    (set_config("weight_decay", None), "'weight_decay' is None, which --weight-decay refuses"),
+    (set_config("batch_size", 0), "'batch_size' is 0, which --batch-size refuses"),
+    (set_config("batch_size", True), "'batch_size' is True, which --batch-size refuses"),
+    (set_config("epochs", "ten"), "'epochs' is 'ten', which --epochs refuses"),
+    (set_config("seed", [1]), "'seed' is [1], which --seed refuses"),
+    (set_config("augment", "rotate"), "'augment' is 'rotate', which --augment refuses"),
+    (set_config("limit", -5), "'limit' is -5, which --limit refuses"),
+    (set_config("schedule_start", 9), "'schedule_start' must be an epoch from 0 to 2, got 9"),
+    (lambda meta: meta["history"][0].pop("epoch"), "history row 1: 'epoch' must be an int"),
+    (set_history(1, "epoch", 1), "history row 2: 'epoch' must be an int from 2 to 2, got 1"),
+    (set_history(0, "loss", "low"), "history row 1: 'loss' must be a number, got 'low'"),
+    (set_history(1, "lr", "fast"), "history row 2: 'lr' must be a number, got 'fast'"),
+])
+def test_every_run_setting_read_from_a_checkpoint_is_checked_as_its_option(capsys, tmp_path,
+                                                                           edit, message):
+    assert run(capsys, *QUICK, "--epochs", "2", "--out", tmp_path)[0] == 0
+    path = tmp_path / "model.npz"
+    rewrite_meta(path, edit)
+    before = path.read_bytes()
+    for argv in (["train", "--resume", path, "--epochs", "3"], ["evaluate", path]):
+        status, out, err = run(capsys, *argv)
+        assert status == 1 and "epoch" not in out and "accuracy" not in out, err
+        assert err.startswith(f"mint {argv[0]}: error: {path}: its "), err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert path.read_bytes() == before
+
+
 def test_a_checkpoint_with_nan_weights_is_flagged(capsys, tmp_path):
     assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path)[0] == 0
     arrays = dict(np.load(tmp_path / "model.npz"))

@@ -29,6 +29,7 @@ from mint.checkpoint import CheckpointError, load_checkpoint
 from mint.train import (
     SCHEDULES,
     TrainingDiverged,
+    check_history,
     evaluate,
     fit,
     load_pyplot,
@@ -230,6 +231,11 @@ def _add_train_parser(subparsers):
             + "."
         ),
     )
+    _add_train_options(parser)
+    parser.set_defaults(handler=run_train)
+
+
+def _add_train_options(parser):
     _add_data_options(parser, "auto (default): MNIST when found in the data folder or "
                               "downloadable, else the bundled digits",
                       "use only the first N training and N test images (for quick checks)")
@@ -279,7 +285,15 @@ def _add_train_parser(subparsers):
                         help="data-parallel training over the processes of `mpiexec -n N mint "
                              "train --distributed` (needs mpi4py): --batch-size is per process, "
                              "--threads defaults to cores / processes on each machine")
-    parser.set_defaults(handler=run_train)
+
+
+@functools.cache
+def _train_option_parser():
+    """mint train's options alone, in a parser that raises ``argparse.ArgumentError`` on a bad
+    value: what checks a setting read from a checkpoint (:func:`_saved_settings`)."""
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    _add_train_options(parser)
+    return parser
 
 
 def _train_settings(args, dataset, processes=1):
@@ -309,10 +323,45 @@ def _train_settings(args, dataset, processes=1):
     }
 
 
+def _saved_settings(checkpoint):
+    """The run settings in ``checkpoint.config``, each checked (and normalised) as the option
+    it came from checks it; a value that option refuses is a CheckpointError naming the file
+    and the setting. Settings absent from the config stay absent (but for ``augment``: runs
+    saved before --augment had none)."""
+    settings = {"augment": "none", **checkpoint.config}
+    for key in (*_RUN_SETTINGS, "epochs"):
+        value = settings.get(key)
+        optional = key == "limit" or (key == "momentum" and "momentum" not in getattr(
+            optim.OPTIMIZERS.get(settings.get("optimizer")), "defaults", ()))  # checked by now
+        if key not in settings or (value is None and optional):
+            continue
+        option = "--" + key.replace("_", "-")
+        try:
+            if key == "dataset" and value not in data.DATASETS:  # "auto" is no data set
+                raise argparse.ArgumentError(None, f"expected one of {', '.join(data.DATASETS)}")
+            settings[key] = getattr(_train_option_parser().parse_args([f"{option}={value}"]),
+                                    key)
+        except argparse.ArgumentError as error:
+            raise CheckpointError(
+                f"{checkpoint.path}: its run setting {key!r} is {value!r}, which {option} "
+                f"refuses ({error.message}); the file was edited or written by another tool"
+            ) from None
+    start = settings.get("schedule_start", 0)
+    if not (isinstance(start, int) and not isinstance(start, bool)
+            and 0 <= start <= checkpoint.epoch):
+        raise CheckpointError(f"{checkpoint.path}: its run setting 'schedule_start' must be an "
+                              f"epoch from 0 to {checkpoint.epoch}, got {start!r}")
+    try:
+        check_history(checkpoint.history, checkpoint.epoch)
+    except ValueError as error:
+        raise CheckpointError(f"{checkpoint.path}: its history {error}") from None
+    return settings
+
+
 def _resumed_settings(args, checkpoint, processes=1):
     """The checkpoint's settings; an option given that contradicts them is a usage error. Its
     ``batch_size`` (images per step) is shared equally by ``processes``."""
-    settings = {"augment": "none", **checkpoint.config}  # runs saved before --augment had none
+    settings = _saved_settings(checkpoint)
     if not all(key in settings for key in (*_RUN_SETTINGS, "epochs")):
         raise CheckpointError(f"{checkpoint.path} holds no run settings, so it cannot be resumed")
     given = {"dataset": None if args.dataset == "auto" else args.dataset}
@@ -631,7 +680,7 @@ def run_evaluate(args):
     dataset = args.dataset
     if dataset == "auto":
         in_shape = tuple(checkpoint.architecture.get("in_shape", ()))
-        dataset = checkpoint.config.get("dataset") or ("digits" if in_shape == (1, 8, 8)
+        dataset = _saved_settings(checkpoint).get("dataset") or ("digits" if in_shape == (1, 8, 8)
                                                        else "mnist")
     images, labels = _load(dataset, args.split, args.data_dir, args.limit)
     _check_input_shape(checkpoint, images)

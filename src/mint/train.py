@@ -25,6 +25,31 @@ HISTORY_FIELDS = (
 )
 
 
+# The history fields that may be None or absent (no test set, a run of one process, ...).
+_OPTIONAL_FIELDS = ("test_loss", "test_accuracy", "lr", "processes", "allreduce_ms")
+
+
+def check_history(history, epoch):
+    """Raise ValueError, saying which row and field, unless ``history`` is what :func:`fit`
+    records for a run that finished ``epoch`` epochs: rows of :data:`HISTORY_FIELDS` whose
+    ``epoch`` counts up from 1 to at most ``epoch`` and whose other fields are numbers (or
+    None, or absent, where a row may lack them)."""
+    previous = 0
+    for index, row in enumerate(history, 1):
+        number = row.get("epoch")
+        if isinstance(number, bool) or not isinstance(number, int) \
+                or not previous < number <= epoch:
+            raise ValueError(f"row {index}: 'epoch' must be an int from {previous + 1} to "
+                             f"{epoch}, got {number!r:.40}")
+        previous = number
+        for key in HISTORY_FIELDS[1:]:
+            value = row.get(key)
+            if value is None and key in _OPTIONAL_FIELDS:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"row {index}: {key!r} must be a number, got {value!r:.40}")
+
+
 class TrainingDiverged(RuntimeError):
     """The loss (or a parameter) became NaN or infinite; ``history`` holds the good epochs."""
 
@@ -344,7 +369,7 @@ def save_curves(history, path):
         train_key = "loss" if key == "loss" else "train_accuracy"
         axes.plot(epochs, [row[train_key] for row in history], "o-",
                   label=f"training {label} (mean over the epoch)")
-        tested = [row for row in history if row[f"test_{key}"] is not None]
+        tested = [row for row in history if row.get(f"test_{key}") is not None]
         if tested:
             axes.plot([row["epoch"] for row in tested], [row[f"test_{key}"] for row in tested],
                       "s-", label=f"test {label}")
