@@ -675,6 +675,25 @@ def test_a_checkpoint_with_nan_weights_is_flagged(capsys, tmp_path):
     assert "warning:" in err and "NaN or infinite" in err and "0.weight" in err
     status, _, err = run(capsys, "train", "--resume", tmp_path / "model.npz", "--epochs", "2")
     assert status == 1 and "NaN or infinite" in err and len(err.strip().splitlines()) == 1
+    status, out, err = run(capsys, "export", tmp_path / "model.npz", tmp_path / "model.onnx")
+    assert status == 1 and out == "" and not (tmp_path / "model.onnx").exists()
+    assert err == (f"mint export: error: {tmp_path / 'model.npz'} holds NaN or infinite "
+                   f"parameters (0.weight); export an earlier checkpoint or train again\n")
+
+
+@pytest.mark.parametrize("in_shape", ["abc", [1, 8], [1, 0, 8], None])
+def test_a_checkpoint_whose_architecture_cannot_be_built_is_a_one_line_error(capsys, tmp_path,
+                                                                            in_shape):
+    assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path)[0] == 0
+    path = tmp_path / "model.npz"
+    rewrite_meta(path, lambda meta: meta["architecture"].update(in_shape=in_shape))
+    for argv in (["evaluate", path], ["summary", path], ["export", path, tmp_path / "m.onnx"],
+                 ["train", "--resume", path, "--epochs", "2"]):
+        status, out, err = run(capsys, *argv)
+        assert status == 1 and "accuracy" not in out, err
+        assert f"{path}: its architecture is not one Mint can build (lenet: in_shape must " \
+               f"be (channels, height, width), got {in_shape!r})" in err, err
+        assert len(err.strip().splitlines()) == 1
 
 
 def test_the_loop_strategy_says_it_compiles_before_the_first_epoch(capsys, tmp_path):

@@ -530,13 +530,8 @@ def _train(args, checkpoint, settings, out, processes, main):
             rng, start, history = np.random.default_rng(settings["seed"]), 0, []
         else:
             architecture = checkpoint.architecture
-            model = checkpoint.build_model()
+            model = _finite_model(checkpoint, "resume from")
             _check_input_shape(checkpoint, train[0])
-            nonfinite = nonfinite_parameters(model)
-            if nonfinite:
-                raise CheckpointError(f"{checkpoint.path} holds NaN or infinite parameters "
-                                      f"({', '.join(nonfinite)}); resume from an earlier "
-                                      f"checkpoint or train again")
             optimizer = _make_optimizer(settings, model)
             checkpoint.restore_optimizer(optimizer)
             rng, start, history = checkpoint.generator(), checkpoint.epoch, checkpoint.history
@@ -644,6 +639,18 @@ def _count(n, noun, plural=None):
     return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
+def _finite_model(checkpoint, use):
+    """The checkpoint's model, unless a parameter is NaN or infinite: then a CheckpointError
+    advising to ``use`` ("resume from", "export") an earlier checkpoint."""
+    model = checkpoint.build_model()
+    nonfinite = nonfinite_parameters(model)
+    if nonfinite:
+        raise CheckpointError(f"{checkpoint.path} holds NaN or infinite parameters "
+                              f"({', '.join(nonfinite)}); {use} an earlier checkpoint or train "
+                              f"again")
+    return model
+
+
 def _check_input_shape(checkpoint, images):
     expected = tuple(checkpoint.architecture.get("in_shape", ()))
     if tuple(images.shape[1:]) != expected:
@@ -677,6 +684,7 @@ def _add_evaluate_parser(subparsers):
 
 def run_evaluate(args):
     checkpoint = load_checkpoint(args.file)
+    model = checkpoint.build_model()
     dataset = args.dataset
     if dataset == "auto":
         in_shape = tuple(checkpoint.architecture.get("in_shape", ()))
@@ -687,7 +695,6 @@ def run_evaluate(args):
     strategy = args.strategy or data.DATASETS[dataset].strategy
     threads = args.threads or data.DATASETS[dataset].threads
     with _compute_settings(strategy, threads):
-        model = checkpoint.build_model()
         result = evaluate(model, (images, labels))
     num_classes = int(checkpoint.architecture.get("num_classes", 10))
     matrix = np.bincount(labels * num_classes + result["predictions"],
@@ -829,7 +836,7 @@ def _add_export_parser(subparsers):
 
 def run_export(args):
     checkpoint = load_checkpoint(args.file)
-    model = checkpoint.build_model()
+    model = _finite_model(checkpoint, "export")
     in_shape = tuple(checkpoint.architecture.get("in_shape", ()))
     try:
         proto = mint.onnx.export(model, args.out, (args.batch or 1, *in_shape), opset=args.opset,
