@@ -595,6 +595,35 @@ def test_train_accepts_mnist_files_of_ones_own_with_a_one_line_warning(capsys, t
                for line in warnings)
 
 
+def test_bad_labels_or_shapes_in_data_files_stop_a_run_before_it_trains(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for split in ("train", "test"):
+        images, labels = data.MNIST_SPLITS[split]
+        idx_file(folder / images, rng.integers(0, 256, (40, 28, 28)))
+        idx_file(folder / labels, np.arange(40) % 10)
+    assert run(capsys, "train", "--dataset", "mnist", "--data-dir", folder, "--epochs", "1",
+               "--strategy", "vectorized", "--out", tmp_path / "run")[0] == 0
+    idx_file(folder / "t10k-labels-idx1-ubyte", np.arange(40) % 13)
+    for argv in (["train", "--dataset", "mnist", "--out", tmp_path / "new"],
+                 ["evaluate", tmp_path / "run" / "model.npz"]):
+        status, out, err = run(capsys, *argv, "--data-dir", folder)
+        assert status == 1 and out == "", err
+        error = err.strip().splitlines()[-1]
+        assert error == (f"mint {argv[0]}: error: {folder / 't10k-labels-idx1-ubyte'} holds "
+                         f"label 10 (image 10); MNIST labels are 0 to 9")
+    assert not (tmp_path / "new").exists()
+    idx_file(folder / "t10k-labels-idx1-ubyte", np.arange(40) % 10)
+    idx_file(folder / "t10k-images-idx3-ubyte", rng.integers(0, 256, (40, 20, 20)))
+    status, out, err = run(capsys, "train", "--dataset", "mnist", "--data-dir", folder,
+                           "--out", tmp_path / "new")
+    assert status == 1 and out == ""
+    assert err.strip().splitlines()[-1] == (
+        "mint train: error: the mnist training images have shape (1, 28, 28) but its test "
+        "images (1, 20, 20); they must match")
+
+
 def test_a_weight_decay_that_diverges_is_named_in_the_message(capsys, tmp_path):
     status, _, err = run(capsys, *QUICK, "--epochs", "1", "--weight-decay", "1e300",
                          "--out", tmp_path)

@@ -257,6 +257,32 @@ def test_fit_and_evaluate_say_what_data_they_expect():
         evaluate(model, (images, labels[:10]))
     with pytest.raises(TypeError, match=r"evaluate: data labels must hold integers"):
         evaluate(model, (images, labels.astype(np.float32)))
+    with pytest.raises(TypeError, match=r"fit: train images must be float32 or float64 with a "
+                                        r"batch axis, shape \(N, ...\); got uint8"):
+        fit(model, loss_fn, optimizer, ((images * 255).astype(np.uint8), labels), 1, 32)
+    with pytest.raises(TypeError, match=r"evaluate: data images must be float32 or float64"):
+        evaluate(model, (images[:, 0, 0, 0], labels))
+    with pytest.raises(ValueError, match=r"fit: val images have shape \(1, 4, 4\), but train "):
+        fit(model, loss_fn, optimizer, TRAIN, 1, 32, val=(images[:, :, :4, :4], labels))
+
+
+def test_labels_outside_the_models_classes_are_refused_before_any_work():
+    model, loss_fn, optimizer = make_run()
+    images, labels = TRAIN
+    wrong = labels.copy()
+    wrong[7] = 12
+    with pytest.raises(ValueError, match=r"evaluate: data labels must be class indices from 0 "
+                                         r"to 9 \(the model has 10 outputs\); label 7 is 12"):
+        evaluate(model, (images, wrong))
+    before = model.state_dict()
+    epochs = []
+    for train, val, name in (((images, wrong), None, "train"), (TRAIN, (images, wrong), "val"),
+                             (TRAIN, (images, -labels), "val")):
+        with pytest.raises(ValueError, match=rf"fit: {name} labels must be class indices"):
+            fit(model, loss_fn, optimizer, train, 1, 32, val=val, on_epoch=epochs.append)
+    assert epochs == []
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[key], err_msg=key)
 
 
 def test_evaluating_a_model_with_nan_parameters_warns():

@@ -509,6 +509,10 @@ def _train(args, checkpoint, settings, out, processes, main):
         threads = threads or distributed.threads_per_process()
     train = _load(settings["dataset"], "train", args.data_dir, settings["limit"])
     test = _load(settings["dataset"], "test", args.data_dir, settings["limit"])
+    if train[0].shape[1:] != test[0].shape[1:]:
+        raise data.DataError(f"the {settings['dataset']} training images have shape "
+                             f"{train[0].shape[1:]} but its test images {test[0].shape[1:]}; "
+                             f"they must match")
     batch = settings["batch_size"]
     threads_used = _count(threads or mint.get_num_threads(), "thread")
     if args.distributed:

@@ -100,8 +100,9 @@ def make_schedule(name, lr, epochs, step_size=None, gamma=0.1):
 
 
 def check_data(caller, name, data):
-    """``data`` as ``(images, labels)``: arrays of one length, integer labels (N,); else a
-    TypeError or ValueError saying what ``caller`` expects of its argument ``name``."""
+    """``data`` as ``(images, labels)``: arrays of one length, float32/float64 images with a
+    batch axis, integer labels (N,) >= 0; else a TypeError or ValueError saying what ``caller``
+    expects of its argument ``name``. :func:`check_labels` checks them against the model."""
     if not isinstance(data, tuple | list) or len(data) != 2:
         raise TypeError(
             f"{caller}: {name} must be a pair (images, labels) of numpy arrays, images float "
@@ -112,12 +113,28 @@ def check_data(caller, name, data):
         if not isinstance(value, np.ndarray):
             raise TypeError(f"{caller}: {name} {part} must be a numpy.ndarray, got "
                             f"{type(value).__name__} (convert it with numpy.asarray)")
+    if images.ndim < 2 or images.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{caller}: {name} images must be float32 or float64 with a batch axis, "
+                        f"shape (N, ...); got {images.dtype} of shape {images.shape} (scale "
+                        f"pixels to [0, 1] as mint.data does)")
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise TypeError(f"{caller}: {name} labels must hold integers, shape (N,); got "
                         f"{labels.dtype} of shape {labels.shape}")
     if len(images) != len(labels):
         raise ValueError(f"{caller}: {name} has {len(images)} images but {len(labels)} labels")
+    check_labels(caller, name, labels, None)
     return images, labels
+
+
+def check_labels(caller, name, labels, classes):
+    """Raise ValueError unless every label is a class index from 0 to ``classes - 1`` (the
+    model's outputs; ``None``: only >= 0), naming the first one that is not."""
+    bad = np.flatnonzero(labels < 0 if classes is None else (labels < 0) | (labels >= classes))
+    if len(bad):
+        allowed = ">= 0" if classes is None else (f"from 0 to {classes - 1} (the model has "
+                                                  f"{classes} outputs)")
+        raise ValueError(f"{caller}: {name} labels must be class indices {allowed}; label "
+                         f"{bad[0]} is {labels[bad[0]]}")
 
 
 def nonfinite_parameters(model):
@@ -146,6 +163,8 @@ def evaluate(model, data, loss_fn=None, batch_size=500):
     try:
         for x, y in Batches(images, labels, batch_size):
             logits = model(x)
+            if not predictions:
+                check_labels("evaluate", "data", labels, logits.shape[1])
             predictions.append(np.argmax(logits, axis=1))
             if loss_fn is not None:
                 loss = loss_fn(logits, y)
@@ -169,17 +188,22 @@ def _progress_disabled(progress):
     return True if not progress or os.environ.get("CI") else None
 
 
-def _warm_up(model, loss_fn, images, labels):
+def _warm_up(model, loss_fn, train, val):
     """A forward and backward pass on two images, and an eval-mode forward, so that kernels
     compiled on first use are compiled before an epoch's clock starts. Zeroes the gradients;
     the parameters are unchanged, and so are the buffers (BatchNorm's running statistics and
     counter) and Mint's generator (Dropout's masks): a run, or its resumption, trains as if
-    the warm-up had not happened."""
+    the warm-up had not happened. The first forward's outputs (classes) are what the labels
+    of ``train`` and ``val`` are checked against, before any work is spent."""
+    images, labels = train
     buffers = [(buffer, buffer.data.copy()) for buffer in model.buffers()]
     generator = default_generator().bit_generator
     state = generator.state
     try:
         logits = model(images[:2])
+        for name, data in (("train", train), ("val", val)):
+            if data is not None:
+                check_labels("fit", name, data[1], logits.shape[1])
         loss_fn(logits, labels[:2])
         model.backward_parameters(loss_fn.backward())
         model.zero_grad()
@@ -234,6 +258,9 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
     train = check_data("fit", "train", train)
     if val is not None:
         check_data("fit", "val", val)
+        if val[0].shape[1:] != train[0].shape[1:]:
+            raise ValueError(f"fit: val images have shape {val[0].shape[1:]}, but train images "
+                             f"{train[0].shape[1:]}; they must match")
     if len(train[1]) == 0:
         raise ValueError("fit: the training set is empty")
     rng = np.random.default_rng(seed)
@@ -254,7 +281,7 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
     saved = None  # (epoch, path) of the last checkpoint this call wrote
     model.train()
     if start_epoch < epochs:
-        _warm_up(model, loss_fn, *train)
+        _warm_up(model, loss_fn, train, val)
     for epoch in range(start_epoch, epochs):
         running_loss, correct, seen, allreduce_seconds = 0.0, 0, 0, 0.0
         start = time.perf_counter()
