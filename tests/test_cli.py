@@ -517,6 +517,10 @@ def test_extending_a_finished_run_starts_a_new_schedule_and_says_so(capsys, tmp_
     for name, value in load_checkpoint(tmp_path / "short" / "model.npz").model_state.items():
         np.testing.assert_array_equal(
             load_checkpoint(tmp_path / "again" / "model.npz").model_state[name], value, name)
+    # One more epoch: a range of one.
+    status, out, _ = run(capsys, "train", "--resume", tmp_path / "short" / "model.npz",
+                         "--epochs", "5")
+    assert status == 0 and "so a new cosine schedule runs over epoch 5, from lr 0.003" in out
 
 
 def test_a_new_total_for_an_unfinished_run_moves_the_end_of_its_schedule(capsys, tmp_path):

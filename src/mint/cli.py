@@ -581,7 +581,8 @@ def _resuming(checkpoint, settings, schedule):
     if settings["schedule_start"] == start:
         ended = "" if last is None else f" (lr down to {last:.3g})"
         return (f"{line}: the run had finished its {_count(planned, 'epoch')}{ended}, so a new "
-                f"{name} schedule runs over epochs {start + 1}-{epochs}, from lr {lr:.3g}")
+                f"{name} schedule runs over {_epoch_range(start + 1, epochs)}, from lr "
+                f"{lr:.3g}")
     came = "" if last is None else f"from {last:.3g} "
     return (f"{line} (the run was planned for {_count(planned, 'epoch')}): its {name} schedule "
             f"now ends at epoch {epochs}, so the lr goes {came}to {lr:.3g}")
@@ -637,6 +638,11 @@ def _processes(row):
         return ""
     processes = _count(row["processes"], "process", "processes")
     return f" on {processes} (Allreduce {row['allreduce_ms']:.1f} ms/step)"
+
+
+def _epoch_range(first, last):
+    """"epoch 5" or "epochs 5-7"."""
+    return f"epoch {first}" if first == last else f"epochs {first}-{last}"
 
 
 def _count(n, noun, plural=None):
