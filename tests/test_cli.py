@@ -112,6 +112,9 @@ def test_top_level_help_names_the_commands(capsys):
                                        "crop, crop=N and flip, got 'rotate'"),
     (["train", "--augment", "crop=-1"], "--augment: expected none"),
     (["train", "--augment", "none,flip"], "--augment: none cannot be combined"),
+    (["train", "--augment", "crop,crop=3"], "--augment: crop is given twice in 'crop,crop=3'"),
+    (["train", "--augment", "flip,crop,flip"], "--augment: flip is given twice"),
+    (["train", "--augment", "crop=0"], "--augment: expected none"),
     (["evaluate"], "required: FILE"),
     ([], "required: COMMAND"),
 ])
@@ -208,6 +211,18 @@ def test_augment_changes_the_training_batches_and_is_stored_with_the_run(capsys,
     plain = saved["plain"].model_state["0.weight"]
     assert not np.array_equal(saved["crop"].model_state["0.weight"], plain)
     assert not np.array_equal(saved["both"].model_state["0.weight"], plain)
+
+
+def test_a_crop_that_would_leave_the_images_blank_is_refused_before_training(capsys, tmp_path):
+    status, out, err = run(capsys, *QUICK, "--augment", "crop=100,flip", "--out", tmp_path / "a")
+    assert status == 2 and "epoch" not in out and not (tmp_path / "a").exists()
+    assert err.startswith("mint train: error: --augment crop=100 shifts the 8x8 images by up "
+                          "to 100 pixels, leaving many of them mostly blank; give crop=N with N "
+                          "below 4 (half their side)")
+    assert len(err.strip().splitlines()) == 1
+    assert run(capsys, *QUICK, "--augment", "crop=4", "--out", tmp_path / "b")[0] == 2
+    assert run(capsys, *QUICK, "--epochs", "1", "--augment", "crop=3",
+               "--out", tmp_path / "c")[0] == 0
 
 
 def test_a_diverging_run_stops_with_one_line_and_keeps_its_files(capsys, tmp_path):

@@ -195,7 +195,9 @@ def _augment_spec(text):
     parts = {}
     for item in (part.strip() for part in text.split(",")):
         name, _, value = item.partition("=")
-        if name == "crop" and (not value or value.isdigit()):
+        if name in parts:
+            raise argparse.ArgumentTypeError(f"{name} is given twice in {text!r}")
+        if name == "crop" and (not value or value.isdigit() and int(value) > 0):
             parts["crop"] = f"crop={int(value) if value else CROP_PADDING}"
         elif item in ("flip", "none"):
             parts[item] = item
@@ -208,13 +210,19 @@ def _augment_spec(text):
     return ",".join(parts.get(key) for key in ("none", "crop", "flip") if key in parts)
 
 
-def _augmentation(spec):
-    """The ``augment`` function of :func:`mint.train.fit` that ``--augment spec`` asks for."""
+def _augmentation(spec, images):
+    """The ``augment`` function of :func:`mint.train.fit` that ``--augment spec`` asks for, on
+    ``images`` (N, C, H, W); a crop that shifts them by half their side or more (leaving them
+    mostly blank) is a usage error."""
     items = dict(item.partition("=")[::2] for item in spec.split(","))
     if "none" in items:
         return None
-    return functools.partial(data.augment, crop_padding=int(items.get("crop") or 0),
-                             flip="flip" in items)
+    crop, side = int(items.get("crop") or 0), min(images.shape[2:])
+    if 2 * crop >= side:
+        raise _UsageError(f"--augment crop={crop} shifts the {images.shape[2]}x{images.shape[3]} "
+                          f"images by up to {crop} pixels, leaving many of them mostly blank; "
+                          f"give crop=N with N below {-(-side // 2)} (half their side)")
+    return functools.partial(data.augment, crop_padding=crop, flip="flip" in items)
 
 
 def _add_train_parser(subparsers):
@@ -513,6 +521,7 @@ def _train(args, checkpoint, settings, out, processes, main):
         raise data.DataError(f"the {settings['dataset']} training images have shape "
                              f"{train[0].shape[1:]} but its test images {test[0].shape[1:]}; "
                              f"they must match")
+    augment = _augmentation(settings["augment"], train[0])
     batch = settings["batch_size"]
     threads_used = _count(threads or mint.get_num_threads(), "thread")
     if args.distributed:
@@ -551,7 +560,7 @@ def _train(args, checkpoint, settings, out, processes, main):
                 settings["batch_size"] // processes, val=test, schedule=schedule, seed=rng,
                 start_epoch=start, history=history, checkpoint=out / "model.npz",
                 architecture=architecture, config=settings,
-                augment=_augmentation(settings["augment"]),
+                augment=augment,
                 on_epoch=lambda rows: _report_epoch(rows, settings["epochs"], out),
                 distributed=args.distributed,
             )
