@@ -1,5 +1,5 @@
-"""Shared test helpers: strategies, tolerances, random inputs, finite differences and the
-optional torch."""
+"""Shared test helpers: strategies, tolerances, random inputs, finite differences, the
+optional torch, and a full disk."""
 
 import numpy as np
 import pytest
@@ -82,3 +82,8 @@ def assert_gradient_matches_finite_differences(f, x, analytic, grad_out, element
 
 def to_torch(array, requires_grad=False):
     return torch.tensor(np.asarray(array), requires_grad=requires_grad)
+
+
+def no_space(*_):
+    """In place of ``os.fsync``: fail as a full disk fails a write (naming no file)."""
+    raise OSError(28, "No space left on device")

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import mint
+from helpers import no_space
 from mint import cli, data, optim
 from mint.checkpoint import load_checkpoint
 
@@ -351,6 +352,39 @@ def test_an_unwritable_out_is_refused_before_training(capsys, tmp_path):
     status, out, err = run(capsys, *QUICK, "--epochs", "1", "--out", folder)
     assert status == 2 and "epoch" not in out
     assert f"--out: cannot write to {folder}" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_full_disk_names_the_file_and_says_which_epoch_is_safe(capsys, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    report = cli._report_epoch
+
+    def fill_the_disk_after_epoch_1(rows, epochs, folder):
+        report(rows, epochs, folder)
+        monkeypatch.setattr(os, "fsync", no_space)
+
+    monkeypatch.setattr(cli, "_report_epoch", fill_the_disk_after_epoch_1)
+    status, _, err = run(capsys, *QUICK, "--epochs", "3", "--out", out)
+    monkeypatch.undo()
+    assert status == 1
+    assert err == (f"mint train: error: {out / 'model.npz'}: No space left on device; "
+                   f"{out / 'model.npz'} holds epoch 1 of 3; continue with: mint train "
+                   f"--resume {out / 'model.npz'}\n")
+    assert load_checkpoint(out / "model.npz").epoch == 1 and not list(out.glob(".*.tmp"))
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_the_work(capsys, tmp_path):
+    folder = unwritable_folder(tmp_path)
+    assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path / "run")[0] == 0
+    status, out, err = run(capsys, "export", tmp_path / "run" / "model.npz",
+                           folder / "model.onnx")
+    assert status == 2 and out == ""
+    assert err.startswith(f"mint export: error: OUT: cannot write {folder / 'model.onnx'} (")
+    for option in ("--json", "--plot"):
+        status, out, err = run(capsys, "bench", "--ops", "cross_entropy", "--strategies",
+                               "vectorized", "--rounds", "1", option, folder / "b.png")
+        assert status == 2 and out == ""
+        assert err.startswith(f"mint bench: error: {option}: cannot write {folder / 'b.png'} (")
+        assert len(err.strip().splitlines()) == 1
 
 
 def test_a_run_removes_temporary_files_left_by_a_killed_save(capsys, tmp_path):

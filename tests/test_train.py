@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import mint
+from helpers import no_space
 from mint import files, models, nn, optim
 from mint.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from mint.data import load_digits
@@ -405,6 +406,29 @@ def test_write_atomically_gives_the_mode_of_an_ordinary_file(tmp_path):
     assert (tmp_path / "new").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "private").stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "kept").stat().st_mode & 0o777 == 0o604  # a rewrite keeps the mode
+
+
+def test_write_atomically_names_the_file_it_could_not_write(tmp_path, monkeypatch):
+    (tmp_path / "kept").write_bytes(b"old")
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(OSError, match=r"No space left on device: '.*kept'") as raised:
+        files.write_atomically(tmp_path / "kept", lambda file: file.write(b"new"))
+    assert raised.value.errno == 28 and raised.value.filename == str(tmp_path / "kept")
+    assert (tmp_path / "kept").read_bytes() == b"old" and os.listdir(tmp_path) == ["kept"]
+    monkeypatch.undo()
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError) as raised:
+        files.check_writable(folder)
+    assert raised.value.filename == str(folder)
+    below_a_file = tmp_path / "kept" / "x"
+    for write in (files.check_writable,
+                  lambda path: files.write_atomically(path, lambda file: file.write(b"x"))):
+        with pytest.raises(OSError) as raised:
+            write(below_a_file)
+        assert raised.value.filename == str(below_a_file)  # not the temporary file's name
+    files.check_writable(tmp_path / "new" / "deeper" / "file")  # folders it would create
+    assert sorted(os.listdir(tmp_path)) == ["folder", "kept"]
 
 
 @pytest.mark.parametrize("edit, message", [

@@ -455,6 +455,11 @@ def _run_train(args, processes, main):
         except KeyboardInterrupt:
             report = _after_interrupt(out, checkpoint, settings) if main else "interrupted"
             raise _Interrupted(report) from None
+        except OSError as error:  # a full disk, ...: say what is safe
+            if not main:
+                raise
+            raise _Failure(f"{_os_error(error)}; {_saved_report(out, checkpoint, settings)}"
+                           ) from None
 
 
 def _settings(args, checkpoint, processes):
@@ -602,18 +607,28 @@ def _after_interrupt(out, checkpoint, settings):
     with _interrupts_ignored():  # a second Ctrl-C must not leave the files half way
         path = out / "model.npz"
         if not path.is_file():
-            unchanged = f"; {checkpoint.path} is unchanged" if checkpoint else ""
-            return f"interrupted before an epoch ended; nothing was saved in {out}{unchanged}"
+            return f"interrupted before an epoch ended; {_saved_report(out, checkpoint, settings)}"
         saved = load_checkpoint(path)
         write_metrics(saved.history, out / "metrics.csv")
         save_curves(saved.history, out / "curves.png")
-        epochs = settings["epochs"] if settings else saved.config.get("epochs", saved.epoch)
-        report = (f"interrupted; {path} holds epoch {saved.epoch} of {epochs}, and metrics.csv "
-                  f"and curves.png beside it match it")
-        if saved.epoch < epochs:
-            more = "" if saved.config.get("epochs") == epochs else f" --epochs {epochs}"
-            report += f"; continue with: mint train --resume {path}{more}"
-        return report
+        beside = ", and metrics.csv and curves.png beside it match it"
+        return f"interrupted; {_saved_report(out, checkpoint, settings, beside)}"
+
+
+def _saved_report(out, checkpoint, settings, beside=""):
+    """What the run in ``out`` has saved: "<out>/model.npz holds epoch k of N<beside>; continue
+    with: mint train --resume ..." (while k < N), or that nothing was saved."""
+    path = out / "model.npz"
+    if not path.is_file():
+        unchanged = f"; {checkpoint.path} is unchanged" if checkpoint else ""
+        return f"nothing was saved in {out}{unchanged}"
+    saved = load_checkpoint(path)
+    epochs = settings["epochs"] if settings else saved.config.get("epochs", saved.epoch)
+    report = f"{path} holds epoch {saved.epoch} of {epochs}{beside}"
+    if saved.epoch < epochs:
+        more = "" if saved.config.get("epochs") == epochs else f" --epochs {epochs}"
+        report += f"; continue with: mint train --resume {path}{more}"
+    return report
 
 
 @contextlib.contextmanager
@@ -810,6 +825,8 @@ def run_bench(args):
     else:
         threads = [args.threads or numba.config.NUMBA_NUM_THREADS]
         bench.set_threads(threads[0], strategies)
+    for option, path in (("--json", args.json), ("--plot", args.plot)):
+        _check_writable(option, path)
     meta = bench.machine_description(threads if args.sweep else threads[0])
     print(f"mint bench: {meta['cpu']}, {meta['cores']} cores, "
           f"{' and '.join(map(str, threads))} thread(s), float32, "
@@ -854,6 +871,7 @@ def _add_export_parser(subparsers):
 
 
 def run_export(args):
+    _check_writable("OUT", args.out)
     checkpoint = load_checkpoint(args.file)
     model = _finite_model(checkpoint, "export")
     in_shape = tuple(checkpoint.architecture.get("in_shape", ()))
@@ -943,6 +961,23 @@ def run_summary(args):
 # --------------------------------------------------------------------------------------- main
 
 
+def _check_writable(option, path):
+    """Refuse (usage error) an output ``path`` (of ``option``; ``None``: none asked for) that
+    cannot be written, before any work is done."""
+    if path is None:
+        return
+    try:
+        files.check_writable(path)
+    except OSError as error:
+        raise _UsageError(f"{option}: cannot write {path} ({error.strerror})") from None
+
+
+def _os_error(error):
+    """An OSError in one line: "file: reason" when it names a file."""
+    return f"{error.filename}: {error.strerror}" if error.filename and error.strerror \
+        else str(error)
+
+
 class _UsageError(Exception):
     """Arguments that parse but do not fit together (or with a checkpoint)."""
 
@@ -995,7 +1030,7 @@ def _run(args):
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
     except OSError as error:  # a full disk, ...
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {_os_error(error)}", file=sys.stderr)
         return 1
     except _Interrupted as report:
         print(f"{prog}: {report}", file=sys.stderr)
