@@ -490,6 +490,15 @@ def test_after_kill_9_a_resume_repairs_the_folder_before_training(tmp_path):
     assert assert_folder_matches_its_checkpoint(out, 6) >= epoch
 
 
+def test_a_reader_that_stops_reading_ends_mint_quietly(capsys, tmp_path):
+    """As ``mint evaluate ... | head -1``: here the reader has gone before mint writes."""
+    assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path)[0] == 0
+    process = start_mint("evaluate", tmp_path / "model.npz")
+    process.stdout.close()
+    assert process.stderr.read() == ""
+    assert process.wait(timeout=120) == cli.BROKEN_PIPE
+
+
 def test_python_dash_m_mint_runs_the_command():
     process = start_mint("--version")
     stdout, err = process.communicate(timeout=60)

@@ -2,8 +2,9 @@
 
 Each subcommand is a pair of functions: ``_add_<name>_parser(subparsers)`` declares its options
 and ``run_<name>(args)`` does the work and returns the exit status (0 success, 1 a failure the
-message explains, 2 bad arguments, 130 interrupted). Failures a user can fix print one line,
-never a traceback; so do warnings, and an interrupt, which says what was saved.
+message explains, 2 bad arguments, 130 interrupted, 141 quietly when the reader of the
+output went away, as in ``mint evaluate ... | head -1``). Failures a user can fix print one
+line, never a traceback; so do warnings, and an interrupt, which says what was saved.
 """
 
 import argparse
@@ -45,6 +46,7 @@ from mint.train import (
 DEFAULT_OPTIMIZER = "adam"
 AUTO_DOWNLOAD_TIMEOUT = 5.0  # seconds: `mint train` offline must fall back to digits quickly
 RESULT_FILES = ("model.npz", "metrics.csv", "curves.png")
+BROKEN_PIPE = 141  # the exit status when stdout's reader went away: 128 + SIGPIPE, as shells say
 
 
 class _Parser(argparse.ArgumentParser):
@@ -1021,7 +1023,12 @@ def _run(args):
         with warnings.catch_warnings():
             warnings.showwarning = lambda message, *_, **__: print(
                 f"{prog}: warning: {message}", file=sys.stderr)
-            return args.handler(args)
+            status = args.handler(args)
+            sys.stdout.flush()  # a reader gone (below) shows here, not as Python exits
+            return status
+    except BrokenPipeError:  # `mint evaluate ... | head -1`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush
+        return BROKEN_PIPE
     except _UsageError as error:
         print(f"{prog}: error: {error} (see {prog} --help)", file=sys.stderr)
         return 2
