@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import mint
-from helpers import no_space
+from helpers import no_space, start_interruptible
 from mint import cli, data, optim
 from mint.checkpoint import load_checkpoint
 
@@ -51,9 +51,9 @@ def start_mint(*argv, env=None):
     paths = [str(SOURCE), *filter(None, [os.environ.get("PYTHONPATH")])]
     environment = {**os.environ, "CI": "true", "PYTHONPATH": os.pathsep.join(paths),
                    **(env or {})}
-    return subprocess.Popen([sys.executable, "-m", "mint", *map(str, argv)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=environment)
+    return start_interruptible([sys.executable, "-m", "mint", *map(str, argv)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=environment)
 
 
 def wait_for_line(process, prefix, timeout=120):
@@ -463,6 +463,26 @@ def test_ctrl_c_at_any_moment_ends_in_one_true_line_and_a_consistent_folder(tmp_
     else:
         assert "nothing was saved" in err
         assert not out.exists()  # the folder this run created, empty, is gone
+
+
+def test_a_run_started_where_sigint_is_ignored_can_still_be_interrupted(tmp_path):
+    """As when pytest runs as a background job (``pytest &``), whose children inherit an
+    ignored SIGINT."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        process = start_mint("train", "--dataset", "digits", "--epochs", "30",
+                             "--out", tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        wait_for_line(process, "epoch 1/30")
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            _, err = process.communicate(timeout=60)
+        finally:
+            process.kill()
+    assert process.returncode == 130 and "interrupted" in err
 
 
 def test_after_kill_9_a_resume_repairs_the_folder_before_training(tmp_path):

@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helpers import start_interruptible
 from mint import cli, data, distributed, models, nn, optim
 from mint.checkpoint import load_checkpoint
 from mint.data import Batches
@@ -279,7 +280,7 @@ def test_the_nan_stop_ends_every_process_and_is_reported_once(tmp_path):
 def test_ctrl_c_ends_every_process_and_keeps_the_last_checkpoint(tmp_path):
     command = [MPIEXEC, "-n", "2", sys.executable, "-m", "mint.cli", "train", "--distributed",
                *DIGITS, "--epochs", "1000", "--out", str(tmp_path)]
-    job = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    job = start_interruptible(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for line in job.stdout:  # wait for the first epoch's checkpoint
             if line.startswith("epoch 1/"):
