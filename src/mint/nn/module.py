@@ -116,11 +116,6 @@ class Module:
             )
         if self._saved is None:
             raise RuntimeError(f"{name}.backward called before forward: run forward first")
-        if self._backward_done:
-            raise RuntimeError(
-                f"{name}.backward called twice after one forward: it would add the same "
-                "gradients into .grad again. Run forward before each backward"
-            )
         if grad_out is not None:
             if not isinstance(grad_out, np.ndarray):
                 raise TypeError(
@@ -132,6 +127,11 @@ class Module:
                     f"{name}.backward: grad_out has shape {grad_out.shape}, but the last "
                     f"forward output has shape {self._output_shape}"
                 )
+        if self._backward_done:
+            raise RuntimeError(
+                f"{name}.backward called twice after one forward: it would add the same "
+                "gradients into .grad again. Run forward before each backward"
+            )
         self._backward_done = True
         return self._saved
 
