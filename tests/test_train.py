@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import weakref
 
 import numpy as np
 import pytest
@@ -243,6 +244,38 @@ def test_compiling_on_the_first_call_is_kept_out_of_the_epoch_time():
     history = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), TRAIN, 1,
                   32, progress=False)
     assert SlowFirstCall.calls > 1 and history[0]["seconds"] < 0.5
+
+
+class CtrlCInACallback(nn.Module):
+    """The identity, where a Ctrl-C lands in a weakref callback on the 5th call, as it landed
+    once in WeakKeyDictionary's: Python prints "Exception ignored in ..." and goes on."""
+
+    calls = 0
+
+    def forward(self, x):
+        CtrlCInACallback.calls += 1
+        if CtrlCInACallback.calls == 5:
+            doomed = nn.Identity()
+            reference = weakref.ref(doomed, lambda _: signal.raise_signal(signal.SIGINT))
+            del doomed  # the callback runs, and its KeyboardInterrupt is swallowed
+            assert reference() is None
+        self.save_for_backward(x.shape)
+        return x
+
+    def backward(self, grad_out):
+        self.saved_for_backward(grad_out)
+        return grad_out
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # swallowed
+def test_a_ctrl_c_that_python_swallows_still_stops_training_at_the_next_step():
+    model, loss_fn, optimizer = make_run()
+    model = nn.Sequential(CtrlCInACallback(), model)
+    steps = []
+    schedule = lambda t: steps.append(t) or 3e-3  # noqa: E731 (called once a step)
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, loss_fn, optimizer, TRAIN, 5, 32, schedule=schedule, progress=False)
+    assert len(steps) == 3  # the warm-up's two calls, then three steps: the third stops
 
 
 def test_fit_and_evaluate_say_what_data_they_expect():

@@ -1012,7 +1012,10 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     status = _run(args)
-    if status and getattr(args, "distributed", False):
+    if status == 130 and getattr(args, "distributed", False):
+        distributed.barrier()  # all stopped at one step (fit): end together once rank 0 has
+        # said what it saved (a process that ended first would make mpiexec kill the others)
+    elif status and getattr(args, "distributed", False):
         distributed.abort(status)  # the other processes would wait for this one forever
     return status
 

@@ -5,9 +5,12 @@ time in epochs (a float: 2.5 is half-way through the third epoch) to a learning 
 resumed at any epoch boundary follows exactly the schedule of an uninterrupted one.
 """
 
+import contextlib
 import math
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -242,15 +245,42 @@ def fit(model, loss_fn, optimizer, train, epochs, batch_size, val=None, *, sched
     number of ``processes`` and the mean time per step in ``Allreduce`` (``allreduce_ms``).
     """
     # Overflow on the way to a NaN is what the NaN stop reports, in one clear message.
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"), \
+            _interrupts_noted(raise_at_once=not distributed) as interrupted:
         return _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, seed,
                     start_epoch, history, checkpoint, architecture, config, on_epoch, progress,
-                    augment, distributed)
+                    augment, distributed, interrupted)
+
+
+@contextlib.contextmanager
+def _interrupts_noted(raise_at_once):
+    """Inside the block, note each SIGINT (Ctrl-C) in the list the block gets, so that
+    :func:`fit` stops at its next step: a KeyboardInterrupt raised inside a weakref callback or
+    a ``__del__`` is only printed ("Exception ignored in ...") and the run would go on; and a
+    distributed run's processes must all stop at the same step (``raise_at_once=False``: the
+    SIGINT is only noted, and fit's step agrees on it). A SIGINT handler other than Python's
+    own (or any, outside the main thread) is left as it is."""
+    noted = []
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield noted
+        return
+
+    def note(signum, frame):
+        noted.append(signum)
+        if raise_at_once:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, seed,
          start_epoch, history, checkpoint, architecture, config, on_epoch, progress, augment,
-         distributed):
+         distributed, interrupted):
     from tqdm import tqdm
 
     if checkpoint is not None and architecture is None:
@@ -293,11 +323,15 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
                 optimizer.lr = schedule(epoch + index / len(batches))
             optimizer.zero_grad()
             loss, right, count = *_forward_backward(model, loss_fn, x, y), len(y)
+            stop = bool(interrupted)
             if distributed:
                 started = time.perf_counter()
-                loss, right, count = dist.reduce_step(model, loss, right, count,
-                                                      batches.global_size(index))
+                loss, right, count, stop = dist.reduce_step(model, loss, right, count,
+                                                            batches.global_size(index), stop)
                 allreduce_seconds += time.perf_counter() - started
+            if stop:  # a Ctrl-C swallowed on the way, or one of a distributed run
+                bar.close()
+                raise KeyboardInterrupt
             if not math.isfinite(loss):
                 bar.close()
                 raise _diverged(f"the loss became {loss} at epoch {epoch + 1}, batch "
