@@ -281,7 +281,8 @@ def _add_train_options(parser):
                         help="random changes to each training batch, drawn from the seeded "
                              "shuffling generator: crop (shift by up to "
                              f"{CROP_PADDING} pixels each way with zero fill: a random crop of "
-                             "the zero-padded image; crop=N for N pixels), flip (mirror "
+                             "the zero-padded image; crop=N for N pixels, N > 0 and below "
+                             "half the image side), flip (mirror "
                              "left-right with probability 1/2: not for digits, a mirrored 3 is "
                              "no digit), e.g. crop or crop,flip (default: none)")
     parser.add_argument("--out", metavar="DIR", type=_path,
