@@ -1,5 +1,8 @@
-"""Shared test helpers: strategies, tolerances, random inputs, finite differences and the
-optional torch."""
+"""Shared test helpers: strategies, tolerances, random inputs, finite differences, the
+optional torch, a full disk, and child processes a test can interrupt."""
+
+import signal
+import subprocess
 
 import numpy as np
 import pytest
@@ -82,3 +85,20 @@ def assert_gradient_matches_finite_differences(f, x, analytic, grad_out, element
 
 def to_torch(array, requires_grad=False):
     return torch.tensor(np.asarray(array), requires_grad=requires_grad)
+
+
+def no_space(*_):
+    """In place of ``os.fsync``: fail as a full disk fails a write (naming no file)."""
+    raise OSError(28, "No space left on device")
+
+
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_interruptible(command, **kwargs):
+    """``subprocess.Popen(command, **kwargs)`` whose process handles SIGINT by default (Python
+    raises KeyboardInterrupt) even when this one ignores it, as pytest run as a background job
+    (``pytest &``) does: a child inherits an ignored SIGINT, and a test's interrupt would not
+    reach it."""
+    return subprocess.Popen(command, preexec_fn=_default_sigint, **kwargs)

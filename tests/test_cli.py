@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import mint
+from helpers import no_space, start_interruptible
 from mint import cli, data, optim
 from mint.checkpoint import load_checkpoint
 
@@ -50,9 +51,9 @@ def start_mint(*argv, env=None):
     paths = [str(SOURCE), *filter(None, [os.environ.get("PYTHONPATH")])]
     environment = {**os.environ, "CI": "true", "PYTHONPATH": os.pathsep.join(paths),
                    **(env or {})}
-    return subprocess.Popen([sys.executable, "-m", "mint", *map(str, argv)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=environment)
+    return start_interruptible([sys.executable, "-m", "mint", *map(str, argv)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=environment)
 
 
 def wait_for_line(process, prefix, timeout=120):
@@ -112,6 +113,9 @@ def test_top_level_help_names_the_commands(capsys):
                                        "crop, crop=N and flip, got 'rotate'"),
     (["train", "--augment", "crop=-1"], "--augment: expected none"),
     (["train", "--augment", "none,flip"], "--augment: none cannot be combined"),
+    (["train", "--augment", "crop,crop=3"], "--augment: crop is given twice in 'crop,crop=3'"),
+    (["train", "--augment", "flip,crop,flip"], "--augment: flip is given twice"),
+    (["train", "--augment", "crop=0"], "--augment: expected none"),
     (["evaluate"], "required: FILE"),
     ([], "required: COMMAND"),
 ])
@@ -210,6 +214,18 @@ def test_augment_changes_the_training_batches_and_is_stored_with_the_run(capsys,
     assert not np.array_equal(saved["both"].model_state["0.weight"], plain)
 
 
+def test_a_crop_that_would_leave_the_images_blank_is_refused_before_training(capsys, tmp_path):
+    status, out, err = run(capsys, *QUICK, "--augment", "crop=100,flip", "--out", tmp_path / "a")
+    assert status == 2 and "epoch" not in out and not (tmp_path / "a").exists()
+    assert err.startswith("mint train: error: --augment crop=100 shifts the 8x8 images by up "
+                          "to 100 pixels, leaving many of them mostly blank; give crop=N with N "
+                          "below 4 (half their side)")
+    assert len(err.strip().splitlines()) == 1
+    assert run(capsys, *QUICK, "--augment", "crop=4", "--out", tmp_path / "b")[0] == 2
+    assert run(capsys, *QUICK, "--epochs", "1", "--augment", "crop=3",
+               "--out", tmp_path / "c")[0] == 0
+
+
 def test_a_diverging_run_stops_with_one_line_and_keeps_its_files(capsys, tmp_path):
     status, _, err = run(capsys, *QUICK, "--epochs", "2", "--optimizer", "sgd", "--lr", "1e12",
                          "--schedule", "constant", "--out", tmp_path)
@@ -275,6 +291,27 @@ def test_a_folder_holding_a_run_is_refused_unless_overwrite_is_given(capsys, tmp
     assert not (tmp_path / "confusion.png").exists()  # it described the replaced model
 
 
+def test_resuming_another_checkpoint_never_replaces_the_run_in_its_folder(capsys, tmp_path):
+    """In place means the folder's own model.npz: a copy kept beside it is another run."""
+    run_folder = tmp_path / "R"
+    assert run(capsys, *QUICK, "--epochs", "1", "--out", run_folder)[0] == 0
+    backup = run_folder / "epoch1-backup.npz"
+    backup.write_bytes((run_folder / "model.npz").read_bytes())
+    assert run(capsys, "train", "--resume", run_folder / "model.npz", "--epochs", "3")[0] == 0
+    newer = {name: (run_folder / name).read_bytes() for name in cli.RESULT_FILES}
+
+    status, out, err = run(capsys, "train", "--resume", backup, "--epochs", "2")
+    assert status == 2 and "epoch" not in out
+    assert f"{run_folder} already holds a run" in err and "--out" in err
+    assert len(err.strip().splitlines()) == 1
+    assert {name: (run_folder / name).read_bytes() for name in cli.RESULT_FILES} == newer
+
+    status, _, _ = run(capsys, "train", "--resume", backup, "--epochs", "2",
+                       "--out", tmp_path / "branch")
+    assert status == 0 and load_checkpoint(tmp_path / "branch" / "model.npz").epoch == 2
+    assert (run_folder / "model.npz").read_bytes() == newer["model.npz"]
+
+
 def test_a_second_run_into_a_folder_in_use_fails_at_once_naming_the_first(capsys, tmp_path):
     out = tmp_path / "run"
     first = start_mint("train", "--dataset", "digits", "--epochs", "30", "--out", out)
@@ -315,6 +352,39 @@ def test_an_unwritable_out_is_refused_before_training(capsys, tmp_path):
     status, out, err = run(capsys, *QUICK, "--epochs", "1", "--out", folder)
     assert status == 2 and "epoch" not in out
     assert f"--out: cannot write to {folder}" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_full_disk_names_the_file_and_says_which_epoch_is_safe(capsys, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    report = cli._report_epoch
+
+    def fill_the_disk_after_epoch_1(rows, epochs, folder):
+        report(rows, epochs, folder)
+        monkeypatch.setattr(os, "fsync", no_space)
+
+    monkeypatch.setattr(cli, "_report_epoch", fill_the_disk_after_epoch_1)
+    status, _, err = run(capsys, *QUICK, "--epochs", "3", "--out", out)
+    monkeypatch.undo()
+    assert status == 1
+    assert err == (f"mint train: error: {out / 'model.npz'}: No space left on device; "
+                   f"{out / 'model.npz'} holds epoch 1 of 3; continue with: mint train "
+                   f"--resume {out / 'model.npz'}\n")
+    assert load_checkpoint(out / "model.npz").epoch == 1 and not list(out.glob(".*.tmp"))
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_the_work(capsys, tmp_path):
+    folder = unwritable_folder(tmp_path)
+    assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path / "run")[0] == 0
+    status, out, err = run(capsys, "export", tmp_path / "run" / "model.npz",
+                           folder / "model.onnx")
+    assert status == 2 and out == ""
+    assert err.startswith(f"mint export: error: OUT: cannot write {folder / 'model.onnx'} (")
+    for option in ("--json", "--plot"):
+        status, out, err = run(capsys, "bench", "--ops", "cross_entropy", "--strategies",
+                               "vectorized", "--rounds", "1", option, folder / "b.png")
+        assert status == 2 and out == ""
+        assert err.startswith(f"mint bench: error: {option}: cannot write {folder / 'b.png'} (")
+        assert len(err.strip().splitlines()) == 1
 
 
 def test_a_run_removes_temporary_files_left_by_a_killed_save(capsys, tmp_path):
@@ -395,6 +465,26 @@ def test_ctrl_c_at_any_moment_ends_in_one_true_line_and_a_consistent_folder(tmp_
         assert not out.exists()  # the folder this run created, empty, is gone
 
 
+def test_a_run_started_where_sigint_is_ignored_can_still_be_interrupted(tmp_path):
+    """As when pytest runs as a background job (``pytest &``), whose children inherit an
+    ignored SIGINT."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        process = start_mint("train", "--dataset", "digits", "--epochs", "30",
+                             "--out", tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        wait_for_line(process, "epoch 1/30")
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            _, err = process.communicate(timeout=60)
+        finally:
+            process.kill()
+    assert process.returncode == 130 and "interrupted" in err
+
+
 def test_after_kill_9_a_resume_repairs_the_folder_before_training(tmp_path):
     out = tmp_path / "run"
     process = start_mint("train", "--dataset", "digits", "--epochs", "6", "--out", out)
@@ -418,6 +508,15 @@ def test_after_kill_9_a_resume_repairs_the_folder_before_training(tmp_path):
         _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and len(err.strip().splitlines()) == 1, err
     assert assert_folder_matches_its_checkpoint(out, 6) >= epoch
+
+
+def test_a_reader_that_stops_reading_ends_mint_quietly(capsys, tmp_path):
+    """As ``mint evaluate ... | head -1``: here the reader has gone before mint writes."""
+    assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path)[0] == 0
+    process = start_mint("evaluate", tmp_path / "model.npz")
+    process.stdout.close()
+    assert process.stderr.read() == ""
+    assert process.wait(timeout=120) == cli.BROKEN_PIPE
 
 
 def test_python_dash_m_mint_runs_the_command():
@@ -496,6 +595,10 @@ def test_extending_a_finished_run_starts_a_new_schedule_and_says_so(capsys, tmp_
     for name, value in load_checkpoint(tmp_path / "short" / "model.npz").model_state.items():
         np.testing.assert_array_equal(
             load_checkpoint(tmp_path / "again" / "model.npz").model_state[name], value, name)
+    # One more epoch: a range of one.
+    status, out, _ = run(capsys, "train", "--resume", tmp_path / "short" / "model.npz",
+                         "--epochs", "5")
+    assert status == 0 and "so a new cosine schedule runs over epoch 5, from lr 0.003" in out
 
 
 def test_a_new_total_for_an_unfinished_run_moves_the_end_of_its_schedule(capsys, tmp_path):
@@ -574,6 +677,35 @@ def test_train_accepts_mnist_files_of_ones_own_with_a_one_line_warning(capsys, t
                for line in warnings)
 
 
+def test_bad_labels_or_shapes_in_data_files_stop_a_run_before_it_trains(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for split in ("train", "test"):
+        images, labels = data.MNIST_SPLITS[split]
+        idx_file(folder / images, rng.integers(0, 256, (40, 28, 28)))
+        idx_file(folder / labels, np.arange(40) % 10)
+    assert run(capsys, "train", "--dataset", "mnist", "--data-dir", folder, "--epochs", "1",
+               "--strategy", "vectorized", "--out", tmp_path / "run")[0] == 0
+    idx_file(folder / "t10k-labels-idx1-ubyte", np.arange(40) % 13)
+    for argv in (["train", "--dataset", "mnist", "--out", tmp_path / "new"],
+                 ["evaluate", tmp_path / "run" / "model.npz"]):
+        status, out, err = run(capsys, *argv, "--data-dir", folder)
+        assert status == 1 and out == "", err
+        error = err.strip().splitlines()[-1]
+        assert error == (f"mint {argv[0]}: error: {folder / 't10k-labels-idx1-ubyte'} holds "
+                         f"label 10 (image 10); MNIST labels are 0 to 9")
+    assert not (tmp_path / "new").exists()
+    idx_file(folder / "t10k-labels-idx1-ubyte", np.arange(40) % 10)
+    idx_file(folder / "t10k-images-idx3-ubyte", rng.integers(0, 256, (40, 20, 20)))
+    status, out, err = run(capsys, "train", "--dataset", "mnist", "--data-dir", folder,
+                           "--out", tmp_path / "new")
+    assert status == 1 and out == ""
+    assert err.strip().splitlines()[-1] == (
+        "mint train: error: the mnist training images have shape (1, 28, 28) but its test "
+        "images (1, 20, 20); they must match")
+
+
 def test_a_weight_decay_that_diverges_is_named_in_the_message(capsys, tmp_path):
     status, _, err = run(capsys, *QUICK, "--epochs", "1", "--weight-decay", "1e300",
                          "--out", tmp_path)
@@ -601,6 +733,49 @@ def test_a_checkpoint_whose_metadata_lacks_a_field_is_a_one_line_error(capsys, t
         assert len(err.strip().splitlines()) == 1
 
 
+def set_config(key, value):
+    return lambda meta: meta["config"].update({key: value})
+
+
+def set_history(row, key, value):
+    return lambda meta: meta["history"][row].update({key: value})
+
+
+@pytest.mark.parametrize("edit, message", [
+    (set_config("dataset", "cifar"), "'dataset' is 'cifar', which --dataset refuses"),
+    (set_config("dataset", "auto"), "'dataset' is 'auto', which --dataset refuses"),
+    (set_config("model", "vgg"), "'model' is 'vgg', which --model refuses"),
+    (set_config("optimizer", "lbfgs"), "'optimizer' is 'lbfgs', which --optimizer refuses"),
+    (set_config("schedule", "linear"), "'schedule' is 'linear', which --schedule refuses"),
+    (set_config("lr", "fast"), "'lr' is 'fast', which --lr refuses"),
+    (set_config("lr", -1), "'lr' is -1, which --lr refuses (must be > 0, got -1)"),
+    (set_config("weight_decay", None), "'weight_decay' is None, which --weight-decay refuses"),
+    (set_config("batch_size", 0), "'batch_size' is 0, which --batch-size refuses"),
+    (set_config("batch_size", True), "'batch_size' is True, which --batch-size refuses"),
+    (set_config("epochs", "ten"), "'epochs' is 'ten', which --epochs refuses"),
+    (set_config("seed", [1]), "'seed' is [1], which --seed refuses"),
+    (set_config("augment", "rotate"), "'augment' is 'rotate', which --augment refuses"),
+    (set_config("limit", -5), "'limit' is -5, which --limit refuses"),
+    (set_config("schedule_start", 9), "'schedule_start' must be an epoch from 0 to 2, got 9"),
+    (lambda meta: meta["history"][0].pop("epoch"), "history row 1: 'epoch' must be an int"),
+    (set_history(1, "epoch", 1), "history row 2: 'epoch' must be an int from 2 to 2, got 1"),
+    (set_history(0, "loss", "low"), "history row 1: 'loss' must be a number, got 'low'"),
+    (set_history(1, "lr", "fast"), "history row 2: 'lr' must be a number, got 'fast'"),
+])
+def test_every_run_setting_read_from_a_checkpoint_is_checked_as_its_option(capsys, tmp_path,
+                                                                           edit, message):
+    assert run(capsys, *QUICK, "--epochs", "2", "--out", tmp_path)[0] == 0
+    path = tmp_path / "model.npz"
+    rewrite_meta(path, edit)
+    before = path.read_bytes()
+    for argv in (["train", "--resume", path, "--epochs", "3"], ["evaluate", path]):
+        status, out, err = run(capsys, *argv)
+        assert status == 1 and "epoch" not in out and "accuracy" not in out, err
+        assert err.startswith(f"mint {argv[0]}: error: {path}: its "), err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert path.read_bytes() == before
+
+
 def test_a_checkpoint_with_nan_weights_is_flagged(capsys, tmp_path):
     assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path)[0] == 0
     arrays = dict(np.load(tmp_path / "model.npz"))
@@ -611,6 +786,25 @@ def test_a_checkpoint_with_nan_weights_is_flagged(capsys, tmp_path):
     assert "warning:" in err and "NaN or infinite" in err and "0.weight" in err
     status, _, err = run(capsys, "train", "--resume", tmp_path / "model.npz", "--epochs", "2")
     assert status == 1 and "NaN or infinite" in err and len(err.strip().splitlines()) == 1
+    status, out, err = run(capsys, "export", tmp_path / "model.npz", tmp_path / "model.onnx")
+    assert status == 1 and out == "" and not (tmp_path / "model.onnx").exists()
+    assert err == (f"mint export: error: {tmp_path / 'model.npz'} holds NaN or infinite "
+                   f"parameters (0.weight); export an earlier checkpoint or train again\n")
+
+
+@pytest.mark.parametrize("in_shape", ["abc", [1, 8], [1, 0, 8], None])
+def test_a_checkpoint_whose_architecture_cannot_be_built_is_a_one_line_error(capsys, tmp_path,
+                                                                            in_shape):
+    assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path)[0] == 0
+    path = tmp_path / "model.npz"
+    rewrite_meta(path, lambda meta: meta["architecture"].update(in_shape=in_shape))
+    for argv in (["evaluate", path], ["summary", path], ["export", path, tmp_path / "m.onnx"],
+                 ["train", "--resume", path, "--epochs", "2"]):
+        status, out, err = run(capsys, *argv)
+        assert status == 1 and "accuracy" not in out, err
+        assert f"{path}: its architecture is not one Mint can build (lenet: in_shape must " \
+               f"be (channels, height, width), got {in_shape!r})" in err, err
+        assert len(err.strip().splitlines()) == 1
 
 
 def test_the_loop_strategy_says_it_compiles_before_the_first_epoch(capsys, tmp_path):

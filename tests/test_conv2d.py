@@ -4,6 +4,7 @@ layouts and dtypes (op_check), errors, kept arrays and threads."""
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -384,3 +385,20 @@ def test_conv2d_loop_gives_each_python_thread_its_own_results():
         for result in repeats:
             for a, e in zip(result, expected[i], strict=True):
                 np.testing.assert_array_equal(a, e)
+
+
+def test_winograd_stays_finite_up_to_the_input_range_the_readme_states():
+    """F(4x4, 3x3)'s input transform B^T d B multiplies by up to 14 x 14 = 196 (its rows' sums of
+    absolute values): in float32 the direct algorithm is finite further out."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    bound = float(re.search(r"stays finite for inputs\s+up\s+to (1e\d+) in magnitude",
+                            readme).group(1))
+    rng = np.random.default_rng(0)
+    x = (bound * rng.choice([-1.0, 1.0], (2, 8, 12, 12))).astype(np.float32)
+    weight = (1e-3 * rng.standard_normal((8, 8, 3, 3))).astype(np.float32)
+    direct = F.conv2d(x, weight, padding=1, strategy="loop", algorithm="direct")
+    winograd = F.conv2d(x, weight, padding=1, strategy="loop", algorithm="winograd")
+    assert np.isfinite(winograd).all()
+    np.testing.assert_allclose(winograd / bound, direct / bound, rtol=0, atol=1e-4)
+    assert not np.isfinite(F.conv2d(100 * x, weight, padding=1, strategy="loop",
+                                    algorithm="winograd")).all()  # and no further

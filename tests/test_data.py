@@ -97,6 +97,27 @@ def test_load_mnist_accepts_well_formed_files_of_ones_own_with_a_warning(tmp_pat
     np.testing.assert_array_equal(labels, np.arange(10))
 
 
+@pytest.mark.parametrize("images, labels, message", [
+    (np.zeros((10, 28, 28), np.uint8), np.array([1, 2, 12, 3, 4, 5, 6, 7, 8, 9], np.uint8),
+     r"t10k-labels-idx1-ubyte holds label 12 \(image 2\); MNIST labels are 0 to 9"),
+    (np.zeros((10, 28, 28), np.uint8), -np.arange(10, dtype=np.int8),
+     r"t10k-labels-idx1-ubyte holds label -1 \(image 1\); MNIST labels are 0 to 9"),
+    (np.zeros((10, 28, 28), np.uint8), np.zeros((10, 1), np.uint8),
+     r"t10k-labels-idx1-ubyte holds uint8 of shape \(10, 1\); MNIST labels are integers"),
+    (np.zeros((10, 784), np.uint8), np.zeros(10, np.uint8),
+     r"t10k-images-idx3-ubyte holds uint8 of shape \(10, 784\); MNIST images are unsigned"),
+    (np.zeros((10, 28, 28), ">f4"), np.zeros(10, np.uint8),
+     "t10k-images-idx3-ubyte holds float32 of shape"),
+])
+def test_load_mnist_checks_labels_shapes_and_types_naming_the_file(tmp_path, images, labels,
+                                                                   message):
+    types = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">f4"): 0x0D}
+    for stem, array in zip(data.MNIST_SPLITS["test"], (images, labels), strict=True):
+        (tmp_path / stem).write_bytes(idx_bytes(array, types[array.dtype]))
+    with pytest.raises(DataError, match=message), pytest.warns(UserWarning):
+        load_mnist(tmp_path, "test", download=False)
+
+
 def test_load_mnist_rejects_a_damaged_file_with_advice(tmp_path):
     damaged = idx_bytes(np.zeros((10, 28, 28), dtype=np.uint8))[:-5]
     (tmp_path / "t10k-images-idx3-ubyte").write_bytes(damaged)

@@ -196,3 +196,113 @@ def test_layers_sharing_a_parameter_add_both_gradients():
             weight.data = saved
 
     assert_gradient_matches_finite_differences(forward, weight.data, analytic, grad_out)
+
+
+# ------------------------------------------------------------------ what PyTorch users expect
+
+
+def test_load_state_dict_strict_false_copies_the_common_keys_and_returns_the_others():
+    mint.manual_seed(0)
+    source, target = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2)), lenet((1, 8, 8))
+    state = {"0.weight": source[0].weight.data, "extra": np.zeros(1)}
+    result = source.load_state_dict(source.state_dict())
+    assert result == ([], []) and result.missing_keys == [] and result.unexpected_keys == []
+    mint.manual_seed(1)
+    partial = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 5))
+    before = partial.state_dict()
+    missing, unexpected = partial.load_state_dict(state, strict=False)
+    assert (missing, unexpected) == (["0.bias", "1.weight", "1.bias"], ["extra"])
+    np.testing.assert_array_equal(partial[0].weight.data, source[0].weight.data)
+    for key in missing:
+        np.testing.assert_array_equal(partial.state_dict()[key], before[key])
+    with pytest.raises(ValueError, match="missing keys"):
+        partial.load_state_dict(state)
+    with pytest.raises(ValueError, match="'0.weight' has shape"):  # shapes are still checked
+        target.load_state_dict({"0.weight": np.zeros((1, 1))}, strict=False)
+    with pytest.raises(TypeError, match="load_state_dict: strict must be a bool"):
+        target.load_state_dict({}, strict="no")
+
+
+class Tower(nn.Module):
+    """Blocks kept in a ModuleList and heads in a ModuleDict, as PyTorch code keeps them."""
+
+    def __init__(self):
+        self.blocks = nn.ModuleList([nn.Linear(4, 4), nn.ReLU()]).append(nn.Linear(4, 4))
+        self.heads = nn.ModuleDict({"digit": nn.Linear(4, 10)})
+        self.heads["parity"] = nn.Linear(4, 2)
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        self.save_for_backward(x.shape)
+        return x
+
+
+def test_module_list_and_module_dict_register_their_modules_under_pytorchs_names():
+    tower = Tower()
+    assert [name for name, _ in tower.named_parameters()] == [
+        "blocks.0.weight", "blocks.0.bias", "blocks.2.weight", "blocks.2.bias",
+        "heads.digit.weight", "heads.digit.bias", "heads.parity.weight", "heads.parity.bias"]
+    assert len(tower.blocks) == 3 and isinstance(tower.blocks[1], nn.ReLU)
+    assert [type(m).__name__ for m in tower.blocks[::2]] == ["Linear", "Linear"]
+    assert list(tower.heads) == ["digit", "parity"] and "digit" in tower.heads
+    assert tower.heads["parity"].out_features == 2 and len(tower.heads.values()) == 2
+    assert "(blocks): ModuleList(\n    (0): Linear" in repr(tower)
+    tower.eval()
+    assert not tower.blocks[0].training and not tower.heads["digit"].training
+    copy = Tower()
+    copy.load_state_dict(tower.state_dict())
+    for (name, a), b in zip(tower.state_dict().items(), copy.state_dict().values(), strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    linear = nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="ModuleList: module 1 holds the Linear instance of "
+                                         "module 0 again"):
+        nn.ModuleList([linear, linear])
+    with pytest.raises(TypeError, match="ModuleList: module 0 must be a Module, got int"):
+        nn.ModuleList([3])
+    with pytest.raises(ValueError, match="ModuleDict: keys must be non-empty strings without"):
+        nn.ModuleDict({"a.b": linear})
+
+
+class Forgetful(nn.Module):
+    def __init__(self, holder):
+        self.kept = nn.Linear(2, 2)
+        self.also_kept = [self.kept]  # a second reference to a registered module: fine
+        self.layers = holder
+
+
+@pytest.mark.parametrize("holder", [lambda: [nn.Linear(2, 2)], lambda: (nn.ReLU(),),
+                                    lambda: {"a": nn.Linear(2, 2)},
+                                    lambda: [mint.Parameter(np.zeros(2, np.float32))]])
+def test_modules_or_parameters_in_a_plain_container_are_refused_not_silently_untrained(holder):
+    model = Forgetful(holder())
+    with pytest.raises(TypeError, match=r"Forgetful.layers is a (list|tuple|dict) of modules or "
+                                        r"parameters, which Module does not look into .* "
+                                        r"nn.ModuleList or nn.ModuleDict"):
+        list(model.parameters())
+    assert len(list(Forgetful([]).parameters())) == 2
+
+
+@pytest.mark.parametrize("make", [lambda: nn.Linear(3, 2), lambda: nn.Conv2d(1, 2, 3),
+                                  lambda: nn.Sequential(nn.Linear(3, 4), nn.ReLU()),
+                                  lambda: nn.BatchNorm1d(3)])
+def test_a_second_backward_after_one_forward_is_refused_not_added_twice(make):
+    layer = make()
+    x = np.random.default_rng(0).standard_normal(
+        (2, 1, 5, 5) if isinstance(layer, nn.Conv2d) else (2, 3)).astype(np.float32)
+    out = layer(x)
+    layer.backward(np.ones_like(out))
+    grads = [p.grad.copy() for p in layer.parameters()]
+    name = type(layer).__name__
+    for backward in (layer.backward, layer.backward_parameters):
+        with pytest.raises(RuntimeError, match=f"{name}.backward called twice after one forward"):
+            backward(np.ones_like(out))
+    for grad, p in zip(grads, layer.parameters(), strict=True):
+        np.testing.assert_array_equal(p.grad, grad)
+    layer(x)  # a new forward allows a new backward
+    layer.backward(np.ones_like(out))
+    loss_fn = nn.CrossEntropyLoss()
+    loss_fn(np.zeros((2, 3), np.float32), np.array([0, 1]))
+    loss_fn.backward()
+    with pytest.raises(RuntimeError, match="CrossEntropyLoss.backward called twice"):
+        loss_fn.backward()

@@ -198,7 +198,8 @@ def test_parameter_grads_accumulate_across_backward_calls(make_layer, shape, str
     layer.backward(grad_out)
     single = [p.grad.copy() for p in layer.parameters()]
     assert all(np.any(g != 0) for g in single)
-    layer.backward(grad_out)  # the same forward, back-propagated twice
+    layer(x1)
+    layer.backward(grad_out)  # the same forward and backward again: the gradients add up
     for parameter, grad in zip(layer.parameters(), single, strict=True):
         np.testing.assert_array_equal(parameter.grad, 2 * grad)
 

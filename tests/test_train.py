@@ -9,11 +9,13 @@ import subprocess
 import sys
 import textwrap
 import time
+import weakref
 
 import numpy as np
 import pytest
 
 import mint
+from helpers import no_space
 from mint import files, models, nn, optim
 from mint.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from mint.data import load_digits
@@ -244,6 +246,38 @@ def test_compiling_on_the_first_call_is_kept_out_of_the_epoch_time():
     assert SlowFirstCall.calls > 1 and history[0]["seconds"] < 0.5
 
 
+class CtrlCInACallback(nn.Module):
+    """The identity, where a Ctrl-C lands in a weakref callback on the 5th call, as it landed
+    once in WeakKeyDictionary's: Python prints "Exception ignored in ..." and goes on."""
+
+    calls = 0
+
+    def forward(self, x):
+        CtrlCInACallback.calls += 1
+        if CtrlCInACallback.calls == 5:
+            doomed = nn.Identity()
+            reference = weakref.ref(doomed, lambda _: signal.raise_signal(signal.SIGINT))
+            del doomed  # the callback runs, and its KeyboardInterrupt is swallowed
+            assert reference() is None
+        self.save_for_backward(x.shape)
+        return x
+
+    def backward(self, grad_out):
+        self.saved_for_backward(grad_out)
+        return grad_out
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # swallowed
+def test_a_ctrl_c_that_python_swallows_still_stops_training_at_the_next_step():
+    model, loss_fn, optimizer = make_run()
+    model = nn.Sequential(CtrlCInACallback(), model)
+    steps = []
+    schedule = lambda t: steps.append(t) or 3e-3  # noqa: E731 (called once a step)
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, loss_fn, optimizer, TRAIN, 5, 32, schedule=schedule, progress=False)
+    assert len(steps) == 3  # the warm-up's two calls, then three steps: the third stops
+
+
 def test_fit_and_evaluate_say_what_data_they_expect():
     model, loss_fn, optimizer = make_run()
     images, labels = TRAIN
@@ -257,6 +291,32 @@ def test_fit_and_evaluate_say_what_data_they_expect():
         evaluate(model, (images, labels[:10]))
     with pytest.raises(TypeError, match=r"evaluate: data labels must hold integers"):
         evaluate(model, (images, labels.astype(np.float32)))
+    with pytest.raises(TypeError, match=r"fit: train images must be float32 or float64 with a "
+                                        r"batch axis, shape \(N, ...\); got uint8"):
+        fit(model, loss_fn, optimizer, ((images * 255).astype(np.uint8), labels), 1, 32)
+    with pytest.raises(TypeError, match=r"evaluate: data images must be float32 or float64"):
+        evaluate(model, (images[:, 0, 0, 0], labels))
+    with pytest.raises(ValueError, match=r"fit: val images have shape \(1, 4, 4\), but train "):
+        fit(model, loss_fn, optimizer, TRAIN, 1, 32, val=(images[:, :, :4, :4], labels))
+
+
+def test_labels_outside_the_models_classes_are_refused_before_any_work():
+    model, loss_fn, optimizer = make_run()
+    images, labels = TRAIN
+    wrong = labels.copy()
+    wrong[7] = 12
+    with pytest.raises(ValueError, match=r"evaluate: data labels must be class indices from 0 "
+                                         r"to 9 \(the model has 10 outputs\); label 7 is 12"):
+        evaluate(model, (images, wrong))
+    before = model.state_dict()
+    epochs = []
+    for train, val, name in (((images, wrong), None, "train"), (TRAIN, (images, wrong), "val"),
+                             (TRAIN, (images, -labels), "val")):
+        with pytest.raises(ValueError, match=rf"fit: {name} labels must be class indices"):
+            fit(model, loss_fn, optimizer, train, 1, 32, val=val, on_epoch=epochs.append)
+    assert epochs == []
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[key], err_msg=key)
 
 
 def test_evaluating_a_model_with_nan_parameters_warns():
@@ -379,6 +439,29 @@ def test_write_atomically_gives_the_mode_of_an_ordinary_file(tmp_path):
     assert (tmp_path / "new").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "private").stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "kept").stat().st_mode & 0o777 == 0o604  # a rewrite keeps the mode
+
+
+def test_write_atomically_names_the_file_it_could_not_write(tmp_path, monkeypatch):
+    (tmp_path / "kept").write_bytes(b"old")
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(OSError, match=r"No space left on device: '.*kept'") as raised:
+        files.write_atomically(tmp_path / "kept", lambda file: file.write(b"new"))
+    assert raised.value.errno == 28 and raised.value.filename == str(tmp_path / "kept")
+    assert (tmp_path / "kept").read_bytes() == b"old" and os.listdir(tmp_path) == ["kept"]
+    monkeypatch.undo()
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError) as raised:
+        files.check_writable(folder)
+    assert raised.value.filename == str(folder)
+    below_a_file = tmp_path / "kept" / "x"
+    for write in (files.check_writable,
+                  lambda path: files.write_atomically(path, lambda file: file.write(b"x"))):
+        with pytest.raises(OSError) as raised:
+            write(below_a_file)
+        assert raised.value.filename == str(below_a_file)  # not the temporary file's name
+    files.check_writable(tmp_path / "new" / "deeper" / "file")  # folders it would create
+    assert sorted(os.listdir(tmp_path)) == ["folder", "kept"]
 
 
 @pytest.mark.parametrize("edit, message", [

@@ -73,9 +73,15 @@ class Checkpoint:
     config: dict = field(default_factory=dict)
 
     def build_model(self, strategy=None):
-        """The saved model: built from its architecture, then given the saved parameters."""
+        """The saved model: built from its architecture, then given the saved parameters.
+        Building it checks the architecture, so read its entries (``in_shape``) after this."""
         try:
             model = build(self.architecture, strategy=strategy)
+        except (TypeError, ValueError) as error:
+            raise CheckpointError(
+                f"{self.path}: its architecture is not one Mint can build ({error})"
+            ) from None
+        try:
             model.load_state_dict(self.model_state)
         except (TypeError, ValueError) as error:
             raise CheckpointError(

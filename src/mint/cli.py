@@ -2,8 +2,9 @@
 
 Each subcommand is a pair of functions: ``_add_<name>_parser(subparsers)`` declares its options
 and ``run_<name>(args)`` does the work and returns the exit status (0 success, 1 a failure the
-message explains, 2 bad arguments, 130 interrupted). Failures a user can fix print one line,
-never a traceback; so do warnings, and an interrupt, which says what was saved.
+message explains, 2 bad arguments, 130 interrupted, 141 quietly when the reader of the
+output went away, as in ``mint evaluate ... | head -1``). Failures a user can fix print one
+line, never a traceback; so do warnings, and an interrupt, which says what was saved.
 """
 
 import argparse
@@ -29,6 +30,7 @@ from mint.checkpoint import CheckpointError, load_checkpoint
 from mint.train import (
     SCHEDULES,
     TrainingDiverged,
+    check_history,
     evaluate,
     fit,
     load_pyplot,
@@ -44,6 +46,7 @@ from mint.train import (
 DEFAULT_OPTIMIZER = "adam"
 AUTO_DOWNLOAD_TIMEOUT = 5.0  # seconds: `mint train` offline must fall back to digits quickly
 RESULT_FILES = ("model.npz", "metrics.csv", "curves.png")
+BROKEN_PIPE = 141  # the exit status when stdout's reader went away: 128 + SIGPIPE, as shells say
 
 
 class _Parser(argparse.ArgumentParser):
@@ -194,7 +197,9 @@ def _augment_spec(text):
     parts = {}
     for item in (part.strip() for part in text.split(",")):
         name, _, value = item.partition("=")
-        if name == "crop" and (not value or value.isdigit()):
+        if name in parts:
+            raise argparse.ArgumentTypeError(f"{name} is given twice in {text!r}")
+        if name == "crop" and (not value or value.isdigit() and int(value) > 0):
             parts["crop"] = f"crop={int(value) if value else CROP_PADDING}"
         elif item in ("flip", "none"):
             parts[item] = item
@@ -207,13 +212,19 @@ def _augment_spec(text):
     return ",".join(parts.get(key) for key in ("none", "crop", "flip") if key in parts)
 
 
-def _augmentation(spec):
-    """The ``augment`` function of :func:`mint.train.fit` that ``--augment spec`` asks for."""
+def _augmentation(spec, images):
+    """The ``augment`` function of :func:`mint.train.fit` that ``--augment spec`` asks for, on
+    ``images`` (N, C, H, W); a crop that shifts them by half their side or more (leaving them
+    mostly blank) is a usage error."""
     items = dict(item.partition("=")[::2] for item in spec.split(","))
     if "none" in items:
         return None
-    return functools.partial(data.augment, crop_padding=int(items.get("crop") or 0),
-                             flip="flip" in items)
+    crop, side = int(items.get("crop") or 0), min(images.shape[2:])
+    if 2 * crop >= side:
+        raise _UsageError(f"--augment crop={crop} shifts the {images.shape[2]}x{images.shape[3]} "
+                          f"images by up to {crop} pixels, leaving many of them mostly blank; "
+                          f"give crop=N with N below {-(-side // 2)} (half their side)")
+    return functools.partial(data.augment, crop_padding=crop, flip="flip" in items)
 
 
 def _add_train_parser(subparsers):
@@ -230,6 +241,11 @@ def _add_train_parser(subparsers):
             + "."
         ),
     )
+    _add_train_options(parser)
+    parser.set_defaults(handler=run_train)
+
+
+def _add_train_options(parser):
     _add_data_options(parser, "auto (default): MNIST when found in the data folder or "
                               "downloadable, else the bundled digits",
                       "use only the first N training and N test images (for quick checks)")
@@ -265,7 +281,8 @@ def _add_train_parser(subparsers):
                         help="random changes to each training batch, drawn from the seeded "
                              "shuffling generator: crop (shift by up to "
                              f"{CROP_PADDING} pixels each way with zero fill: a random crop of "
-                             "the zero-padded image; crop=N for N pixels), flip (mirror "
+                             "the zero-padded image; crop=N for N pixels, N > 0 and below "
+                             "half the image side), flip (mirror "
                              "left-right with probability 1/2: not for digits, a mirrored 3 is "
                              "no digit), e.g. crop or crop,flip (default: none)")
     parser.add_argument("--out", metavar="DIR", type=_path,
@@ -279,7 +296,15 @@ def _add_train_parser(subparsers):
                         help="data-parallel training over the processes of `mpiexec -n N mint "
                              "train --distributed` (needs mpi4py): --batch-size is per process, "
                              "--threads defaults to cores / processes on each machine")
-    parser.set_defaults(handler=run_train)
+
+
+@functools.cache
+def _train_option_parser():
+    """mint train's options alone, in a parser that raises ``argparse.ArgumentError`` on a bad
+    value: what checks a setting read from a checkpoint (:func:`_saved_settings`)."""
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    _add_train_options(parser)
+    return parser
 
 
 def _train_settings(args, dataset, processes=1):
@@ -309,10 +334,45 @@ def _train_settings(args, dataset, processes=1):
     }
 
 
+def _saved_settings(checkpoint):
+    """The run settings in ``checkpoint.config``, each checked (and normalised) as the option
+    it came from checks it; a value that option refuses is a CheckpointError naming the file
+    and the setting. Settings absent from the config stay absent (but for ``augment``: runs
+    saved before --augment had none)."""
+    settings = {"augment": "none", **checkpoint.config}
+    for key in (*_RUN_SETTINGS, "epochs"):
+        value = settings.get(key)
+        optional = key == "limit" or (key == "momentum" and "momentum" not in getattr(
+            optim.OPTIMIZERS.get(settings.get("optimizer")), "defaults", ()))  # checked by now
+        if key not in settings or (value is None and optional):
+            continue
+        option = "--" + key.replace("_", "-")
+        try:
+            if key == "dataset" and value not in data.DATASETS:  # "auto" is no data set
+                raise argparse.ArgumentError(None, f"expected one of {', '.join(data.DATASETS)}")
+            settings[key] = getattr(_train_option_parser().parse_args([f"{option}={value}"]),
+                                    key)
+        except argparse.ArgumentError as error:
+            raise CheckpointError(
+                f"{checkpoint.path}: its run setting {key!r} is {value!r}, which {option} "
+                f"refuses ({error.message}); the file was edited or written by another tool"
+            ) from None
+    start = settings.get("schedule_start", 0)
+    if not (isinstance(start, int) and not isinstance(start, bool)
+            and 0 <= start <= checkpoint.epoch):
+        raise CheckpointError(f"{checkpoint.path}: its run setting 'schedule_start' must be an "
+                              f"epoch from 0 to {checkpoint.epoch}, got {start!r}")
+    try:
+        check_history(checkpoint.history, checkpoint.epoch)
+    except ValueError as error:
+        raise CheckpointError(f"{checkpoint.path}: its history {error}") from None
+    return settings
+
+
 def _resumed_settings(args, checkpoint, processes=1):
     """The checkpoint's settings; an option given that contradicts them is a usage error. Its
     ``batch_size`` (images per step) is shared equally by ``processes``."""
-    settings = {"augment": "none", **checkpoint.config}  # runs saved before --augment had none
+    settings = _saved_settings(checkpoint)
     if not all(key in settings for key in (*_RUN_SETTINGS, "epochs")):
         raise CheckpointError(f"{checkpoint.path} holds no run settings, so it cannot be resumed")
     given = {"dataset": None if args.dataset == "auto" else args.dataset}
@@ -398,6 +458,11 @@ def _run_train(args, processes, main):
         except KeyboardInterrupt:
             report = _after_interrupt(out, checkpoint, settings) if main else "interrupted"
             raise _Interrupted(report) from None
+        except OSError as error:  # a full disk, ...: say what is safe
+            if not main:
+                raise
+            raise _Failure(f"{_os_error(error)}; {_saved_report(out, checkpoint, settings)}"
+                           ) from None
 
 
 def _settings(args, checkpoint, processes):
@@ -407,8 +472,10 @@ def _settings(args, checkpoint, processes):
 
 
 def _in_place(out, checkpoint):
-    """Whether the run writes to the folder of the checkpoint it resumes."""
-    return out.resolve() == checkpoint.path.parent.resolve()
+    """Whether the run continues in place: ``out``'s model.npz is the very file it resumes
+    (any other checkpoint, such as a copy kept beside the run, belongs to another run)."""
+    target = out / "model.npz"
+    return target.is_file() and os.path.samefile(target, checkpoint.path)
 
 
 @contextlib.contextmanager
@@ -458,6 +525,11 @@ def _train(args, checkpoint, settings, out, processes, main):
         threads = threads or distributed.threads_per_process()
     train = _load(settings["dataset"], "train", args.data_dir, settings["limit"])
     test = _load(settings["dataset"], "test", args.data_dir, settings["limit"])
+    if train[0].shape[1:] != test[0].shape[1:]:
+        raise data.DataError(f"the {settings['dataset']} training images have shape "
+                             f"{train[0].shape[1:]} but its test images {test[0].shape[1:]}; "
+                             f"they must match")
+    augment = _augmentation(settings["augment"], train[0])
     batch = settings["batch_size"]
     threads_used = _count(threads or mint.get_num_threads(), "thread")
     if args.distributed:
@@ -479,13 +551,8 @@ def _train(args, checkpoint, settings, out, processes, main):
             rng, start, history = np.random.default_rng(settings["seed"]), 0, []
         else:
             architecture = checkpoint.architecture
-            model = checkpoint.build_model()
+            model = _finite_model(checkpoint, "resume from")
             _check_input_shape(checkpoint, train[0])
-            nonfinite = nonfinite_parameters(model)
-            if nonfinite:
-                raise CheckpointError(f"{checkpoint.path} holds NaN or infinite parameters "
-                                      f"({', '.join(nonfinite)}); resume from an earlier "
-                                      f"checkpoint or train again")
             optimizer = _make_optimizer(settings, model)
             checkpoint.restore_optimizer(optimizer)
             rng, start, history = checkpoint.generator(), checkpoint.epoch, checkpoint.history
@@ -501,7 +568,7 @@ def _train(args, checkpoint, settings, out, processes, main):
                 settings["batch_size"] // processes, val=test, schedule=schedule, seed=rng,
                 start_epoch=start, history=history, checkpoint=out / "model.npz",
                 architecture=architecture, config=settings,
-                augment=_augmentation(settings["augment"]),
+                augment=augment,
                 on_epoch=lambda rows: _report_epoch(rows, settings["epochs"], out),
                 distributed=args.distributed,
             )
@@ -531,7 +598,8 @@ def _resuming(checkpoint, settings, schedule):
     if settings["schedule_start"] == start:
         ended = "" if last is None else f" (lr down to {last:.3g})"
         return (f"{line}: the run had finished its {_count(planned, 'epoch')}{ended}, so a new "
-                f"{name} schedule runs over epochs {start + 1}-{epochs}, from lr {lr:.3g}")
+                f"{name} schedule runs over {_epoch_range(start + 1, epochs)}, from lr "
+                f"{lr:.3g}")
     came = "" if last is None else f"from {last:.3g} "
     return (f"{line} (the run was planned for {_count(planned, 'epoch')}): its {name} schedule "
             f"now ends at epoch {epochs}, so the lr goes {came}to {lr:.3g}")
@@ -542,18 +610,28 @@ def _after_interrupt(out, checkpoint, settings):
     with _interrupts_ignored():  # a second Ctrl-C must not leave the files half way
         path = out / "model.npz"
         if not path.is_file():
-            unchanged = f"; {checkpoint.path} is unchanged" if checkpoint else ""
-            return f"interrupted before an epoch ended; nothing was saved in {out}{unchanged}"
+            return f"interrupted before an epoch ended; {_saved_report(out, checkpoint, settings)}"
         saved = load_checkpoint(path)
         write_metrics(saved.history, out / "metrics.csv")
         save_curves(saved.history, out / "curves.png")
-        epochs = settings["epochs"] if settings else saved.config.get("epochs", saved.epoch)
-        report = (f"interrupted; {path} holds epoch {saved.epoch} of {epochs}, and metrics.csv "
-                  f"and curves.png beside it match it")
-        if saved.epoch < epochs:
-            more = "" if saved.config.get("epochs") == epochs else f" --epochs {epochs}"
-            report += f"; continue with: mint train --resume {path}{more}"
-        return report
+        beside = ", and metrics.csv and curves.png beside it match it"
+        return f"interrupted; {_saved_report(out, checkpoint, settings, beside)}"
+
+
+def _saved_report(out, checkpoint, settings, beside=""):
+    """What the run in ``out`` has saved: "<out>/model.npz holds epoch k of N<beside>; continue
+    with: mint train --resume ..." (while k < N), or that nothing was saved."""
+    path = out / "model.npz"
+    if not path.is_file():
+        unchanged = f"; {checkpoint.path} is unchanged" if checkpoint else ""
+        return f"nothing was saved in {out}{unchanged}"
+    saved = load_checkpoint(path)
+    epochs = settings["epochs"] if settings else saved.config.get("epochs", saved.epoch)
+    report = f"{path} holds epoch {saved.epoch} of {epochs}{beside}"
+    if saved.epoch < epochs:
+        more = "" if saved.config.get("epochs") == epochs else f" --epochs {epochs}"
+        report += f"; continue with: mint train --resume {path}{more}"
+    return report
 
 
 @contextlib.contextmanager
@@ -589,8 +667,25 @@ def _processes(row):
     return f" on {processes} (Allreduce {row['allreduce_ms']:.1f} ms/step)"
 
 
+def _epoch_range(first, last):
+    """"epoch 5" or "epochs 5-7"."""
+    return f"epoch {first}" if first == last else f"epochs {first}-{last}"
+
+
 def _count(n, noun, plural=None):
     return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
+
+
+def _finite_model(checkpoint, use):
+    """The checkpoint's model, unless a parameter is NaN or infinite: then a CheckpointError
+    advising to ``use`` ("resume from", "export") an earlier checkpoint."""
+    model = checkpoint.build_model()
+    nonfinite = nonfinite_parameters(model)
+    if nonfinite:
+        raise CheckpointError(f"{checkpoint.path} holds NaN or infinite parameters "
+                              f"({', '.join(nonfinite)}); {use} an earlier checkpoint or train "
+                              f"again")
+    return model
 
 
 def _check_input_shape(checkpoint, images):
@@ -626,17 +721,17 @@ def _add_evaluate_parser(subparsers):
 
 def run_evaluate(args):
     checkpoint = load_checkpoint(args.file)
+    model = checkpoint.build_model()
     dataset = args.dataset
     if dataset == "auto":
         in_shape = tuple(checkpoint.architecture.get("in_shape", ()))
-        dataset = checkpoint.config.get("dataset") or ("digits" if in_shape == (1, 8, 8)
+        dataset = _saved_settings(checkpoint).get("dataset") or ("digits" if in_shape == (1, 8, 8)
                                                        else "mnist")
     images, labels = _load(dataset, args.split, args.data_dir, args.limit)
     _check_input_shape(checkpoint, images)
     strategy = args.strategy or data.DATASETS[dataset].strategy
     threads = args.threads or data.DATASETS[dataset].threads
     with _compute_settings(strategy, threads):
-        model = checkpoint.build_model()
         result = evaluate(model, (images, labels))
     num_classes = int(checkpoint.architecture.get("num_classes", 10))
     matrix = np.bincount(labels * num_classes + result["predictions"],
@@ -733,6 +828,8 @@ def run_bench(args):
     else:
         threads = [args.threads or numba.config.NUMBA_NUM_THREADS]
         bench.set_threads(threads[0], strategies)
+    for option, path in (("--json", args.json), ("--plot", args.plot)):
+        _check_writable(option, path)
     meta = bench.machine_description(threads if args.sweep else threads[0])
     print(f"mint bench: {meta['cpu']}, {meta['cores']} cores, "
           f"{' and '.join(map(str, threads))} thread(s), float32, "
@@ -777,8 +874,9 @@ def _add_export_parser(subparsers):
 
 
 def run_export(args):
+    _check_writable("OUT", args.out)
     checkpoint = load_checkpoint(args.file)
-    model = checkpoint.build_model()
+    model = _finite_model(checkpoint, "export")
     in_shape = tuple(checkpoint.architecture.get("in_shape", ()))
     try:
         proto = mint.onnx.export(model, args.out, (args.batch or 1, *in_shape), opset=args.opset,
@@ -866,6 +964,23 @@ def run_summary(args):
 # --------------------------------------------------------------------------------------- main
 
 
+def _check_writable(option, path):
+    """Refuse (usage error) an output ``path`` (of ``option``; ``None``: none asked for) that
+    cannot be written, before any work is done."""
+    if path is None:
+        return
+    try:
+        files.check_writable(path)
+    except OSError as error:
+        raise _UsageError(f"{option}: cannot write {path} ({error.strerror})") from None
+
+
+def _os_error(error):
+    """An OSError in one line: "file: reason" when it names a file."""
+    return f"{error.filename}: {error.strerror}" if error.filename and error.strerror \
+        else str(error)
+
+
 class _UsageError(Exception):
     """Arguments that parse but do not fit together (or with a checkpoint)."""
 
@@ -898,7 +1013,10 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     status = _run(args)
-    if status and getattr(args, "distributed", False):
+    if status == 130 and getattr(args, "distributed", False):
+        distributed.barrier()  # all stopped at one step (fit): end together once rank 0 has
+        # said what it saved (a process that ended first would make mpiexec kill the others)
+    elif status and getattr(args, "distributed", False):
         distributed.abort(status)  # the other processes would wait for this one forever
     return status
 
@@ -909,7 +1027,12 @@ def _run(args):
         with warnings.catch_warnings():
             warnings.showwarning = lambda message, *_, **__: print(
                 f"{prog}: warning: {message}", file=sys.stderr)
-            return args.handler(args)
+            status = args.handler(args)
+            sys.stdout.flush()  # a reader gone (below) shows here, not as Python exits
+            return status
+    except BrokenPipeError:  # `mint evaluate ... | head -1`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush
+        return BROKEN_PIPE
     except _UsageError as error:
         print(f"{prog}: error: {error} (see {prog} --help)", file=sys.stderr)
         return 2
@@ -918,7 +1041,7 @@ def _run(args):
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
     except OSError as error:  # a full disk, ...
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {_os_error(error)}", file=sys.stderr)
         return 1
     except _Interrupted as report:
         print(f"{prog}: {report}", file=sys.stderr)

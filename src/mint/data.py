@@ -49,6 +49,7 @@ MNIST_SHA256 = {
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 
+MNIST_CLASSES = 10  # labels 0 to 9
 DOWNLOAD_TIMEOUT = 30.0  # seconds without progress before a mirror is given up
 
 # The IDX type byte -> big-endian numpy dtype (yann.lecun.com/exdb/mnist, "THE IDX FILE FORMAT").
@@ -236,7 +237,7 @@ def load_mnist(root=None, split="train", download=True, *, mirrors=None, timeout
     if split not in MNIST_SPLITS:
         raise ValueError(f"load_mnist: split must be 'train' or 'test', got {split!r}")
     directory = _mnist_folder(root)
-    arrays = []
+    arrays, paths = [], []
     for stem in MNIST_SPLITS[split]:
         path = _find(directory, stem)
         if path is None:
@@ -253,14 +254,25 @@ def load_mnist(root=None, split="train", download=True, *, mirrors=None, timeout
         try:
             contents = _decompressed(raw, str(path))
             arrays.append(parse_idx(contents, str(path)))
+            paths.append(path)
         except DataError as error:
             raise DataError(f"{error}; delete it so that it is downloaded again") from None
         difference = _differs_from_standard(contents, stem)
         if difference:
             warnings.warn(f"{path} is {difference}; using it as it is", UserWarning,
                           stacklevel=2)
-    images, labels = arrays
-    if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
+    (images, labels), (images_path, labels_path) = arrays, paths
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise DataError(f"{images_path} holds {images.dtype} of shape {images.shape}; MNIST "
+                        f"images are unsigned bytes of shape (N, height, width)")
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise DataError(f"{labels_path} holds {labels.dtype} of shape {labels.shape}; MNIST "
+                        f"labels are integers of shape (N,)")
+    bad = np.flatnonzero((labels < 0) | (labels >= MNIST_CLASSES))
+    if len(bad):
+        raise DataError(f"{labels_path} holds label {labels[bad[0]]} (image {bad[0]}); MNIST "
+                        f"labels are 0 to {MNIST_CLASSES - 1}")
+    if images.shape[0] != labels.shape[0]:
         raise DataError(
             f"MNIST files in {directory} do not match: images {images.shape}, labels "
             f"{labels.shape}"

@@ -170,21 +170,22 @@ def allreduce_gradients(model, weight=None):
         _scatter(buffer, arrays)
 
 
-def reduce_step(model, loss, correct, count, global_count):
+def reduce_step(model, loss, correct, count, global_count, stop=False):
     """Combine one training step over the processes, after each one's backward pass.
 
     ``loss`` is this process's mean loss over its ``count`` images (``correct`` of them
-    classified right) out of a global batch of ``global_count``. The gradients become those of
-    the mean loss over the global batch (:func:`allreduce_gradients` with weight
-    count / global_count). Returns ``(mean loss, correct, count)`` over the global batch, the
-    same on every process.
+    classified right) out of a global batch of ``global_count``; ``stop``: whether this process
+    was interrupted. The gradients become those of the mean loss over the global batch
+    (:func:`allreduce_gradients` with weight count / global_count). Returns ``(mean loss,
+    correct, count, stop)`` over the global batch, the same on every process (``stop`` if any
+    process was interrupted, so that all stop at this step).
     """
     from mpi4py import MPI
 
     allreduce_gradients(model, weight=count / global_count)
-    totals = np.array([loss * count if count else 0.0, correct, count], dtype=np.float64)
+    totals = np.array([loss * count if count else 0.0, correct, count, stop], dtype=np.float64)
     init().Allreduce(MPI.IN_PLACE, totals, op=MPI.SUM)
-    return totals[0] / totals[2], int(totals[1]), int(totals[2])
+    return totals[0] / totals[2], int(totals[1]), int(totals[2]), bool(totals[3])
 
 
 # ---------------------------------------------------------------------------------- the data

@@ -2,6 +2,7 @@
 locking a folder so that one process at a time writes into it."""
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -18,23 +19,56 @@ LOCK_NAME = ".mint.lock"
 def write_atomically(path, write):
     """Call ``write(file)`` on a temporary file beside ``path``, sync it, then rename it onto
     ``path``. On any error (or an interrupt) the temporary file is removed and ``path`` is left
-    as it was. The file gets the mode ``path`` had, else the one the umask gives a new file.
-    Returns ``path`` as a :class:`~pathlib.Path`."""
+    as it was; an ``OSError`` (a full disk, a read-only folder) names ``path``, not the
+    temporary file or no file at all. The file gets the mode ``path`` had, else the one the
+    umask gives a new file. Returns ``path`` as a :class:`~pathlib.Path`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(temporary, _mode_for(path))  # mkstemp makes files only their owner can read
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with _naming(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = _temporary_beside(path, path.parent)
+        try:
+            os.chmod(temporary, _mode_for(path))  # mkstemp makes files only their owner can read
+            with os.fdopen(handle, "wb") as file:
+                write(file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
     _sync_directory(path.parent)
     return path
+
+
+def check_writable(path):
+    """Raise an ``OSError`` naming ``path`` unless :func:`write_atomically` could write it:
+    ``path`` is no folder and a file can be created in its folder (or, if that does not exist
+    yet, in the nearest folder above it, where the missing ones would be created). Leaves
+    nothing behind: for a command to check its output before it does its work."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    with _naming(path):
+        handle, temporary = _temporary_beside(path, folder)
+    os.close(handle)
+    os.unlink(temporary)
+
+
+def _temporary_beside(path, folder):
+    """``mkstemp`` in ``folder``, named after ``path`` as :func:`remove_temporaries` finds it."""
+    return tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+
+
+@contextlib.contextmanager
+def _naming(path):
+    """Re-raise an ``OSError`` of the block as one about ``path`` (same errno, same class)."""
+    try:
+        yield
+    except OSError as error:
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from error
 
 
 def _mode_for(path):

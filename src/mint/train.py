@@ -5,9 +5,12 @@ time in epochs (a float: 2.5 is half-way through the third epoch) to a learning 
 resumed at any epoch boundary follows exactly the schedule of an uninterrupted one.
 """
 
+import contextlib
 import math
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -23,6 +26,31 @@ HISTORY_FIELDS = (
     "epoch", "loss", "train_accuracy", "test_loss", "test_accuracy", "seconds",
     "images_per_second", "lr", "processes", "allreduce_ms",
 )
+
+
+# The history fields that may be None or absent (no test set, a run of one process, ...).
+_OPTIONAL_FIELDS = ("test_loss", "test_accuracy", "lr", "processes", "allreduce_ms")
+
+
+def check_history(history, epoch):
+    """Raise ValueError, saying which row and field, unless ``history`` is what :func:`fit`
+    records for a run that finished ``epoch`` epochs: rows of :data:`HISTORY_FIELDS` whose
+    ``epoch`` counts up from 1 to at most ``epoch`` and whose other fields are numbers (or
+    None, or absent, where a row may lack them)."""
+    previous = 0
+    for index, row in enumerate(history, 1):
+        number = row.get("epoch")
+        if isinstance(number, bool) or not isinstance(number, int) \
+                or not previous < number <= epoch:
+            raise ValueError(f"row {index}: 'epoch' must be an int from {previous + 1} to "
+                             f"{epoch}, got {number!r:.40}")
+        previous = number
+        for key in HISTORY_FIELDS[1:]:
+            value = row.get(key)
+            if value is None and key in _OPTIONAL_FIELDS:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"row {index}: {key!r} must be a number, got {value!r:.40}")
 
 
 class TrainingDiverged(RuntimeError):
@@ -75,8 +103,9 @@ def make_schedule(name, lr, epochs, step_size=None, gamma=0.1):
 
 
 def check_data(caller, name, data):
-    """``data`` as ``(images, labels)``: arrays of one length, integer labels (N,); else a
-    TypeError or ValueError saying what ``caller`` expects of its argument ``name``."""
+    """``data`` as ``(images, labels)``: arrays of one length, float32/float64 images with a
+    batch axis, integer labels (N,) >= 0; else a TypeError or ValueError saying what ``caller``
+    expects of its argument ``name``. :func:`check_labels` checks them against the model."""
     if not isinstance(data, tuple | list) or len(data) != 2:
         raise TypeError(
             f"{caller}: {name} must be a pair (images, labels) of numpy arrays, images float "
@@ -87,12 +116,28 @@ def check_data(caller, name, data):
         if not isinstance(value, np.ndarray):
             raise TypeError(f"{caller}: {name} {part} must be a numpy.ndarray, got "
                             f"{type(value).__name__} (convert it with numpy.asarray)")
+    if images.ndim < 2 or images.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{caller}: {name} images must be float32 or float64 with a batch axis, "
+                        f"shape (N, ...); got {images.dtype} of shape {images.shape} (scale "
+                        f"pixels to [0, 1] as mint.data does)")
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise TypeError(f"{caller}: {name} labels must hold integers, shape (N,); got "
                         f"{labels.dtype} of shape {labels.shape}")
     if len(images) != len(labels):
         raise ValueError(f"{caller}: {name} has {len(images)} images but {len(labels)} labels")
+    check_labels(caller, name, labels, None)
     return images, labels
+
+
+def check_labels(caller, name, labels, classes):
+    """Raise ValueError unless every label is a class index from 0 to ``classes - 1`` (the
+    model's outputs; ``None``: only >= 0), naming the first one that is not."""
+    bad = np.flatnonzero(labels < 0 if classes is None else (labels < 0) | (labels >= classes))
+    if len(bad):
+        allowed = ">= 0" if classes is None else (f"from 0 to {classes - 1} (the model has "
+                                                  f"{classes} outputs)")
+        raise ValueError(f"{caller}: {name} labels must be class indices {allowed}; label "
+                         f"{bad[0]} is {labels[bad[0]]}")
 
 
 def nonfinite_parameters(model):
@@ -121,6 +166,8 @@ def evaluate(model, data, loss_fn=None, batch_size=500):
     try:
         for x, y in Batches(images, labels, batch_size):
             logits = model(x)
+            if not predictions:
+                check_labels("evaluate", "data", labels, logits.shape[1])
             predictions.append(np.argmax(logits, axis=1))
             if loss_fn is not None:
                 loss = loss_fn(logits, y)
@@ -144,17 +191,22 @@ def _progress_disabled(progress):
     return True if not progress or os.environ.get("CI") else None
 
 
-def _warm_up(model, loss_fn, images, labels):
+def _warm_up(model, loss_fn, train, val):
     """A forward and backward pass on two images, and an eval-mode forward, so that kernels
     compiled on first use are compiled before an epoch's clock starts. Zeroes the gradients;
     the parameters are unchanged, and so are the buffers (BatchNorm's running statistics and
     counter) and Mint's generator (Dropout's masks): a run, or its resumption, trains as if
-    the warm-up had not happened."""
+    the warm-up had not happened. The first forward's outputs (classes) are what the labels
+    of ``train`` and ``val`` are checked against, before any work is spent."""
+    images, labels = train
     buffers = [(buffer, buffer.data.copy()) for buffer in model.buffers()]
     generator = default_generator().bit_generator
     state = generator.state
     try:
         logits = model(images[:2])
+        for name, data in (("train", train), ("val", val)):
+            if data is not None:
+                check_labels("fit", name, data[1], logits.shape[1])
         loss_fn(logits, labels[:2])
         model.backward_parameters(loss_fn.backward())
         model.zero_grad()
@@ -193,15 +245,42 @@ def fit(model, loss_fn, optimizer, train, epochs, batch_size, val=None, *, sched
     number of ``processes`` and the mean time per step in ``Allreduce`` (``allreduce_ms``).
     """
     # Overflow on the way to a NaN is what the NaN stop reports, in one clear message.
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"), \
+            _interrupts_noted(raise_at_once=not distributed) as interrupted:
         return _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, seed,
                     start_epoch, history, checkpoint, architecture, config, on_epoch, progress,
-                    augment, distributed)
+                    augment, distributed, interrupted)
+
+
+@contextlib.contextmanager
+def _interrupts_noted(raise_at_once):
+    """Inside the block, note each SIGINT (Ctrl-C) in the list the block gets, so that
+    :func:`fit` stops at its next step: a KeyboardInterrupt raised inside a weakref callback or
+    a ``__del__`` is only printed ("Exception ignored in ...") and the run would go on; and a
+    distributed run's processes must all stop at the same step (``raise_at_once=False``: the
+    SIGINT is only noted, and fit's step agrees on it). A SIGINT handler other than Python's
+    own (or any, outside the main thread) is left as it is."""
+    noted = []
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield noted
+        return
+
+    def note(signum, frame):
+        noted.append(signum)
+        if raise_at_once:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, seed,
          start_epoch, history, checkpoint, architecture, config, on_epoch, progress, augment,
-         distributed):
+         distributed, interrupted):
     from tqdm import tqdm
 
     if checkpoint is not None and architecture is None:
@@ -209,6 +288,9 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
     train = check_data("fit", "train", train)
     if val is not None:
         check_data("fit", "val", val)
+        if val[0].shape[1:] != train[0].shape[1:]:
+            raise ValueError(f"fit: val images have shape {val[0].shape[1:]}, but train images "
+                             f"{train[0].shape[1:]}; they must match")
     if len(train[1]) == 0:
         raise ValueError("fit: the training set is empty")
     rng = np.random.default_rng(seed)
@@ -229,7 +311,7 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
     saved = None  # (epoch, path) of the last checkpoint this call wrote
     model.train()
     if start_epoch < epochs:
-        _warm_up(model, loss_fn, *train)
+        _warm_up(model, loss_fn, train, val)
     for epoch in range(start_epoch, epochs):
         running_loss, correct, seen, allreduce_seconds = 0.0, 0, 0, 0.0
         start = time.perf_counter()
@@ -241,11 +323,15 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
                 optimizer.lr = schedule(epoch + index / len(batches))
             optimizer.zero_grad()
             loss, right, count = *_forward_backward(model, loss_fn, x, y), len(y)
+            stop = bool(interrupted)
             if distributed:
                 started = time.perf_counter()
-                loss, right, count = dist.reduce_step(model, loss, right, count,
-                                                      batches.global_size(index))
+                loss, right, count, stop = dist.reduce_step(model, loss, right, count,
+                                                            batches.global_size(index), stop)
                 allreduce_seconds += time.perf_counter() - started
+            if stop:  # a Ctrl-C swallowed on the way, or one of a distributed run
+                bar.close()
+                raise KeyboardInterrupt
             if not math.isfinite(loss):
                 bar.close()
                 raise _diverged(f"the loss became {loss} at epoch {epoch + 1}, batch "
@@ -344,7 +430,7 @@ def save_curves(history, path):
         train_key = "loss" if key == "loss" else "train_accuracy"
         axes.plot(epochs, [row[train_key] for row in history], "o-",
                   label=f"training {label} (mean over the epoch)")
-        tested = [row for row in history if row[f"test_{key}"] is not None]
+        tested = [row for row in history if row.get(f"test_{key}") is not None]
         if tested:
             axes.plot([row["epoch"] for row in tested], [row[f"test_{key}"] for row in tested],
                       "s-", label=f"test {label}")

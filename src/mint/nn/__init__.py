@@ -30,7 +30,7 @@ from mint.nn.layers import (
     MaxPool2d,
 )
 from mint.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
-from mint.nn.module import Module, Residual, Sequential
+from mint.nn.module import Module, ModuleDict, ModuleList, Residual, Sequential
 from mint.nn.normalization import BatchNorm1d, BatchNorm2d
 from mint.nn.parameter import Buffer, Parameter
 
@@ -56,6 +56,8 @@ __all__ = [
     "MSELoss",
     "MaxPool2d",
     "Module",
+    "ModuleDict",
+    "ModuleList",
     "NLLLoss",
     "Parameter",
     "ReLU",

@@ -1,4 +1,5 @@
-"""The base class of every layer, and the two containers: ``Sequential`` and ``Residual``.
+"""The base class of every layer, and the containers: ``Sequential``, ``Residual``,
+``ModuleList`` and ``ModuleDict``.
 
 A module's parameters, buffers and sub-modules are plain attributes, found by walking
 ``vars(self)`` in definition order (micrograd's ``parameters()``); their dotted names
@@ -19,6 +20,7 @@ site its own instance; two layers can still share weights by holding the same ``
 """
 
 import threading
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,6 +30,14 @@ from mint.nn.parameter import Buffer, Parameter
 # Which forward pass is running in this thread: a call of a module from outside any other
 # module's forward starts a new one. A module remembers the pass of its last call.
 _forward_pass = threading.local()
+
+
+class IncompatibleKeys(NamedTuple):
+    """What :meth:`Module.load_state_dict` returns: the keys it did not find in the state
+    dict, and those of the state dict it did not use (both empty when ``strict``)."""
+
+    missing_keys: list
+    unexpected_keys: list
 
 
 def repr_arguments(*parts, strategy=None):
@@ -47,6 +57,7 @@ class Module:
     independent_samples = False
     _saved = None  # what backward needs, from the last forward in train mode
     _output_shape = None  # shape of that forward's output, which grad_out must have
+    _backward_done = False  # whether a backward has used _saved (a second would add again)
     _pass = None  # the forward pass of the last call (see _forward_pass)
 
     def __call__(self, *args):
@@ -92,9 +103,11 @@ class Module:
         if self.training:
             self._saved = values
             self._output_shape = tuple(output_shape)
+            self._backward_done = False
 
     def saved_for_backward(self, grad_out=None):
-        """The values of the last forward, once ``grad_out`` is checked against its output."""
+        """The values of the last forward, once ``grad_out`` is checked against its output;
+        once per forward: a second backward would add the gradients into ``grad`` again."""
         name = type(self).__name__
         if not self.training:
             raise RuntimeError(
@@ -114,15 +127,34 @@ class Module:
                     f"{name}.backward: grad_out has shape {grad_out.shape}, but the last "
                     f"forward output has shape {self._output_shape}"
                 )
+        if self._backward_done:
+            raise RuntimeError(
+                f"{name}.backward called twice after one forward: it would add the same "
+                "gradients into .grad again. Run forward before each backward"
+            )
+        self._backward_done = True
         return self._saved
 
     # ----------------------------------------------------------------------- walking the tree
 
     def named_children(self):
-        """``(name, module)`` for each direct sub-module, in definition order."""
-        for name, value in vars(self).items():
+        """``(name, module)`` for each direct sub-module, in definition order. A plain list,
+        tuple or dict attribute holding modules or parameters is refused (TypeError): their
+        parameters would go untrained (unless each is an attribute too); hold modules in a
+        ModuleList or ModuleDict."""
+        attributes = vars(self)
+        registered = {id(value) for value in attributes.values()
+                      if isinstance(value, Module | Parameter)}
+        for name, value in attributes.items():
             if isinstance(value, Module):
                 yield name, value
+            elif _holds_unregistered(value, registered):
+                raise TypeError(
+                    f"{type(self).__name__}.{name} is a {type(value).__name__} of modules or "
+                    "parameters, which Module does not look into (they would not be trained "
+                    "or saved): hold modules in nn.ModuleList or nn.ModuleDict, and parameters "
+                    "each in an attribute"
+                )
 
     def children(self):
         for _, module in self.named_children():
@@ -243,22 +275,25 @@ class Module:
         it (parameters, then buffers such as ``bn.running_mean``)."""
         return {name: holder.data.copy() for name, holder in self._named_state().items()}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict, strict=True):
         """Copy every array of ``state_dict`` into the matching parameter or buffer, keeping
-        its dtype.
+        its dtype; returns ``IncompatibleKeys(missing_keys, unexpected_keys)``, as PyTorch.
 
-        The keys must be exactly those of :meth:`state_dict` and the shapes must match; the
-        values may be any arrays NumPy can read (a PyTorch state dict works). Nothing is copied
-        unless everything matches.
+        With ``strict`` the keys must be exactly those of :meth:`state_dict`; with
+        ``strict=False`` only the keys both have are copied, and the others are returned. The
+        shapes of the copied arrays must match; the values may be any arrays NumPy can read (a
+        PyTorch state dict works). Nothing is copied unless everything matches.
         """
         name = type(self).__name__
+        strict = check.boolean(name + ".load_state_dict", "strict", strict)
         parameters = self._named_state()
         missing = [key for key in parameters if key not in state_dict]
         unexpected = [key for key in state_dict if key not in parameters]
-        if missing or unexpected:
+        if strict and (missing or unexpected):
             raise ValueError(
                 f"{name}.load_state_dict: missing keys {missing}, unexpected keys {unexpected}"
             )
+        parameters = {key: value for key, value in parameters.items() if key in state_dict}
         values = {}
         for key, parameter in parameters.items():
             value = np.asarray(state_dict[key])
@@ -274,6 +309,7 @@ class Module:
             values[key] = value
         for key, parameter in parameters.items():
             np.copyto(parameter.data, values[key], casting="unsafe")
+        return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------------------------ repr
 
@@ -292,6 +328,17 @@ class Module:
         lines += [f"({name}): {child!r}" for name, child in children]
         body = "\n".join("  " + line.replace("\n", "\n  ") for line in lines)
         return f"{type(self).__name__}(\n{body}\n)"
+
+
+def _holds_unregistered(value, registered):
+    """Whether ``value`` is a list, tuple or dict with a Module or Parameter among its items
+    whose id is not in ``registered``."""
+    if isinstance(value, dict):
+        value = value.values()
+    elif not isinstance(value, list | tuple):
+        return False
+    return any(isinstance(item, Module | Parameter) and id(item) not in registered
+               for item in value)
 
 
 def _one_call_site_each(owner, labelled_modules):
@@ -429,6 +476,95 @@ class Sequential(Module):
 
     def __iter__(self):
         return iter(self.layers)
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters and buffers are registered, named "0", "1", ...
+    (PyTorch's ``nn.ModuleList``): index it, slice it, iterate over it, ``append`` and
+    ``extend``. It has no forward: the module that holds it calls its modules. As everywhere,
+    a module instance is one call site, so the list refuses an instance it already holds."""
+
+    def __init__(self, modules=()):
+        self._modules = []
+        self.extend(modules)
+
+    def append(self, module):
+        """Add ``module`` at the end; returns ``self``."""
+        _one_call_site_each("ModuleList", [*((f"module {index}", held) for index, held
+                                             in enumerate(self._modules)),
+                                           (f"module {len(self._modules)}", module)])
+        self._modules.append(module)
+        return self
+
+    def extend(self, modules):
+        """Append each of ``modules``; returns ``self``."""
+        for module in modules:
+            self.append(module)
+        return self
+
+    def named_children(self):
+        for index, module in enumerate(self._modules):
+            yield str(index), module
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ModuleList(self._modules[index])
+        return self._modules[index]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters and buffers are registered under their keys
+    (PyTorch's ``nn.ModuleDict``): ``d[key]``, ``d[key] = module``, ``in``, ``len``,
+    iteration over the keys, ``keys()``, ``values()``, ``items()`` and ``update``, in insertion
+    order. Keys are non-empty strings without '.'. It has no forward."""
+
+    def __init__(self, modules=None):
+        self._modules = {}
+        self.update(modules or {})
+
+    def __setitem__(self, key, module):
+        if not isinstance(key, str) or not key or "." in key:
+            raise ValueError(f"ModuleDict: keys must be non-empty strings without '.', got "
+                             f"{key!r}")
+        _one_call_site_each("ModuleDict", [*((f"module {name!r}", held) for name, held
+                                             in self._modules.items() if name != key),
+                                           (f"module {key!r}", module)])
+        self._modules[key] = module
+
+    def update(self, modules):
+        """Set each ``key: module`` of the dict ``modules``."""
+        for key, module in dict(modules).items():
+            self[key] = module
+
+    def named_children(self):
+        yield from self._modules.items()
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
 
 
 class Residual(Module):
