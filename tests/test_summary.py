@@ -81,9 +81,9 @@ def in_mint_execution_order(module):
 @requires_torch
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_counts_equal_those_taken_from_the_pytorch_modules(case):
-    """Per layer: output shape and parameters as PyTorch has them, and multiply-adds as
-    PyTorch's FLOP counter gives them (2 per multiply-add, biases left out) plus one per output
-    value of a layer with a bias."""
+    """Per layer, in the order the layers run: output shape and parameters as PyTorch has them,
+    and multiply-adds as PyTorch's FLOP counter gives them (2 per multiply-add, biases left
+    out) plus one per output value of a layer with a bias."""
     from torch.utils.flop_counter import FlopCounterMode
 
     _, build, shape = case
@@ -101,8 +101,7 @@ def test_counts_equal_those_taken_from_the_pytorch_modules(case):
     for hook in hooks:
         hook.remove()
     expected = []
-    for leaf in leaves:
-        x, output = seen[leaf]
+    for leaf, (x, output) in seen.items():  # in the order they ran
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
             leaf(x)
         bias = getattr(leaf, "bias", None) is not None

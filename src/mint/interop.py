@@ -19,6 +19,7 @@ import functools
 import numpy as np
 
 from mint import nn
+from mint.composite import run
 from mint.registry import LayerRegistry, check_model, child_name
 from mint.runtime import default_generator
 
@@ -94,6 +95,37 @@ def _residual_to_torch(torch, block, name):
     shortcut = None if block.shortcut is None else _to_torch(torch, block.shortcut,
                                                              child_name(name, "shortcut"))
     return torch_residual()(_to_torch(torch, block.body, child_name(name, "body")), shortcut)
+
+
+@functools.cache
+def torch_composite():
+    """The ``torch.nn.Module`` class that :func:`to_torch` makes of a Mint module of one's own
+    (:mod:`mint.composite`): its sub-modules, converted, under the same names, and the traced
+    steps of its forward, which ``forward`` runs (``+`` as ``torch.add``, a concatenation as
+    ``torch.cat``)."""
+    torch = _import_torch()
+
+    class Composite(torch.nn.Module):
+        def __init__(self, children, steps, output):
+            super().__init__()
+            for child, module in children.items():
+                self.add_module(child, module)
+            self.steps = steps
+            self.output = output
+
+        def forward(self, x):
+            return run(self.steps, self.output, x,
+                       lambda path, value: self.get_submodule(path)(value), torch.add,
+                       lambda values, axis: torch.cat(values, dim=axis))
+
+    return Composite
+
+
+@TO_TORCH.register_composite
+def _composite_to_torch(program, torch, module, name):
+    children = {child: _to_torch(torch, sub, child_name(name, child))
+                for child, sub in module.named_children()}
+    return torch_composite()(children, program.steps, program.output)
 
 
 @TO_TORCH.register(nn.Linear)
