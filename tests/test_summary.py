@@ -90,10 +90,10 @@ def test_counts_equal_those_taken_from_the_pytorch_modules(case):
     model = build(np.float32)
     module = in_mint_execution_order(to_torch(model)).eval()
     leaves = [m for m in module.modules() if not list(m.children())]
-    seen = {}
+    seen = []  # (leaf, input, output) per call, in the order they run
 
     def keep(leaf, inputs, output):  # returns None: the output stays as it is
-        seen[leaf] = (inputs[0], output)
+        seen.append((leaf, inputs[0], output))
 
     hooks = [leaf.register_forward_hook(keep) for leaf in leaves]
     with torch.no_grad():
@@ -101,7 +101,7 @@ def test_counts_equal_those_taken_from_the_pytorch_modules(case):
     for hook in hooks:
         hook.remove()
     expected = []
-    for leaf, (x, output) in seen.items():  # in the order they ran
+    for leaf, x, output in seen:
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
             leaf(x)
         bias = getattr(leaf, "bias", None) is not None

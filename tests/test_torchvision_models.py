@@ -11,6 +11,7 @@ import pytest
 import mint
 from helpers import requires_torch, torch
 from mint import models
+from mint.interop import from_torch, to_torch
 
 layout = None if torch is None else importlib.import_module("torchvision_layout")
 
@@ -175,3 +176,63 @@ def test_torchvision_models_refuse_bad_arguments():
     with pytest.raises(TypeError, match="BasicBlock: downsample must be a mint.nn.Module or "
                                         "None, got str"):
         models.BasicBlock(64, 64, downsample="conv")
+
+
+# ------------------------------------------------- from_torch and to_torch of torchvision models
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["resnet18", "resnet50", "vgg11_bn"])
+def test_from_torch_gives_mint_models_layout_and_to_torch_gives_it_back(name):
+    """torchvision's classes (by their names and attributes) become mint.models' networks with
+    the same keys and results; to_torch returns modules with the same keys and results."""
+    dtype = np.float32 if name.startswith("vgg") else np.float64  # VGG: 133M weights
+    # train mode (gradients, running statistics) on resnet18 only, to keep the time down
+    torch.manual_seed(0)
+    reference = getattr(layout, name)(num_classes=10)
+    randomize_batch_norms(reference, 0)
+    reference.to(getattr(torch, np.dtype(dtype).name))
+    model = from_torch(reference)
+    assert model.state_dict().keys() == reference.state_dict().keys()
+    assert [child for child, _ in model.named_children()] == (
+        ["features", "avgpool", "flatten", "classifier"] if name.startswith("vgg") else
+        ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool",
+         "flatten", "fc"])
+    if not name.startswith("vgg"):
+        assert type(model.layer2[0]) is (models.Bottleneck if name == "resnet50"
+                                         else models.BasicBlock)
+        assert model.layer2[0].downsample[0].stride == (2, 2)
+    size = 32 if name.startswith("vgg") else 64  # batch statistics of more than 2 values
+    x = np.random.default_rng(0).standard_normal((2, 3, size, size)).astype(dtype)
+    for train in ((False, True, False) if name == "resnet18" else (False,)):
+        compare(model, reference, x, train)
+    back = to_torch(model).eval()
+    assert back.state_dict().keys() == reference.state_dict().keys()
+    with torch.no_grad():
+        check_close(back(torch.from_numpy(x)).numpy(), reference.eval()(torch.from_numpy(x)),
+                    TOLERANCE[np.dtype(dtype)], "to_torch(from_torch(module))")
+
+
+@requires_torch
+def test_from_torch_converts_torchvisions_stages_and_blocks_alone():
+    torch.manual_seed(0)
+    reference = layout.resnet18().double().eval()
+    randomize_batch_norms(reference, 1)
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal((2, 64, 9, 9)))
+    for part in (reference.layer1, reference.layer2[0], layout.Bottleneck(64, 16).double()):
+        model = from_torch(part.eval())
+        with torch.no_grad():
+            check_close(model(x.numpy()), part(x).numpy(), 1e-10, type(part).__name__)
+
+
+@requires_torch
+def test_from_torch_names_what_a_torchvision_class_lacks():
+    class BasicBlock(torch.nn.Module):  # torchvision's name, not its attributes
+        def __init__(self):
+            super().__init__()
+            self.conv1 = torch.nn.Conv2d(2, 2, 3, padding=1)
+
+    with pytest.raises(ValueError, match=r"from_torch: BasicBlock '1' has no \['bn1', 'conv2', "
+                                         r"'bn2', 'downsample'\]: a BasicBlock must have "
+                                         r"torchvision's attributes"):
+        from_torch(torch.nn.Sequential(torch.nn.ReLU(), BasicBlock()))
