@@ -203,6 +203,7 @@ OUTSIDER = nn.ReLU()
     (lambda self, x: self.conv(x) + np.ones(2), "it adds something that is neither its input "
                                                 "nor a sub-module's output"),
     (lambda self, x: OUTSIDER(x), "it calls a ReLU that is not one of its sub-modules"),
+    (lambda self, x: self.conv(x, x), "it calls its sub-module 'conv' with 2 arguments"),
     (lambda self, x: np.zeros(3), "its forward returns a ndarray, not a value computed from"),
 ])
 def test_a_forward_that_cannot_be_traced_is_refused_by_name(forward, reason, tmp_path):

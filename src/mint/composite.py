@@ -108,9 +108,9 @@ class _Recorder:
         self.steps = []
         self.called = {}  # dotted path -> sub-module, of those forward called
         self.paths = {}  # id(sub-module) -> its dotted path below the traced module
-        for path, sub in module.named_modules():
+        for path, sub in module.named_modules():  # each instance once, by its first path
             if sub is not module:
-                self.paths.setdefault(id(sub), (path, sub))
+                self.paths[id(sub)] = path
 
     def record(self, kind, operands, name="", axis=0):
         operands = tuple(operands)
@@ -126,10 +126,10 @@ class _Recorder:
         if id(module) not in self.paths:
             raise TraceError(f"it calls a {type(module).__name__} that is not one of its "
                              f"sub-modules")
+        path = self.paths[id(module)]
         if len(args) != 1:
-            raise TraceError(f"it calls its sub-module {self.paths[id(module)][0]!r} with "
-                             f"{len(args)} arguments (one is supported)")
-        path = self.paths[id(module)][0]
+            raise TraceError(f"it calls its sub-module {path!r} with {len(args)} arguments "
+                             f"(one is supported)")
         self.called[path] = module
         return self.record("call", args, name=path)
 
@@ -147,8 +147,6 @@ def trace(module):
     """The :class:`Program` of ``module.forward``, run as in eval mode (the module's mode is
     given back; no sub-module runs); raises :class:`TraceError` saying what it did that cannot
     be recorded."""
-    if active_recorder() is not None:
-        raise TraceError("it was traced from inside another module's trace")
     recorder = _Recorder(module)
     _active.recorder = recorder
     training = module.training

@@ -57,18 +57,18 @@ class LayerRegistry(dict):
         entry = self.get(type(layer))
         if entry is not None:
             return entry
-        where = f"layer {name!r} " if name else "layer "
-        supported = ", ".join(sorted(cls.__name__ for cls in self))
-        reason = f"(supported: {supported})"
+        untraceable = ""
         if self.composite is not None and isinstance(layer, Module):
             try:
                 return functools.partial(self.composite, trace(layer))
             except TraceError as error:
-                reason = (f"(supported: {supported}; and a module whose forward only calls its "
-                          f"sub-modules, adds and concatenates their outputs, which this one "
-                          f"does not: {error})")
+                untraceable = (f"; and a module whose forward only calls its sub-modules, adds "
+                               f"and concatenates their outputs, which this one does not: {error}")
+        where = f"layer {name!r} " if name else "layer "
+        supported = ", ".join(sorted(cls.__name__ for cls in self))
         raise UnsupportedLayerError(
-            f"{self.purpose}: {where}of type {type(layer).__name__} is not supported {reason}"
+            f"{self.purpose}: {where}of type {type(layer).__name__} is not supported "
+            f"(supported: {supported}{untraceable})"
         )
 
 
