@@ -15,6 +15,7 @@ from mint.composite import Step, trace
 from mint.interop import to_torch
 from mint.registry import UnsupportedLayerError
 from mint.summarize import summary
+from test_composition import readme_dense_block
 from test_interop import mint_pass, torch_pass
 from test_onnx import onnx, requires_onnx, run_onnxruntime
 
@@ -49,22 +50,7 @@ class BasicBlock(nn.Module):
         return grad_x + (grad if self.downsample is None else self.downsample.backward(grad))
 
 
-class DenseBlock(nn.Module):
-    """The README's, as it is there."""
-
-    def __init__(self, channels, growth):
-        self.channels = channels
-        self.conv, self.relu = nn.Conv2d(channels, growth, 3, padding=1), nn.ReLU()
-
-    def forward(self, x):                 # (N, C, H, W) -> (N, C + growth, H, W)
-        out = np.concatenate([x, self.relu(self.conv(x))], axis=1)
-        self.save_for_backward(out.shape)
-        return out
-
-    def backward(self, grad_out):         # split the channels; x went two ways: add
-        self.saved_for_backward(grad_out)
-        grad_x, grad_new = grad_out[:, :self.channels], grad_out[:, self.channels:]
-        return grad_x + self.conv.backward(self.relu.backward(grad_new))
+DenseBlock = readme_dense_block()  # the README's, as it is there
 
 
 class TwoWays(nn.Module):
