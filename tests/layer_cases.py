@@ -84,11 +84,19 @@ LAYER_CASES = [
         nn.ReLU(), nn.Flatten(), nn.Linear(4 * 3 * 4, 3, dtype=dtype)), (2, 6, 7)),
 ]
 
+SMALL_IMAGES = ((1, 28, 28), (3, 12, 10))
+
+# The models of mint.models but the larger torchvision networks (resnet34, resnet50 and the
+# VGGs: tests/test_torchvision_models.py). resnet18 stands for them, on images large enough
+# for train-mode batch statistics of more than a few values per channel (its layer4 sees
+# H / 32 x W / 32 positions; on 28 x 28 images one, and float64 gradients lose 4 digits).
 MODEL_CASES = [
     (f"{name}-{'x'.join(map(str, in_shape))}",
-     lambda dtype, builder=builder, in_shape=in_shape: builder(in_shape).to(dtype), in_shape)
-    for name, builder in models.MODELS.items()
-    for in_shape in ((1, 28, 28), (3, 12, 10))
+     lambda dtype, builder=models.MODELS[name], in_shape=in_shape: builder(in_shape).to(dtype),
+     in_shape)
+    for name, in_shapes in (("lenet", SMALL_IMAGES), ("mlp", SMALL_IMAGES),
+                            ("resnet", SMALL_IMAGES), ("resnet18", ((3, 64, 48),)))
+    for in_shape in in_shapes
 ]
 
 CASES = LAYER_CASES + MODEL_CASES

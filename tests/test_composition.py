@@ -329,13 +329,18 @@ def test_sequential_of_named_modules_names_a_bad_entry():
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-@requires_torch
-def test_the_readme_dense_block_matches_torch_autograd():
+def readme_dense_block():
+    """The class ``DenseBlock`` as the README's section "Beyond a chain" defines it."""
     section = README.read_text(encoding="utf-8").split("### Beyond a chain", 1)[1]
     snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
     namespace = {"np": np, "nn": nn}
     exec(compile(snippet, "README.md", "exec"), namespace)
-    block = namespace["DenseBlock"](2, 3).to(np.float64)
+    return namespace["DenseBlock"]
+
+
+@requires_torch
+def test_the_readme_dense_block_matches_torch_autograd():
+    block = readme_dense_block()(2, 3).to(np.float64)
     conv = torch.nn.Conv2d(2, 3, 3, padding=1).double()
     block.load_state_dict({f"conv.{k}": v.detach().numpy() for k, v in conv.state_dict().items()})
     rng = np.random.default_rng(0)

@@ -22,7 +22,7 @@ from mint.checkpoint import save_checkpoint
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 TESTED = ("train_mnist.py", "compare_strategies.py", "gradcheck.py", "visualize.py",
-          "concat_block.py")
+          "concat_block.py", "torchvision_weights.py")
 TIMEOUT = 300  # seconds per script, far above what each needs, to stop a hung run
 
 
@@ -101,3 +101,12 @@ def test_visualize_example_reads_a_checkpoint(tmp_path):
     stdout = run_example("visualize.py", path, "--out", out)
     assert f"loaded {path}" in stdout
     assert (out / "filters.png").stat().st_size > 0
+
+
+def test_torchvision_weights_example_loads_checks_exports_and_runs_resnet18():
+    stdout = run_example("torchvision_weights.py", "--size", 64)
+    if stdout.startswith("skipped:"):
+        pytest.skip(stdout.strip())
+    assert "122 state_dict entries loaded into mint.models.resnet18 as they are" in stdout
+    assert "same top class: True" in stdout
+    assert "ONNX Runtime on resnet18.onnx" in stdout

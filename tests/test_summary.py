@@ -81,19 +81,19 @@ def in_mint_execution_order(module):
 @requires_torch
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_counts_equal_those_taken_from_the_pytorch_modules(case):
-    """Per layer: output shape and parameters as PyTorch has them, and multiply-adds as
-    PyTorch's FLOP counter gives them (2 per multiply-add, biases left out) plus one per output
-    value of a layer with a bias."""
+    """Per layer, in the order the layers run: output shape and parameters as PyTorch has them,
+    and multiply-adds as PyTorch's FLOP counter gives them (2 per multiply-add, biases left
+    out) plus one per output value of a layer with a bias."""
     from torch.utils.flop_counter import FlopCounterMode
 
     _, build, shape = case
     model = build(np.float32)
     module = in_mint_execution_order(to_torch(model)).eval()
     leaves = [m for m in module.modules() if not list(m.children())]
-    seen = {}
+    seen = []  # (leaf, input, output) per call, in the order they run
 
     def keep(leaf, inputs, output):  # returns None: the output stays as it is
-        seen[leaf] = (inputs[0], output)
+        seen.append((leaf, inputs[0], output))
 
     hooks = [leaf.register_forward_hook(keep) for leaf in leaves]
     with torch.no_grad():
@@ -101,8 +101,7 @@ def test_counts_equal_those_taken_from_the_pytorch_modules(case):
     for hook in hooks:
         hook.remove()
     expected = []
-    for leaf in leaves:
-        x, output = seen[leaf]
+    for leaf, x, output in seen:
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
             leaf(x)
         bias = getattr(leaf, "bias", None) is not None

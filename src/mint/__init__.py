@@ -22,7 +22,9 @@ __version__ = "0.1.0"
 
 # Where each public name lives. They are imported on first use (PEP 562), so that ``import
 # mint`` is instant and ``python -m mint`` can catch a Ctrl-C while Numba and NumPy load.
-_SUBMODULES = ("functional", "nn", "optim")
+# mint.onnx, mint.interop and mint.distributed import onnx, torch and mpi4py only when a
+# function of theirs needs them.
+_SUBMODULES = ("distributed", "functional", "interop", "nn", "onnx", "optim")
 _HOMES = {
     "Buffer": "mint.nn",
     "Parameter": "mint.nn",

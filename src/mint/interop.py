@@ -2,10 +2,12 @@
 
 :func:`to_torch` builds the ``torch.nn`` module that computes what a Mint model computes, with
 copies of its weights; :func:`from_torch` builds the Mint model of a ``torch.nn.Sequential`` (or
-single layer) of supported layers. Layer classes, arguments, weight layouts and state_dict keys
-are the same on both sides, so ``to_torch(model).state_dict()`` has ``model.state_dict()``'s
-keys. Each module keeps its train/eval mode; neither direction draws from Mint's or PyTorch's
-random generator.
+single layer) of supported layers, or of torchvision's ``ResNet`` (its ``BasicBlock`` and
+``Bottleneck``) and ``VGG``, recognised by their class names and torchvision's attributes (so
+the same classes rebuilt by hand work too): the models of :mod:`mint.models`, same keys.
+Layer classes, arguments, weight layouts and state_dict keys are the same on both sides, so
+``to_torch(model).state_dict()`` has ``model.state_dict()``'s keys. Each module keeps its
+train/eval mode; neither direction draws from Mint's or PyTorch's random generator.
 
 PyTorch is optional (``mint-nn[compare]``); ``import mint`` never imports it. A layer with no
 entry in :data:`TO_TORCH` (or in :func:`from_torch_converters`) raises
@@ -18,7 +20,8 @@ import functools
 
 import numpy as np
 
-from mint import nn
+from mint import models, nn
+from mint.composite import run
 from mint.registry import LayerRegistry, check_model, child_name
 from mint.runtime import default_generator
 
@@ -94,6 +97,89 @@ def _residual_to_torch(torch, block, name):
     shortcut = None if block.shortcut is None else _to_torch(torch, block.shortcut,
                                                              child_name(name, "shortcut"))
     return torch_residual()(_to_torch(torch, block.body, child_name(name, "body")), shortcut)
+
+
+@functools.cache
+def torch_blocks():
+    """``{"BasicBlock": class, "Bottleneck": class}``: torchvision's residual blocks in PyTorch
+    (its class names, attributes and forward, one ``relu`` called at every place), made of
+    given modules; :func:`to_torch` makes them of :class:`mint.models.BasicBlock` and
+    :class:`~mint.models.Bottleneck`, :func:`from_torch` takes them back (and torchvision's)."""
+    torch = _import_torch()
+
+    class Block(torch.nn.Module):
+        def __init__(self, children):
+            super().__init__()
+            for child, module in children.items():
+                self.add_module(child, module)
+
+        def forward(self, x):
+            out = x
+            for layer in self.branch():
+                out = layer(out)
+            return self.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+    class BasicBlock(Block):
+        expansion = 1
+
+        def branch(self):
+            return self.conv1, self.bn1, self.relu, self.conv2, self.bn2
+
+    class Bottleneck(Block):
+        expansion = 4
+
+        def branch(self):
+            return (self.conv1, self.bn1, self.relu, self.conv2, self.bn2, self.relu,
+                    self.conv3, self.bn3)
+
+    return {"BasicBlock": BasicBlock, "Bottleneck": Bottleneck}
+
+
+# torchvision's attributes of each block, in its order (the ReLU apart: one on each side).
+_BLOCK_LAYERS = {"BasicBlock": ("conv1", "bn1", "conv2", "bn2"),
+                 "Bottleneck": ("conv1", "bn1", "conv2", "bn2", "conv3", "bn3")}
+
+
+@TO_TORCH.register(models.BasicBlock, models.Bottleneck)
+def _block_to_torch(torch, block, name):
+    kind = type(block).__name__
+    children = {child: _to_torch(torch, getattr(block, child), child_name(name, child))
+                for child in _BLOCK_LAYERS[kind]}
+    children["relu"] = torch.nn.ReLU()
+    children["downsample"] = None if block.downsample is None else _to_torch(
+        torch, block.downsample, child_name(name, "downsample"))
+    return torch_blocks()[kind](children)
+
+
+@functools.cache
+def torch_composite():
+    """The ``torch.nn.Module`` class that :func:`to_torch` makes of a Mint module of one's own
+    (:mod:`mint.composite`): its sub-modules, converted, under the same names, and the traced
+    steps of its forward, which ``forward`` runs (``+`` as ``torch.add``, a concatenation as
+    ``torch.cat``)."""
+    torch = _import_torch()
+
+    class Composite(torch.nn.Module):
+        def __init__(self, children, steps, output):
+            super().__init__()
+            for child, module in children.items():
+                self.add_module(child, module)
+            self.steps = steps
+            self.output = output
+
+        def forward(self, x):
+            return run(self.steps, self.output, x,
+                       lambda path, value: self.get_submodule(path)(value), torch.add,
+                       lambda values, axis: torch.cat(values, dim=axis))
+
+    return Composite
+
+
+@TO_TORCH.register_composite
+def _composite_to_torch(program, torch, module, name):
+    children = {child: _to_torch(torch, sub, child_name(name, child))
+                for child, sub in module.named_children()}
+    return torch_composite()(children, program.steps, program.output)
 
 
 @TO_TORCH.register(nn.Linear)
@@ -189,8 +275,9 @@ def _activation_to_torch(torch, layer, name):
 
 def from_torch(module):
     """The Mint model equivalent to ``torch.nn`` ``module`` (a ``Sequential`` of supported
-    layers, nested or not, or one such layer), with copies of its weights (float32 or float64)
-    and in the same train/eval mode. Each ``Sequential`` keeps its modules' names, those of
+    layers, nested or not, or one such layer; torchvision's ``ResNet``, ``BasicBlock``,
+    ``Bottleneck`` or ``VGG``), with copies of its weights (float32 or float64) and in the same
+    train/eval mode. Each ``Sequential`` keeps its modules' names, those of
     an ``OrderedDict`` ("conv.weight") as those of a slice ("2.weight")."""
     torch = _import_torch()
     if not isinstance(module, torch.nn.Module):
@@ -212,9 +299,57 @@ def _mint_generator_kept():
 
 
 def _from_torch(module, name):
-    layer = from_torch_converters().lookup(module, name)(module, name)
+    converters = from_torch_converters()
+    converter = converters.get(type(module)) or _TORCHVISION.get(type(module).__name__) or \
+        converters.lookup(module, name)
+    layer = converter(module, name)
     layer.training = module.training
     return layer
+
+
+def _children(module, name, children):
+    """``module``'s sub-modules ``children`` (a torchvision class's attributes), converted."""
+    missing = [child for child in children if not hasattr(module, child)]
+    if missing:
+        raise ValueError(f"from_torch: {type(module).__name__} {name!r} has no {missing}: a "
+                         f"{type(module).__name__} must have torchvision's attributes "
+                         f"{list(children)}")
+    return {child: None if getattr(module, child) is None else
+            _from_torch(getattr(module, child), child_name(name, child)) for child in children}
+
+
+def _resnet_from_torch(module, name):
+    """torchvision's ``ResNet``: the layout of :func:`mint.models.resnet18` (with ``flatten``
+    for the reshape in its forward)."""
+    layers = _children(module, name, ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2",
+                                      "layer3", "layer4", "avgpool"))
+    layers["flatten"] = nn.Flatten()
+    layers.update(_children(module, name, ("fc",)))
+    return nn.Sequential(layers)
+
+
+def _block_from_torch(module, name):
+    """torchvision's ``BasicBlock`` or ``Bottleneck``: :class:`mint.models.BasicBlock` or
+    ``Bottleneck`` holding the converted layers (and Mint's own ReLUs, one per call)."""
+    kind = type(module).__name__
+    layers = _children(module, name, (*_BLOCK_LAYERS[kind], "downsample"))
+    block = getattr(models, kind)(layers["conv1"].in_channels, layers["conv1"].out_channels)
+    for child, layer in layers.items():  # replaces the freshly drawn layers, in their places
+        setattr(block, child, layer)
+    return block
+
+
+def _vgg_from_torch(module, name):
+    """torchvision's ``VGG``: the layout of :func:`mint.models.vgg11_bn` (with ``flatten``)."""
+    layers = _children(module, name, ("features", "avgpool"))
+    layers["flatten"] = nn.Flatten()
+    layers.update(_children(module, name, ("classifier",)))
+    return nn.Sequential(layers)
+
+
+# torchvision's model classes, by name: torchvision need not be installed (nor importable).
+_TORCHVISION = {"ResNet": _resnet_from_torch, "BasicBlock": _block_from_torch,
+                "Bottleneck": _block_from_torch, "VGG": _vgg_from_torch}
 
 
 @functools.cache

@@ -28,6 +28,8 @@ Mint layer      ONNX operator
                 (ones and zeros without ``affine``; ``track_running_stats=False`` is refused)
 ``Sequential``  its layers, in order
 ``Residual``    its body and shortcut from the same input, then ``Add``
+your own        the traced steps of its forward (:mod:`mint.composite`): each sub-module's
+                operators, ``Add`` per sum, ``Concat(axis)`` per concatenation
 ==============  ============================================================================
 
 Parameters become initializers named by their ``state_dict`` key (``"0.weight"``). The graph
@@ -45,6 +47,7 @@ import numpy as np
 
 from mint import __version__, nn
 from mint import _checks as check
+from mint.composite import run
 from mint.files import write_atomically
 from mint.functional.convolution import conv2d_padding_amounts
 from mint.registry import (
@@ -261,6 +264,24 @@ def _residual(graph, block, name, x_name, x):
     shortcut = x_name if block.shortcut is None else graph.convert(
         block.shortcut, child_name(name, "shortcut"), x_name, x)
     return graph.node("Add", [body, shortcut], name)
+
+
+@CONVERTERS.register_composite
+def _composite(program, graph, module, name, x_name, x):
+    """A module of one's own: its traced steps, on (tensor name, array) pairs."""
+
+    def call(path, value):
+        layer = program.modules[path]
+        return graph.convert(layer, child_name(name, path), *value), layer(value[1])
+
+    def add(a, b):
+        return graph.node("Add", [a[0], b[0]], name), a[1] + b[1]
+
+    def concat(values, axis):
+        return (graph.node("Concat", [value[0] for value in values], name, axis=axis),
+                np.concatenate([value[1] for value in values], axis=axis))
+
+    return run(program.steps, program.output, (x_name, x), call, add, concat)[0]
 
 
 @CONVERTERS.register(nn.Linear)

@@ -2,15 +2,19 @@
 
 ONNX export (:mod:`mint.onnx`), the PyTorch conversions (:mod:`mint.interop`) and the summary
 (:mod:`mint.summarize`) each keep one :class:`LayerRegistry`: ``{layer class: entry}``. A new
-layer type adds one entry to each; a layer with no entry (a user's own :class:`~mint.nn.Module`,
-say) raises :class:`UnsupportedLayerError` naming it, never a wrong result.
+layer type adds one entry to each. A module with no entry (a user's own
+:class:`~mint.nn.Module`) is traced (:mod:`mint.composite`) when the registry has a
+``composite`` entry; a module that has no entry and cannot be traced raises
+:class:`UnsupportedLayerError` naming it, never a wrong result.
 """
 
 import contextlib
+import functools
 
 import numpy as np
 
 from mint import _checks as check
+from mint.composite import TraceError, trace
 from mint.nn import Module
 from mint.strategy import use_strategy
 
@@ -23,12 +27,14 @@ class LayerRegistry(dict):
     """``{layer class: entry}`` for one task (``purpose``, e.g. "ONNX export").
 
     Lookup is by the exact class: a subclass may compute something else than its parent, so it
-    needs an entry of its own.
+    needs an entry of its own. The :meth:`register_composite` entry serves a module of any
+    other class whose forward :func:`~mint.composite.trace` records.
     """
 
     def __init__(self, purpose):
         super().__init__()
         self.purpose = purpose
+        self.composite = None
 
     def register(self, *classes):
         """Decorator: make the function the entry of each of ``classes``."""
@@ -40,17 +46,30 @@ class LayerRegistry(dict):
 
         return decorate
 
+    def register_composite(self, entry):
+        """Decorator: make ``entry(program, *arguments of an entry)`` the entry of a traced
+        module, called with its :class:`~mint.composite.Program` first."""
+        self.composite = entry
+        return entry
+
     def lookup(self, layer, name=""):
         """The entry for ``layer`` (found at dotted position ``name`` in its model)."""
         entry = self.get(type(layer))
-        if entry is None:
-            where = f"layer {name!r} " if name else "layer "
-            supported = ", ".join(sorted(cls.__name__ for cls in self))
-            raise UnsupportedLayerError(
-                f"{self.purpose}: {where}of type {type(layer).__name__} is not supported "
-                f"(supported: {supported})"
-            )
-        return entry
+        if entry is not None:
+            return entry
+        untraceable = ""
+        if self.composite is not None and isinstance(layer, Module):
+            try:
+                return functools.partial(self.composite, trace(layer))
+            except TraceError as error:
+                untraceable = (f"; and a module whose forward only calls its sub-modules, adds "
+                               f"and concatenates their outputs, which this one does not: {error}")
+        where = f"layer {name!r} " if name else "layer "
+        supported = ", ".join(sorted(cls.__name__ for cls in self))
+        raise UnsupportedLayerError(
+            f"{self.purpose}: {where}of type {type(layer).__name__} is not supported "
+            f"(supported: {supported}{untraceable})"
+        )
 
 
 def child_name(parent, child):

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mint import nn
+from mint.composite import run
 from mint.registry import (
     LayerRegistry,
     check_input_shape,
@@ -138,6 +139,24 @@ def _walk_residual(walk, block, name, x, x_id):
         out = out + x
     walk.arrays += 1
     return out, walk.arrays
+
+
+@COSTS.register_composite
+def _walk_composite(program, walk, module, name, x, x_id):
+    """A module of one's own: its traced steps, each call a layer of its own; a sum or a
+    concatenation is a new array that nothing keeps (what the module's own backward keeps,
+    beyond its sub-modules, is not counted)."""
+
+    def new_array(array):
+        walk.arrays += 1
+        return array, walk.arrays
+
+    def call(path, value):
+        return walk.visit(program.modules[path], child_name(name, path), *value)
+
+    return run(program.steps, program.output, (x, x_id), call,
+               lambda a, b: new_array(a[0] + b[0]),
+               lambda values, axis: new_array(np.concatenate([v[0] for v in values], axis)))
 
 
 @dataclass(frozen=True)

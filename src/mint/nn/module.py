@@ -25,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from mint import _checks as check
+from mint.composite import active_recorder
 from mint.nn.parameter import Buffer, Parameter
 
 # Which forward pass is running in this thread: a call of a module from outside any other
@@ -61,6 +62,9 @@ class Module:
     _pass = None  # the forward pass of the last call (see _forward_pass)
 
     def __call__(self, *args):
+        recorder = active_recorder()
+        if recorder is not None:  # mint.composite.trace records the call instead
+            return recorder.call(self, args)
         depth = getattr(_forward_pass, "depth", 0)
         if depth == 0:
             _forward_pass.number = getattr(_forward_pass, "number", 0) + 1
