@@ -163,8 +163,7 @@ def test_torch_train_step_runs_the_same_model_shape(network):
 def test_every_network_is_timed_in_a_training_step_and_in_inference(spec):
     shapes = bench.SPECS[spec].cases()
     assert {case.shape.split()[0] for case in shapes} == set(bench.NETWORKS)
-    # resnet18's FLOPs are not counted yet (None): mint.summary does not know its blocks
-    assert all(case.flops > 0 for case in shapes if case.shape.split()[0] != "resnet18")
+    assert all(case.flops > 0 for case in shapes)
 
 
 def test_inference_case_counts_one_forward_pass_of_lenet_on_1000_images():

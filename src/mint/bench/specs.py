@@ -470,67 +470,39 @@ def torch_resnet(in_shape=(1, 28, 28), num_classes=10, widths=(16, 32, 64), bloc
 
 def torch_resnet18(in_shape=(3, 224, 224), num_classes=1000):
     """``mint.models.resnet18`` in PyTorch: torchvision's ResNet-18, module for module (the
-    same state_dict keys), with its BasicBlock's forward (torchvision itself is not needed)."""
-    import torch
+    same state_dict keys, torchvision's BasicBlock forward), by :func:`mint.interop.to_torch`
+    (torchvision itself is not needed)."""
+    from mint.interop import to_torch
 
-    nn = torch.nn
-
-    class BasicBlock(nn.Module):
-        def __init__(self, inplanes, planes, stride):
-            super().__init__()
-            self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(planes)
-            self.relu = nn.ReLU(inplace=True)
-            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(planes)
-            self.downsample = None
-            if stride != 1 or inplanes != planes:
-                self.downsample = nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride, bias=False),
-                                                nn.BatchNorm2d(planes))
-
-        def forward(self, x):
-            identity = x if self.downsample is None else self.downsample(x)
-            out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
-            return self.relu(out + identity)
-
-    layers = OrderedDict(conv1=nn.Conv2d(in_shape[0], 64, 7, 2, 3, bias=False),
-                         bn1=nn.BatchNorm2d(64), relu=nn.ReLU(inplace=True),
-                         maxpool=nn.MaxPool2d(3, 2, 1))
-    inplanes = 64
-    for stage, planes in enumerate((64, 128, 256, 512)):
-        stride = 1 if stage == 0 else 2
-        layers[f"layer{stage + 1}"] = nn.Sequential(BasicBlock(inplanes, planes, stride),
-                                                    BasicBlock(planes, planes, 1))
-        inplanes = planes
-    layers.update(avgpool=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(),
-                  fc=nn.Linear(512, num_classes))
-    return nn.Sequential(layers)
+    return to_torch(models.resnet18(in_shape=in_shape, num_classes=num_classes))
 
 
-def resnet_flops(batch, in_shape=(1, 28, 28)):
-    """Floating-point operations of one forward pass of the default ``mint.models.resnet``:
-    twice the multiply-adds :func:`mint.summary` counts (convolutions, BatchNorm's scale and
-    shift, the linear layer)."""
+def summary_flops(network, in_shape, num_classes, batch):
+    """Floating-point operations of one forward pass of ``mint.models.<network>``: twice the
+    multiply-adds :func:`mint.summary` counts (convolutions, BatchNorm's scale and shift, the
+    linear layers)."""
     from mint.summarize import summary
 
-    return 2.0 * summary(models.resnet(in_shape), (batch, *in_shape)).total_multiply_adds
+    model = models.MODELS[network](in_shape=in_shape, num_classes=num_classes)
+    return 2.0 * summary(model, (batch, *in_shape)).total_multiply_adds
 
 
 class Network(NamedTuple):
     """A model of ``mint.models`` as the network cases need it besides Mint's own builder."""
 
     torch_model: Callable[..., object]  # the same layers in PyTorch: (in_shape, num_classes)
-    flops: Callable[[int], float] | None  # floating-point operations of a batch's forward pass
+    flops: Callable[[int], float]  # floating-point operations of a batch's forward pass
     in_shape: tuple[int, int, int] = (1, 28, 28)  # the images it is timed on: MNIST's, ...
     num_classes: int = 10
 
 
 # keys: names in mint.models.MODELS
 NETWORKS = {"lenet": Network(lambda in_shape, num_classes: torch_lenet(), lenet_flops),
-            "resnet": Network(torch_resnet, resnet_flops),
-            # torchvision's ImageNet ResNet-18, on ImageNet-sized images (FLOPs: not yet
-            # counted by mint.summary, whose layer list lacks its blocks)
-            "resnet18": Network(torch_resnet18, None, (3, 224, 224), 1000)}
+            "resnet": Network(torch_resnet, partial(summary_flops, "resnet", (1, 28, 28), 10)),
+            # torchvision's ImageNet ResNet-18, on ImageNet-sized images
+            "resnet18": Network(torch_resnet18,
+                                partial(summary_flops, "resnet18", (3, 224, 224), 1000),
+                                (3, 224, 224), 1000)}
 
 
 def image_batch(batch, in_shape=(1, 28, 28), num_classes=10, seed=0):
@@ -563,6 +535,7 @@ def _torch_model(strategy, network, batch, seed, in_shape=None):
     in_shape, num_classes = _shapes(network, in_shape)
     images, labels = image_batch(batch, in_shape, num_classes, seed)
     torch.manual_seed(seed)
+    mint.manual_seed(seed)  # a twin made by to_torch takes the weights of a Mint model
     model = NETWORKS[network].torch_model(in_shape, num_classes)
     if strategy == "torch-cl":
         model = model.to(memory_format=torch.channels_last)
@@ -650,8 +623,7 @@ class ModelSpec:
         """The cases of ``shapes`` (default: all of this spec's (network, batch) pairs)."""
         return [Case(self.name, self.direction,
                      f"{network} N={batch} {'x'.join(map(str, NETWORKS[network].in_shape))}",
-                     NETWORKS[network].flops and self.passes * NETWORKS[network].flops(batch),
-                     batch,
+                     self.passes * NETWORKS[network].flops(batch), batch,
                      _either(partial(self.mint, network=network, batch=batch),
                              partial(self.torch, network=network, batch=batch)))
                 for network, batch in (self.shapes if shapes is None else shapes)]
