@@ -132,7 +132,8 @@ def _add_data_options(parser, dataset_help, limit_help):
                             f"{name}: {entry.summary}" for name, entry in data.DATASETS.items()))
     parser.add_argument(
         "--data-dir", metavar="DIR", type=_path,
-        help="folder of the MNIST files (default: $MINT_DATA, else ~/.cache/mint/mnist)",
+        help="folder of the MNIST files (default: $MINT_DATA, else ~/.cache/mint/mnist); for "
+             "--dataset folder, the folder of your images",
     )
     parser.add_argument(
         "--limit", metavar="N", type=positive_int,
@@ -164,9 +165,33 @@ def _resolve_dataset(name, data_dir):
     return "mnist"
 
 
-def _load(dataset, split, data_dir, limit):
-    images, labels = data.DATASETS[dataset].load(split, data_dir)
-    return (images[:limit], labels[:limit]) if limit else (images, labels)
+def _load(settings, data_dir, limit, checkpoint=None):
+    """The training and test ``(images, labels)`` of the run ``settings`` describe (its data
+    set, and for a folder its options): the first ``limit`` of each, standardised by
+    ``settings["normalize"]``. A new run records its class names and, if its data set asks for
+    it, the training split's statistics in ``settings``; a saved one (``checkpoint``) must find
+    the classes it was trained on."""
+    dataset = settings["dataset"]
+    options = {}
+    if dataset == "folder":
+        options = {key: settings.get(key) for key in _FOLDER_OPTIONS}
+        options["seed"] = settings.get("seed", 0)
+    train, test, classes = data.DATASETS[dataset].load(data_dir, **options)
+    if limit:
+        train, test = ((images[:limit], labels[:limit]) for images, labels in (train, test))
+    if checkpoint is None:
+        settings["classes"] = list(classes)
+        settings["normalize"] = (dict(zip(("mean", "std"), data.channel_statistics(train[0]),
+                                          strict=True))
+                                 if data.DATASETS[dataset].normalize else None)
+    elif settings.get("classes", classes) != list(classes):
+        raise data.DataError(f"{data_dir or dataset} holds the classes {', '.join(classes)}, but "
+                             f"{checkpoint.path} was trained on "
+                             f"{', '.join(settings['classes'])}")
+    if settings.get("normalize"):
+        train, test = ((data.normalize(images, **settings["normalize"]), labels)
+                       for images, labels in (train, test))
+    return train, test
 
 
 @contextlib.contextmanager
@@ -187,7 +212,8 @@ def _compute_settings(strategy, threads):
 
 # The settings of a run, stored in its checkpoint; a resumed run keeps them.
 _RUN_SETTINGS = ("dataset", "model", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
-                 "schedule", "seed", "limit", "augment")
+                 "schedule", "seed", "limit", "augment", "image_size", "channels", "val_fraction")
+_FOLDER_OPTIONS = ("image_size", "channels", "val_fraction")  # of --dataset folder only
 CROP_PADDING = 2  # pixels, for --augment crop: MNIST digits shifted by up to 2 pixels each way
 
 
@@ -231,7 +257,8 @@ def _add_train_parser(subparsers):
     parser = subparsers.add_parser(
         "train", help="train a network and save it, its metrics and its curves",
         description=(
-            "Train a network on MNIST or on scikit-learn's 8x8 digits. Writes model.npz (a "
+            "Train a network on MNIST, on scikit-learn's 8x8 digits or on a folder of your "
+            "own images (--dataset folder --data-dir DIR). Writes model.npz (a "
             "checkpoint), metrics.csv (one row per epoch) and curves.png to --out, and prints "
             "the final test accuracy. Options left out take per-data-set defaults: "
             + "; ".join(f"{name}: {_count(d.epochs, 'epoch')}, batch {d.batch_size}"
@@ -245,10 +272,28 @@ def _add_train_parser(subparsers):
     parser.set_defaults(handler=run_train)
 
 
+def _fraction(text):
+    value = positive_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text}")
+    return value
+
+
 def _add_train_options(parser):
     _add_data_options(parser, "auto (default): MNIST when found in the data folder or "
                               "downloadable, else the bundled digits",
                       "use only the first N training and N test images (for quick checks)")
+    parser.add_argument("--image-size", metavar="N", type=positive_int,
+                        help="--dataset folder: crop each image to its largest centred square "
+                             "and resize it to N x N (default: the images as they are, which "
+                             "must then have one size)")
+    parser.add_argument("--channels", type=int, choices=(1, 3),
+                        help="--dataset folder: 1 (grayscale) or 3 (RGB) (default: 1 when "
+                             "every image is grayscale, else 3)")
+    parser.add_argument("--val-fraction", metavar="X", type=_fraction,
+                        help="--dataset folder without train/ and val/ sub-folders: the "
+                             f"fraction of images kept for validation (default: "
+                             f"{data.VAL_FRACTION:g}, drawn with --seed)")
     parser.add_argument("--model", choices=sorted(models.MODELS), help="default: lenet")
     parser.add_argument("--epochs", metavar="N", type=positive_int,
                         help="total number of epochs (default: per data set, above; with "
@@ -316,6 +361,9 @@ def _train_settings(args, dataset, processes=1):
     if args.momentum is not None and "momentum" not in options:
         takers = [name for name, entry in optim.OPTIMIZERS.items() if "momentum" in entry.defaults]
         raise _UsageError(f"--momentum applies to --optimizer {' or '.join(takers)} only")
+    for key in _FOLDER_OPTIONS:
+        if getattr(args, key) is not None and dataset != "folder":
+            raise _UsageError(f"--{key.replace('_', '-')} applies to --dataset folder only")
     return {
         "dataset": dataset,
         "model": args.model or "lenet",
@@ -330,6 +378,7 @@ def _train_settings(args, dataset, processes=1):
         "seed": 0 if args.seed is None else args.seed,
         "limit": args.limit,
         "augment": args.augment or "none",
+        **{key: getattr(args, key) for key in _FOLDER_OPTIONS},
         "schedule_start": 0,  # the epoch where the schedule starts (see _resumed_settings)
     }
 
@@ -338,12 +387,13 @@ def _saved_settings(checkpoint):
     """The run settings in ``checkpoint.config``, each checked (and normalised) as the option
     it came from checks it; a value that option refuses is a CheckpointError naming the file
     and the setting. Settings absent from the config stay absent (but for ``augment``: runs
-    saved before --augment had none)."""
-    settings = {"augment": "none", **checkpoint.config}
+    saved before --augment had none, nor the options of --dataset folder)."""
+    settings = {"augment": "none", **dict.fromkeys(_FOLDER_OPTIONS), **checkpoint.config}
     for key in (*_RUN_SETTINGS, "epochs"):
         value = settings.get(key)
-        optional = key == "limit" or (key == "momentum" and "momentum" not in getattr(
-            optim.OPTIMIZERS.get(settings.get("optimizer")), "defaults", ()))  # checked by now
+        optional = key in ("limit", *_FOLDER_OPTIONS) or (
+            key == "momentum" and "momentum" not in getattr(
+                optim.OPTIMIZERS.get(settings.get("optimizer")), "defaults", ()))  # checked
         if key not in settings or (value is None and optional):
             continue
         option = "--" + key.replace("_", "-")
@@ -357,6 +407,7 @@ def _saved_settings(checkpoint):
                 f"{checkpoint.path}: its run setting {key!r} is {value!r}, which {option} "
                 f"refuses ({error.message}); the file was edited or written by another tool"
             ) from None
+    _check_data_settings(checkpoint, settings.get("classes"), settings.get("normalize"))
     start = settings.get("schedule_start", 0)
     if not (isinstance(start, int) and not isinstance(start, bool)
             and 0 <= start <= checkpoint.epoch):
@@ -367,6 +418,26 @@ def _saved_settings(checkpoint):
     except ValueError as error:
         raise CheckpointError(f"{checkpoint.path}: its history {error}") from None
     return settings
+
+
+def _check_data_settings(checkpoint, classes, normalize):
+    """The class names and channel statistics a checkpoint stores (either may be absent) fit
+    its model, else a CheckpointError naming the file."""
+    channels, *_ = checkpoint.architecture.get("in_shape") or [None]
+    num_classes = checkpoint.architecture.get("num_classes")
+    if classes is not None and not (isinstance(classes, list) and len(classes) == num_classes
+                                    and all(isinstance(name, str) for name in classes)):
+        raise CheckpointError(f"{checkpoint.path}: its run setting 'classes' must be a list of "
+                              f"{num_classes} names, got {classes!r:.60}")
+    if normalize is not None and not (
+            isinstance(normalize, dict) and set(normalize) == {"mean", "std"}
+            and all(isinstance(values, list) and len(values) == channels
+                    and all(isinstance(v, float) and math.isfinite(v) for v in values)
+                    for values in normalize.values())
+            and min(normalize["std"]) > 0):
+        raise CheckpointError(f"{checkpoint.path}: its run setting 'normalize' must be "
+                              f"{{'mean': [...], 'std': [...]}} with {channels} finite numbers "
+                              f"each (std > 0), got {normalize!r:.60}")
 
 
 def _resumed_settings(args, checkpoint, processes=1):
@@ -523,8 +594,7 @@ def _train(args, checkpoint, settings, out, processes, main):
     threads = args.threads or data.DATASETS[settings["dataset"]].threads
     if args.distributed:
         threads = threads or distributed.threads_per_process()
-    train = _load(settings["dataset"], "train", args.data_dir, settings["limit"])
-    test = _load(settings["dataset"], "test", args.data_dir, settings["limit"])
+    train, test = _load(settings, args.data_dir, settings["limit"], checkpoint)
     if train[0].shape[1:] != test[0].shape[1:]:
         raise data.DataError(f"the {settings['dataset']} training images have shape "
                              f"{train[0].shape[1:]} but its test images {test[0].shape[1:]}; "
@@ -545,7 +615,7 @@ def _train(args, checkpoint, settings, out, processes, main):
         if checkpoint is None:
             mint.manual_seed(settings["seed"])
             architecture = models.architecture(settings["model"], in_shape=train[0].shape[1:],
-                                               num_classes=10)
+                                               num_classes=len(settings["classes"]))
             model = models.build(architecture)
             optimizer = _make_optimizer(settings, model)
             rng, start, history = np.random.default_rng(settings["seed"]), 0, []
@@ -722,12 +792,13 @@ def _add_evaluate_parser(subparsers):
 def run_evaluate(args):
     checkpoint = load_checkpoint(args.file)
     model = checkpoint.build_model()
+    settings = _saved_settings(checkpoint)
     dataset = args.dataset
     if dataset == "auto":
         in_shape = tuple(checkpoint.architecture.get("in_shape", ()))
-        dataset = _saved_settings(checkpoint).get("dataset") or ("digits" if in_shape == (1, 8, 8)
-                                                       else "mnist")
-    images, labels = _load(dataset, args.split, args.data_dir, args.limit)
+        dataset = settings.get("dataset") or ("digits" if in_shape == (1, 8, 8) else "mnist")
+    train, test = _load({**settings, "dataset": dataset}, args.data_dir, args.limit, checkpoint)
+    images, labels = test if args.split == "test" else train
     _check_input_shape(checkpoint, images)
     strategy = args.strategy or data.DATASETS[dataset].strategy
     threads = args.threads or data.DATASETS[dataset].threads
