@@ -32,6 +32,7 @@ _HOMES = {
     "get_num_threads": "mint.runtime",
     "get_strategy": "mint.strategy",
     "manual_seed": "mint.runtime",
+    "predict": "mint.prediction",
     "set_num_threads": "mint.runtime",
     "set_strategy": "mint.strategy",
     "summary": "mint.summarize",

@@ -14,6 +14,7 @@ renames it over the target, so a crash at any moment leaves the previous checkpo
 """
 
 import json
+import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +89,28 @@ class Checkpoint:
                 f"{self.path}: its parameters do not match its architecture ({error})"
             ) from None
         return model
+
+    def data_settings(self):
+        """The class names and the per-channel ``{"mean": [...], "std": [...]}`` that the run
+        standardised its images by, from ``config`` (``None`` each where it has none), checked
+        against the architecture; else a CheckpointError naming the file."""
+        classes, normalize = self.config.get("classes"), self.config.get("normalize")
+        channels = (self.architecture.get("in_shape") or [None])[0]
+        num_classes = self.architecture.get("num_classes")
+        if classes is not None and not (isinstance(classes, list) and len(classes) == num_classes
+                                        and all(isinstance(name, str) for name in classes)):
+            raise CheckpointError(f"{self.path}: its run setting 'classes' must be a list of "
+                                  f"{num_classes} names, got {classes!r:.60}")
+        if normalize is not None and not (
+                isinstance(normalize, dict) and set(normalize) == {"mean", "std"}
+                and all(isinstance(values, list) and len(values) == channels
+                        and all(isinstance(v, float) and math.isfinite(v) for v in values)
+                        for values in normalize.values())
+                and min(normalize["std"]) > 0):
+            raise CheckpointError(f"{self.path}: its run setting 'normalize' must be "
+                                  f"{{'mean': [...], 'std': [...]}} with {channels} finite "
+                                  f"numbers each (std > 0), got {normalize!r:.60}")
+        return classes, normalize
 
     def restore_optimizer(self, optimizer):
         """Give ``optimizer`` (of the saved class, over the saved model) the saved state."""

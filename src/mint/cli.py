@@ -1,4 +1,5 @@
-"""The ``mint`` command: ``mint train``, ``evaluate``, ``bench``, ``export`` and ``summary``.
+"""The ``mint`` command: ``mint train``, ``evaluate``, ``predict``, ``bench``, ``export`` and
+``summary``.
 
 Each subcommand is a pair of functions: ``_add_<name>_parser(subparsers)`` declares its options
 and ``run_<name>(args)`` does the work and returns the exit status (0 success, 1 a failure the
@@ -9,8 +10,10 @@ line, never a traceback; so do warnings, and an interrupt, which says what was s
 
 import argparse
 import contextlib
+import csv
 import datetime
 import functools
+import io
 import math
 import os
 import signal
@@ -407,7 +410,7 @@ def _saved_settings(checkpoint):
                 f"{checkpoint.path}: its run setting {key!r} is {value!r}, which {option} "
                 f"refuses ({error.message}); the file was edited or written by another tool"
             ) from None
-    _check_data_settings(checkpoint, settings.get("classes"), settings.get("normalize"))
+    checkpoint.data_settings()
     start = settings.get("schedule_start", 0)
     if not (isinstance(start, int) and not isinstance(start, bool)
             and 0 <= start <= checkpoint.epoch):
@@ -418,26 +421,6 @@ def _saved_settings(checkpoint):
     except ValueError as error:
         raise CheckpointError(f"{checkpoint.path}: its history {error}") from None
     return settings
-
-
-def _check_data_settings(checkpoint, classes, normalize):
-    """The class names and channel statistics a checkpoint stores (either may be absent) fit
-    its model, else a CheckpointError naming the file."""
-    channels, *_ = checkpoint.architecture.get("in_shape") or [None]
-    num_classes = checkpoint.architecture.get("num_classes")
-    if classes is not None and not (isinstance(classes, list) and len(classes) == num_classes
-                                    and all(isinstance(name, str) for name in classes)):
-        raise CheckpointError(f"{checkpoint.path}: its run setting 'classes' must be a list of "
-                              f"{num_classes} names, got {classes!r:.60}")
-    if normalize is not None and not (
-            isinstance(normalize, dict) and set(normalize) == {"mean", "std"}
-            and all(isinstance(values, list) and len(values) == channels
-                    and all(isinstance(v, float) and math.isfinite(v) for v in values)
-                    for values in normalize.values())
-            and min(normalize["std"]) > 0):
-        raise CheckpointError(f"{checkpoint.path}: its run setting 'normalize' must be "
-                              f"{{'mean': [...], 'std': [...]}} with {channels} finite numbers "
-                              f"each (std > 0), got {normalize!r:.60}")
 
 
 def _resumed_settings(args, checkpoint, processes=1):
@@ -825,6 +808,60 @@ def run_evaluate(args):
     return 0
 
 
+# ------------------------------------------------------------------------------------ predict
+
+
+def _add_predict_parser(subparsers):
+    parser = subparsers.add_parser(
+        "predict", help="the classes a saved model gives image files",
+        description=(
+            "For each image file in PATH (a folder: every .png, .jpg, .jpeg and .bmp file in it "
+            "and below), print the class the model saved in FILE gives it and its probability, "
+            "one line per image. Each image is read as the training images were: converted "
+            "to grayscale or RGB as the model takes, cropped to its aspect ratio around the "
+            "centre and resized to its input size, standardised by the statistics the "
+            "checkpoint stores."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE", type=_path, help="checkpoint (model.npz)")
+    parser.add_argument("paths", metavar="PATH", type=_path, nargs="+",
+                        help="image files, or folders of them")
+    parser.add_argument("--top", metavar="K", type=positive_int, default=1,
+                        help="print the K most probable classes of each image (default: 1)")
+    parser.add_argument("--csv", metavar="FILE", type=_path,
+                        help="also write a table: path, then class and probability for each "
+                             "of the top K")
+    parser.add_argument("--strategy", choices=sorted(mint.STRATEGIES), default="vectorized",
+                        help="how ops compute (default: vectorized: for one pass, compiling "
+                             "the loops would take longer than the pass)")
+    parser.add_argument("--threads", metavar="N", type=_threads,
+                        help="threads for the kernels and BLAS (default: all cores)")
+    parser.set_defaults(handler=run_predict)
+
+
+def run_predict(args):
+    _check_writable("--csv", args.csv)
+    checkpoint = load_checkpoint(args.file)
+    num_classes = checkpoint.architecture.get("num_classes")
+    if args.top > num_classes:
+        classes = _count(num_classes, "class", "classes")
+        raise _UsageError(f"--top {args.top}: the model has {classes}")
+    with _compute_settings(args.strategy, args.threads):
+        results = mint.predict(checkpoint, args.paths, top=args.top)
+    rows = []
+    for path, ranked in results:
+        print(f"{path}: " + ", ".join(f"{name} {100 * p:.1f}%" for name, p in ranked))
+        rows.append([path, *(cell for name, p in ranked for cell in (name, f"{p:.6f}"))])
+    if args.csv:
+        header = ["path", *(f"{cell}_{k}" for k in range(1, args.top + 1)
+                            for cell in ("class", "probability"))]
+        table = io.StringIO()
+        csv.writer(table, lineterminator="\n").writerows([header, *rows])
+        files.write_atomically(args.csv, lambda file: file.write(table.getvalue().encode()))
+        print(f"wrote {args.csv}")
+    return 0
+
+
 # -------------------------------------------------------------------------------------- bench
 
 
@@ -1073,6 +1110,7 @@ def build_parser():
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_train_parser(subparsers)
     _add_evaluate_parser(subparsers)
+    _add_predict_parser(subparsers)
     _add_bench_parser(subparsers)
     _add_export_parser(subparsers)
     _add_summary_parser(subparsers)

@@ -383,6 +383,30 @@ def load_image_folder(root, image_size=None, channels=None, val_fraction=None, s
     return ImageFolder((pixels[:n], labels[:n]), (pixels[n:], labels[n:]), classes)
 
 
+def read_images(paths, in_shape):
+    """The image files ``paths`` as float32 (N, C, H, W) in [0, 1] for a model that takes
+    ``in_shape`` (C, H, W): converted to grayscale or RGB, cropped to the aspect ratio of H x W
+    around the centre and resized, as :func:`load_image_folder` does."""
+    channels, height, width = in_shape
+    if channels not in (1, 3):
+        raise DataError(f"the model takes images of {channels} channels; image files give 1 "
+                        f"(grayscale) or 3 (RGB)")
+    return np.stack([_pixels(_decode(path), path, channels, (width, height)) for path in paths])
+
+
+def image_files(path):
+    """``[path]`` for a file; for a folder, the image files in it and below, sorted."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise DataError(f"{path}: no such file or folder")
+    found = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not found:
+        raise DataError(f"{path} holds no image ({', '.join(IMAGE_SUFFIXES)} files)")
+    return found
+
+
 def _class_files(folder):
     """The class names (sub-folders of ``folder``, sorted) and the ``(path, label)`` of each
     image in them; warns of the files skipped as not images."""
