@@ -212,3 +212,14 @@ def test_the_folder_options_are_checked_and_belong_to_the_folder_data_set(capsys
         status, _, err = run(capsys, "train", *argv, "--out", tmp_path / "run")
         assert status in (1, 2) and expected in err
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("model", ["mlp", "resnet"])
+def test_every_model_takes_the_shape_and_classes_of_the_folder(capsys, tmp_path, model):
+    make_folder(tmp_path / "images", mode="L", colours={**COLOURS, "white": (255, 255, 255)})
+    status, _, err = run(capsys, "train", *QUICK, "--data-dir", tmp_path / "images", "--model",
+                         model, "--val-fraction", "0.25", "--out", tmp_path / "run")
+    assert status == 0, err
+    checkpoint = load_checkpoint(tmp_path / "run" / "model.npz")
+    assert checkpoint.architecture == {"name": model, "in_shape": [1, 8, 8], "num_classes": 4}
+    assert checkpoint.build_model()(np.zeros((2, 1, 8, 8), np.float32)).shape == (2, 4)
