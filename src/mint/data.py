@@ -16,8 +16,10 @@ raises :class:`DataError` with a message that says what to do.
 import gzip
 import hashlib
 import http.client
+import io
 import os
 import sys
+import tarfile
 import urllib.request
 import warnings
 import zlib
@@ -202,30 +204,36 @@ def _fetch(url: str, timeout: float) -> bytes:
 def download_mnist_file(stem: str, directory: Path, mirrors=None, timeout=None) -> Path:
     """Download ``<stem>.gz`` from the first mirror that serves it intact, into ``directory``."""
     mirrors = MNIST_MIRRORS if mirrors is None else tuple(mirrors)
+    return _download(
+        [mirror.rstrip("/") + f"/{stem}.gz" for mirror in mirrors], directory / f"{stem}.gz",
+        lambda raw, url: _verified_bytes(raw, stem, url), timeout,
+        f"Put the four MNIST files (gzip or not) in {directory} by hand, or point MINT_DATA at "
+        f"a folder that holds them", "root=... or the MINT_DATA environment variable")
+
+
+def _download(urls, destination, verify, timeout, advice, writable):
+    """Write to ``destination`` the bytes of the first of ``urls`` that downloads and passes
+    ``verify(raw, url)`` (which raises DataError); else DataError ending in ``advice``.
+    ``writable`` says how to give another folder."""
     timeout = DOWNLOAD_TIMEOUT if timeout is None else timeout
     failures = []
-    for mirror in mirrors:
-        url = mirror.rstrip("/") + f"/{stem}.gz"
+    for url in urls:
         try:
             raw = _fetch(url, timeout)
-            _verified_bytes(raw, stem, url)
+            verify(raw, url)
         except DataError as error:
             failures.append(str(error))
             continue
-        destination = directory / f"{stem}.gz"
         try:
             write_atomically(destination, lambda file, data=raw: file.write(data))
         except OSError as error:
             raise DataError(
                 f"cannot write {destination}: {error.strerror or error}; pass a writable "
-                f"data directory (root=... or the MINT_DATA environment variable)"
+                f"data directory ({writable})"
             ) from error
         return destination
-    raise DataError(
-        f"could not download {stem}.gz ({'; '.join(failures) or 'no mirror given'}). Put the "
-        f"four MNIST files (gzip or not) in {directory} by hand, or point MINT_DATA at a "
-        f"folder that holds them"
-    )
+    raise DataError(f"could not download {destination.name} "
+                    f"({'; '.join(failures) or 'no mirror given'}). {advice}")
 
 
 def load_mnist(root=None, split="train", download=True, *, mirrors=None, timeout=None):
@@ -280,6 +288,89 @@ def load_mnist(root=None, split="train", download=True, *, mirrors=None, timeout
             f"{labels.shape}"
         )
     return _as_images(images, 255.0), labels.astype(np.int64)
+
+
+# -------------------------------------------------------------------------------------- CIFAR-10
+
+CIFAR10_URLS = ("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",)
+CIFAR10_ARCHIVE = "cifar-10-binary.tar.gz"  # the binary version: fixed-size records, no pickle
+CIFAR10_SIZE = 170_052_171  # bytes
+CIFAR10_SHA256 = "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                   "ship", "truck"]
+CIFAR10_BATCHES = {"train": [f"data_batch_{i}.bin" for i in range(1, 6)],
+                   "test": ["test_batch.bin"]}
+_CIFAR10_RECORD = 1 + 3 * 32 * 32  # a label byte, then 1024 red, 1024 green, 1024 blue bytes
+
+
+def _data_folder(root, name) -> Path:
+    """The folder of data set ``name``: ``root``, else ``~/.cache/mint/<name>``."""
+    return Path(root).expanduser() if root is not None else Path.home() / ".cache" / "mint" / name
+
+
+def _check_cifar10_archive(raw: bytes, source: str):
+    if len(raw) != CIFAR10_SIZE:
+        raise DataError(f"{source} is {len(raw):,} bytes, but {CIFAR10_ARCHIVE} is "
+                        f"{CIFAR10_SIZE:,}: truncated or another file")
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != CIFAR10_SHA256:
+        raise DataError(f"{source} is not the standard {CIFAR10_ARCHIVE} (SHA-256 "
+                        f"{digest[:12]}..., expected {CIFAR10_SHA256[:12]}...)")
+
+
+def load_cifar10(root=None, split="train", download=True, *, timeout=None):
+    """CIFAR-10 ``split`` ("train" or "test") as ``(images, labels)``: float32 (N, 3, 32, 32)
+    in [0, 1] and int64 (N,) in 0..9 (the names in :data:`CIFAR10_CLASSES`).
+
+    Reads :data:`CIFAR10_ARCHIVE` (the binary version) in ``root``, else
+    ``~/.cache/mint/cifar10``; downloads it there when it is missing and ``download`` is
+    true. Its size and SHA-256 are checked before it is read (or kept, when downloaded).
+    """
+    if split not in CIFAR10_BATCHES:
+        raise ValueError(f"load_cifar10: split must be 'train' or 'test', got {split!r}")
+    directory = _data_folder(root, "cifar10")
+    path = directory / CIFAR10_ARCHIVE
+    advice = (f"Put {CIFAR10_ARCHIVE} ({CIFAR10_SIZE:,} bytes, from "
+              f"{CIFAR10_URLS[0].rsplit('/', 1)[0]}/) in {directory}, or give the folder "
+              f"that holds it (--data-dir)")
+    if not path.is_file():
+        if not download:
+            raise DataError(f"{path} not found. {advice}")
+        _download(CIFAR10_URLS, path, _check_cifar10_archive, timeout, advice,
+                  "root=... or --data-dir")
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"cannot read {path}: {error.strerror or error}") from error
+    try:
+        _check_cifar10_archive(raw, str(path))
+        records = _cifar10_records(raw, split, path)
+    except DataError as error:
+        raise DataError(f"{error}; delete it so that it is downloaded again") from None
+    images = records[:, 1:].reshape(-1, 3, 32, 32).astype(np.float32) / np.float32(255)
+    labels = records[:, 0].astype(np.int64)
+    bad = np.flatnonzero(labels >= len(CIFAR10_CLASSES))
+    if len(bad):
+        raise DataError(f"{path} holds label {labels[bad[0]]} (record {bad[0]} of {split}); "
+                        f"CIFAR-10 labels are 0 to {len(CIFAR10_CLASSES) - 1}")
+    return images, labels
+
+
+def _cifar10_records(raw: bytes, split: str, path: Path) -> np.ndarray:
+    """The records of ``split``'s batches in the archive ``raw``, as uint8 (N, 3073)."""
+    batches = []
+    try:
+        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:gz") as archive:
+            for name in CIFAR10_BATCHES[split]:
+                member = archive.extractfile(f"cifar-10-batches-bin/{name}")
+                contents = member.read()
+                if len(contents) % _CIFAR10_RECORD:
+                    raise DataError(f"{path}: {name} is {len(contents)} bytes, not a whole "
+                                    f"number of {_CIFAR10_RECORD}-byte records")
+                batches.append(np.frombuffer(contents, np.uint8).reshape(-1, _CIFAR10_RECORD))
+    except (KeyError, tarfile.TarError, EOFError, OSError, zlib.error) as error:
+        raise DataError(f"{path} is not a readable CIFAR-10 binary archive ({error})") from None
+    return np.concatenate(batches)
 
 
 def _as_images(pixels: np.ndarray, peak: float) -> np.ndarray:
@@ -535,6 +626,11 @@ DATASETS = {
                                          DIGIT_CLASSES),
                            "scikit-learn's bundled 8x8 digits, 1,438 + 359, offline", epochs=10,
                            batch_size=32, strategy="vectorized", threads=1),
+    "cifar10": DatasetEntry(lambda root: (load_cifar10(root, "train"),
+                                          load_cifar10(root, "test"), CIFAR10_CLASSES),
+                            f"CIFAR-10, 50,000 + 10,000 32x32 colour photos ({CIFAR10_ARCHIVE} "
+                            f"in --data-dir, else ~/.cache/mint/cifar10)", epochs=10,
+                            batch_size=64, strategy="loop", threads=None, normalize=True),
     "folder": DatasetEntry(_folder, "your own images in --data-dir, one sub-folder per class",
                            epochs=10, batch_size=32, strategy="loop", threads=None,
                            normalize=True),
