@@ -136,8 +136,9 @@ def _add_data_options(parser, dataset_help, limit_help):
     parser.add_argument(
         "--data-dir", metavar="DIR", type=_path,
         help="folder of the data set's files: the MNIST files (default: $MINT_DATA, else "
-             "~/.cache/mint/mnist), cifar-10-binary.tar.gz (default: ~/.cache/mint/cifar10), "
-             "or for --dataset folder your images",
+             "~/.cache/mint/mnist), Fashion-MNIST's (default: ~/.cache/mint/fashion-mnist), "
+             "cifar-10-binary.tar.gz (default: ~/.cache/mint/cifar10), or for --dataset "
+             "folder your images",
     )
     parser.add_argument(
         "--limit", metavar="N", type=positive_int,

@@ -1,5 +1,5 @@
-"""Data sets and batching: MNIST from IDX files, the bundled 8x8 digits, folders of your own
-images, a batch iterator.
+"""Data sets and batching: MNIST and Fashion-MNIST from IDX files, CIFAR-10 from its binary
+archive, the bundled 8x8 digits, folders of your own images, a batch iterator.
 
 MNIST lives in a data directory: the ``root`` argument, else the ``MINT_DATA`` environment
 variable, else ``~/.cache/mint/mnist``. Each of its four files may be gzip-compressed
@@ -271,23 +271,96 @@ def load_mnist(root=None, split="train", download=True, *, mirrors=None, timeout
         if difference:
             warnings.warn(f"{path} is {difference}; using it as it is", UserWarning,
                           stacklevel=2)
+    return _idx_images_and_labels(arrays, paths, directory, "MNIST")
+
+
+def _idx_images_and_labels(arrays, paths, directory, name):
+    """The IDX ``arrays`` (images, labels) read from ``paths`` as ``(images, labels)`` of
+    :func:`load_mnist`, once their shapes, types and labels (0 to 9) are checked."""
     (images, labels), (images_path, labels_path) = arrays, paths
     if images.ndim != 3 or images.dtype != np.uint8:
-        raise DataError(f"{images_path} holds {images.dtype} of shape {images.shape}; MNIST "
+        raise DataError(f"{images_path} holds {images.dtype} of shape {images.shape}; {name} "
                         f"images are unsigned bytes of shape (N, height, width)")
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
-        raise DataError(f"{labels_path} holds {labels.dtype} of shape {labels.shape}; MNIST "
+        raise DataError(f"{labels_path} holds {labels.dtype} of shape {labels.shape}; {name} "
                         f"labels are integers of shape (N,)")
     bad = np.flatnonzero((labels < 0) | (labels >= MNIST_CLASSES))
     if len(bad):
-        raise DataError(f"{labels_path} holds label {labels[bad[0]]} (image {bad[0]}); MNIST "
+        raise DataError(f"{labels_path} holds label {labels[bad[0]]} (image {bad[0]}); {name} "
                         f"labels are 0 to {MNIST_CLASSES - 1}")
     if images.shape[0] != labels.shape[0]:
         raise DataError(
-            f"MNIST files in {directory} do not match: images {images.shape}, labels "
+            f"{name} files in {directory} do not match: images {images.shape}, labels "
             f"{labels.shape}"
         )
     return _as_images(images, 255.0), labels.astype(np.int64)
+
+
+# --------------------------------------------------------------------------------- Fashion-MNIST
+
+FASHION_MNIST_MIRRORS = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
+# SHA-256 of the four .gz files as Zalando publishes them (MNIST's file names).
+FASHION_MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+    "train-labels-idx1-ubyte": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+    "t10k-images-idx3-ubyte": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+    "t10k-labels-idx1-ubyte": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+}
+FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                         "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+
+def _data_folder(root, name) -> Path:
+    """The folder of data set ``name``: ``root``, else ``~/.cache/mint/<name>``."""
+    return Path(root).expanduser() if root is not None else Path.home() / ".cache" / "mint" / name
+
+
+def load_fashion_mnist(root=None, split="train", download=True, *, mirrors=None, timeout=None):
+    """Fashion-MNIST ``split`` ("train" or "test") as ``(images, labels)``, as
+    :func:`load_mnist` gives MNIST (labels name :data:`FASHION_MNIST_CLASSES`).
+
+    Reads the split's two files, gzip-compressed as published (MNIST's file names, ``.gz``),
+    in ``root``, else ``~/.cache/mint/fashion-mnist``; downloads a missing one there (from
+    ``mirrors``, default :data:`FASHION_MNIST_MIRRORS`) when ``download`` is true. Each file's
+    SHA-256 is checked before it is read, or kept when downloaded.
+    """
+    if split not in MNIST_SPLITS:
+        raise ValueError(f"load_fashion_mnist: split must be 'train' or 'test', got {split!r}")
+    mirrors = FASHION_MNIST_MIRRORS if mirrors is None else tuple(mirrors)
+    directory = _data_folder(root, "fashion-mnist")
+    names = ", ".join(f"{stem}.gz" for stem in FASHION_MNIST_SHA256)
+    source = f", from {mirrors[0]}" if mirrors else ""
+    advice = (f"Put the four Fashion-MNIST files ({names}{source}) in {directory}, or give the "
+              f"folder that holds them (--data-dir)")
+    arrays, paths = [], []
+    for stem in MNIST_SPLITS[split]:
+        path = directory / f"{stem}.gz"
+        if not path.is_file():
+            if not download:
+                raise DataError(f"{path} not found. {advice}")
+            _download([mirror.rstrip("/") + f"/{stem}.gz" for mirror in mirrors], path,
+                      lambda raw, url, stem=stem: _check_sha256(
+                          raw, FASHION_MNIST_SHA256[stem], url, f"{stem}.gz"),
+                      timeout, advice, "root=... or --data-dir")
+        try:
+            raw = path.read_bytes()
+        except OSError as error:
+            raise DataError(f"cannot read {path}: {error.strerror or error}") from error
+        try:
+            _check_sha256(raw, FASHION_MNIST_SHA256[stem], str(path), f"Fashion-MNIST {stem}.gz")
+            arrays.append(parse_idx(_decompressed(raw, str(path)), str(path)))
+        except DataError as error:
+            raise DataError(f"{error}; delete it so that it is downloaded again") from None
+        paths.append(path)
+    return _idx_images_and_labels(arrays, paths, directory, "Fashion-MNIST")
+
+
+def _check_sha256(raw: bytes, expected: str, source: str, name: str):
+    """DataError unless the SHA-256 of ``raw`` (read from ``source``) is ``expected``."""
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != expected:
+        raise DataError(f"{source} is not the standard {name} (SHA-256 {digest[:12]}..., "
+                        f"expected {expected[:12]}...)")
 
 
 # -------------------------------------------------------------------------------------- CIFAR-10
@@ -303,19 +376,11 @@ CIFAR10_BATCHES = {"train": [f"data_batch_{i}.bin" for i in range(1, 6)],
 _CIFAR10_RECORD = 1 + 3 * 32 * 32  # a label byte, then 1024 red, 1024 green, 1024 blue bytes
 
 
-def _data_folder(root, name) -> Path:
-    """The folder of data set ``name``: ``root``, else ``~/.cache/mint/<name>``."""
-    return Path(root).expanduser() if root is not None else Path.home() / ".cache" / "mint" / name
-
-
 def _check_cifar10_archive(raw: bytes, source: str):
     if len(raw) != CIFAR10_SIZE:
         raise DataError(f"{source} is {len(raw):,} bytes, but {CIFAR10_ARCHIVE} is "
                         f"{CIFAR10_SIZE:,}: truncated or another file")
-    digest = hashlib.sha256(raw).hexdigest()
-    if digest != CIFAR10_SHA256:
-        raise DataError(f"{source} is not the standard {CIFAR10_ARCHIVE} (SHA-256 "
-                        f"{digest[:12]}..., expected {CIFAR10_SHA256[:12]}...)")
+    _check_sha256(raw, CIFAR10_SHA256, source, CIFAR10_ARCHIVE)
 
 
 def load_cifar10(root=None, split="train", download=True, *, timeout=None):
@@ -626,6 +691,11 @@ DATASETS = {
                                          DIGIT_CLASSES),
                            "scikit-learn's bundled 8x8 digits, 1,438 + 359, offline", epochs=10,
                            batch_size=32, strategy="vectorized", threads=1),
+    "fashion-mnist": DatasetEntry(
+        lambda root: (load_fashion_mnist(root, "train"), load_fashion_mnist(root, "test"),
+                      FASHION_MNIST_CLASSES),
+        "Fashion-MNIST, 60,000 + 10,000 28x28 clothes (its four .gz files in --data-dir, else "
+        "~/.cache/mint/fashion-mnist)", epochs=1, batch_size=64, strategy="loop", threads=None),
     "cifar10": DatasetEntry(lambda root: (load_cifar10(root, "train"),
                                           load_cifar10(root, "test"), CIFAR10_CLASSES),
                             f"CIFAR-10, 50,000 + 10,000 32x32 colour photos ({CIFAR10_ARCHIVE} "
