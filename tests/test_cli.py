@@ -820,7 +820,8 @@ def test_the_cli_reads_its_data_sets_and_optimizers_from_the_registries(capsys, 
     """A data set or an optimizer is one registry entry: the CLI offers it, with its defaults."""
     images, labels = data.load_digits("all")
     monkeypatch.setitem(data.DATASETS, "tiny", data.DatasetEntry(
-        lambda split, root=None: (images[:40], labels[:40]), "40 digits", epochs=1,
+        lambda root: ((images[:40], labels[:40]), (images[:40], labels[:40]),
+                      data.DIGIT_CLASSES), "40 digits", epochs=1,
         batch_size=20, strategy="vectorized", threads=1))
     monkeypatch.setitem(optim.OPTIMIZERS, "heavy-ball", optim.OptimizerEntry(
         optim.SGD, "SGD with heavy momentum", {"lr": 0.02, "momentum": 0.5}))
