@@ -532,7 +532,8 @@ def load_image_folder(root, image_size=None, channels=None, val_fraction=None, s
             raise DataError(f"{paths[other]} is {_size(images[other])} but {paths[0]} is "
                             f"{_size(first)}; give an image size (--image-size N, "
                             f"image_size=N) to resize them all")
-    pixels = np.stack([_pixels(image, path, channels, image_size)
+    size = None if image_size is None else (image_size, image_size)
+    pixels = np.stack([_pixels(image, path, channels, size)
                        for image, path in zip(images, paths, strict=True)])
     labels = np.array([label for _, label in train_files + val_files], dtype=np.int64)
     n = len(train_files)
@@ -618,17 +619,15 @@ def _size(image):
 
 
 def _pixels(image, path, channels, size):
-    """``image`` as float32 (channels, H, W) in [0, 1]: cropped and resized to ``size`` (N for
-    N x N, or (width, height); ``None``: as it is)."""
+    """``image`` as float32 (channels, H, W) in [0, 1]: cropped and resized to ``size``, a
+    (width, height) (``None``: as it is)."""
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         if image.convert("RGBA").getchannel("A").getextrema()[0] < 255:
             raise DataError(f"{path} has transparent pixels; Mint reads grayscale or RGB "
                             f"images: flatten it onto a background first")
     image = image.convert("L" if channels == 1 else "RGB")
-    if size is not None:
-        size = (size, size) if isinstance(size, int) else size
-        if image.size != size:
-            image = ImageOps.fit(image, size, Image.Resampling.BILINEAR)
+    if size is not None and image.size != size:
+        image = ImageOps.fit(image, size, Image.Resampling.BILINEAR)
     array = np.asarray(image, dtype=np.float32) / np.float32(255)
     return array[None] if channels == 1 else array.transpose(2, 0, 1)
 

@@ -34,6 +34,8 @@ def predict(model, paths, top=1):
         raise CheckpointError(f"{checkpoint.path}: its architecture has no in_shape")
     files = [file for path in ([paths] if isinstance(paths, str | Path) else paths)
              for file in data.image_files(path)]
+    if not files:
+        raise ValueError("predict: paths names no image")
     images = data.read_images(files, in_shape)
     if normalize:
         images = data.normalize(images, **normalize)
