@@ -96,9 +96,9 @@ def test_image_size_crops_the_centred_square_then_resizes(tmp_path):
 def test_channel_statistics_standardise_each_channel():
     images = np.random.default_rng(0).random((5, 3, 4, 4), dtype=np.float32) * [[[2]], [[3]],
                                                                                [[0]]]
-    mean, std = data.channel_statistics(images.astype(np.float32))
-    assert std[2] == 1.0  # a channel that never varies is left as it is, not divided by 0
-    standard = data.normalize(images.astype(np.float32), mean, std)
+    statistics = data.channel_statistics(images.astype(np.float32))
+    assert statistics["std"][2] == 1.0  # a channel that never varies is not divided by 0
+    standard = data.normalize(images.astype(np.float32), **statistics)
     np.testing.assert_allclose(standard[:, :2].mean(axis=(0, 2, 3)), 0, atol=1e-6)
     np.testing.assert_allclose(standard[:, :2].std(axis=(0, 2, 3)), 1, atol=1e-5)
 
@@ -181,8 +181,7 @@ def test_mint_train_on_a_folder_stores_classes_and_normalisation(capsys, tmp_pat
     assert checkpoint.architecture["num_classes"] == 3
     assert checkpoint.config["classes"] == ["blue", "green", "red"]
     train = load_image_folder(tmp_path / "images", val_fraction=0.25).train[0]
-    mean, std = data.channel_statistics(train)
-    assert checkpoint.config["normalize"] == {"mean": mean, "std": std}
+    assert checkpoint.config["normalize"] == data.channel_statistics(train)
 
     # evaluate reads the same split, normalised the same: the run's last test accuracy.
     status, stdout, err = run(capsys, "evaluate", out / "model.npz", "--data-dir",

@@ -186,8 +186,7 @@ def _load(settings, data_dir, limit, checkpoint=None):
         train, test = ((images[:limit], labels[:limit]) for images, labels in (train, test))
     if checkpoint is None:
         settings["classes"] = list(classes)
-        settings["normalize"] = (dict(zip(("mean", "std"), data.channel_statistics(train[0]),
-                                          strict=True))
+        settings["normalize"] = (data.channel_statistics(train[0])
                                  if data.DATASETS[dataset].normalize else None)
     elif settings.get("classes", classes) != list(classes):
         raise data.DataError(f"{data_dir or dataset} holds the classes {', '.join(classes)}, but "
@@ -262,8 +261,8 @@ def _add_train_parser(subparsers):
     parser = subparsers.add_parser(
         "train", help="train a network and save it, its metrics and its curves",
         description=(
-            "Train a network on MNIST, on scikit-learn's 8x8 digits or on a folder of your "
-            "own images (--dataset folder --data-dir DIR). Writes model.npz (a "
+            "Train a network on MNIST, Fashion-MNIST, CIFAR-10, scikit-learn's 8x8 digits or a "
+            "folder of your own images (--dataset folder --data-dir DIR). Writes model.npz (a "
             "checkpoint), metrics.csv (one row per epoch) and curves.png to --out, and prints "
             "the final test accuracy. Options left out take per-data-set defaults: "
             + "; ".join(f"{name}: {_count(d.epochs, 'epoch')}, batch {d.batch_size}"

@@ -633,11 +633,12 @@ def _pixels(image, path, channels, size):
 
 
 def channel_statistics(images):
-    """Per-channel mean and standard deviation of ``images`` (N, C, H, W), as lists of floats
-    (a channel that never varies gets 1, so that normalising leaves it finite)."""
+    """``{"mean": [...], "std": [...]}``: the per-channel mean and standard deviation of
+    ``images`` (N, C, H, W), as floats, for :func:`normalize` (a channel that never varies gets
+    a deviation of 1, so that normalising leaves it finite)."""
     mean = images.mean(axis=(0, 2, 3), dtype=np.float64)
     std = images.std(axis=(0, 2, 3), dtype=np.float64)
-    return mean.tolist(), np.where(std > 0, std, 1.0).tolist()
+    return {"mean": mean.tolist(), "std": np.where(std > 0, std, 1.0).tolist()}
 
 
 def normalize(images, mean, std):
