@@ -524,14 +524,11 @@ def load_image_folder(root, image_size=None, channels=None, val_fraction=None, s
     images = [_decode(path) for path in paths]
     if channels is None:
         channels = 1 if all(image.mode in _GRAY_MODES for image in images) else 3
-    if image_size is None:
-        sizes = {image.size for image in images}
-        if len(sizes) > 1:
-            first = images[0]
-            other = next(i for i, image in enumerate(images) if image.size != first.size)
-            raise DataError(f"{paths[other]} is {_size(images[other])} but {paths[0]} is "
-                            f"{_size(first)}; give an image size (--image-size N, "
-                            f"image_size=N) to resize them all")
+    other = next((i for i, image in enumerate(images) if image.size != images[0].size), None)
+    if image_size is None and other is not None:
+        raise DataError(f"{paths[other]} is {_size(images[other])} but {paths[0]} is "
+                        f"{_size(images[0])}; give an image size (--image-size N, "
+                        f"image_size=N) to resize them all")
     size = None if image_size is None else (image_size, image_size)
     pixels = np.stack([_pixels(image, path, channels, size)
                        for image, path in zip(images, paths, strict=True)])
