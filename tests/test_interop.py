@@ -159,6 +159,29 @@ def test_a_sequential_keeps_its_names_both_ways():
 
 
 @requires_torch
+def test_module_lists_and_dicts_keep_their_keys_and_layers_both_ways():
+    """A tree of ModuleList and ModuleDict (containers without a forward of their own) converts
+    layer by layer: same keys, same weights, each layer computing the same."""
+    module = torch.nn.ModuleDict({
+        "stem": torch.nn.Conv2d(1, 2, 3, dtype=torch.float64),
+        "heads": torch.nn.ModuleList([torch.nn.Linear(4, 3, dtype=torch.float64),
+                                      torch.nn.Sequential(torch.nn.ReLU(),
+                                                          torch.nn.Linear(4, 2,
+                                                                          dtype=torch.float64))]),
+    })
+    model = from_torch(module)
+    assert isinstance(model, nn.ModuleDict) and isinstance(model["heads"], nn.ModuleList)
+    assert list(model.state_dict()) == list(module.state_dict())
+    x = np.random.default_rng(0).standard_normal((2, 4))
+    for mint_head, torch_head in zip(model["heads"], module["heads"], strict=True):
+        assert_close(mint_head(x), torch_head(torch.from_numpy(x)).detach().numpy())
+    back = to_torch(model)
+    assert isinstance(back, torch.nn.ModuleDict) and isinstance(back["heads"], torch.nn.ModuleList)
+    for key, value in module.state_dict().items():
+        assert torch.equal(back.state_dict()[key], value)
+
+
+@requires_torch
 def test_padding_same_and_valid_stay_strings_both_ways():
     # An even kernel: "same" pads one more row and column after the input than before it.
     same = torch.nn.Conv2d(2, 4, (4, 3), padding="same", dilation=(1, 2), groups=2,

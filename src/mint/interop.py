@@ -72,6 +72,18 @@ def _sequential_to_torch(torch, sequential, name):
         for child, layer in sequential.named_children()))
 
 
+@TO_TORCH.register(nn.ModuleList)
+def _module_list_to_torch(torch, modules, name):
+    return torch.nn.ModuleList(_to_torch(torch, layer, child_name(name, child))
+                               for child, layer in modules.named_children())
+
+
+@TO_TORCH.register(nn.ModuleDict)
+def _module_dict_to_torch(torch, modules, name):
+    return torch.nn.ModuleDict({child: _to_torch(torch, layer, child_name(name, child))
+                                for child, layer in modules.named_children()})
+
+
 @functools.cache
 def torch_residual():
     """The ``torch.nn.Module`` class computing what :class:`mint.nn.Residual` computes,
@@ -274,8 +286,9 @@ def _activation_to_torch(torch, layer, name):
 
 
 def from_torch(module):
-    """The Mint model equivalent to ``torch.nn`` ``module`` (a ``Sequential`` of supported
-    layers, nested or not, or one such layer; torchvision's ``ResNet``, ``BasicBlock``,
+    """The Mint model equivalent to ``torch.nn`` ``module`` (a ``Sequential``, ``ModuleList`` or
+    ``ModuleDict`` of supported layers, nested or not, or one such layer; torchvision's
+    ``ResNet``, ``BasicBlock``,
     ``Bottleneck`` or ``VGG``), with copies of its weights (float32 or float64) and in the same
     train/eval mode. Each ``Sequential`` keeps its modules' names, those of
     an ``OrderedDict`` ("conv.weight") as those of a slice ("2.weight")."""
@@ -360,6 +373,8 @@ def from_torch_converters():
     registry = LayerRegistry("from_torch")
     registry.update({
         torch.nn.Sequential: _sequential_from_torch,
+        torch.nn.ModuleList: _module_list_from_torch,
+        torch.nn.ModuleDict: _module_dict_from_torch,
         torch_residual(): _residual_from_torch,
         torch.nn.Linear: _linear_from_torch,
         torch.nn.Conv2d: _conv2d_from_torch,
@@ -420,6 +435,16 @@ def _with_state(layer, state):
 def _sequential_from_torch(sequential, name):
     return nn.Sequential({child: _from_torch(module, child_name(name, child))
                           for child, module in sequential.named_children()})
+
+
+def _module_list_from_torch(modules, name):
+    return nn.ModuleList(_from_torch(module, child_name(name, child))
+                         for child, module in modules.named_children())
+
+
+def _module_dict_from_torch(modules, name):
+    return nn.ModuleDict({child: _from_torch(module, child_name(name, child))
+                          for child, module in modules.named_children()})
 
 
 def _residual_from_torch(module, name):
