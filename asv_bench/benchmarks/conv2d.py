@@ -11,10 +11,11 @@ SHAPES = {
 }
 
 
-@prepared
-def conv2d_calls(strategy, shape):
-    n, c_in, c_out, size, k, stride, padding = SHAPES[shape]
+def convolution_calls(strategy, n, c_in, c_out, size, k, stride, padding, with_bias=True):
+    """``forward`` and ``forward_backward`` of one convolution of seeded arrays (without a bias
+    when not ``with_bias``)."""
     x, weight, bias = random_arrays((n, c_in, size, size), (c_out, c_in, k, k), (c_out,))
+    bias = bias if with_bias else None
     out_shape = F.conv2d(x, weight, bias, stride, padding, strategy=strategy).shape
     (grad_out,) = random_arrays(out_shape, seed=1)
 
@@ -26,6 +27,11 @@ def conv2d_calls(strategy, shape):
         F.conv2d_backward(grad_out, x, weight, stride, padding, strategy=strategy)
 
     return forward, forward_backward
+
+
+@prepared
+def conv2d_calls(strategy, shape):
+    return convolution_calls(strategy, *SHAPES[shape])
 
 
 class Conv2d(Benchmark):

@@ -8,10 +8,10 @@ layer; lenet's shapes did not show it."""
 import numpy as np
 
 import mint
-from mint import functional as F
 from mint import models
 
-from .common import STRATEGIES, Benchmark, prepared, random_arrays, use_default_threads
+from . import conv2d
+from .common import STRATEGIES, Benchmark, prepared, use_default_threads
 
 BATCH = 8
 
@@ -30,37 +30,18 @@ SHAPES = {
 
 @prepared
 def conv2d_calls(strategy, shape):
-    c_in, c_out, size, k, stride, padding = SHAPES[shape]
-    x, weight = random_arrays((BATCH, c_in, size, size), (c_out, c_in, k, k))
-    weight /= np.float32(np.sqrt(c_in * k * k))
-    out_shape = F.conv2d(x, weight, None, stride, padding, strategy=strategy).shape
-    (grad_out,) = random_arrays(out_shape, seed=1)
-
-    def forward():
-        F.conv2d(x, weight, None, stride, padding, strategy=strategy)
-
-    def forward_backward():
-        F.conv2d(x, weight, None, stride, padding, strategy=strategy)
-        F.conv2d_backward(grad_out, x, weight, stride, padding, strategy=strategy)
-
-    return forward, forward_backward
+    # no bias, as in the network
+    return conv2d.convolution_calls(strategy, BATCH, *SHAPES[shape], with_bias=False)
 
 
-class ResNet18Conv2d(Benchmark):
-    """ResNet-18's convolutions, batch 8, default threads."""
+class ResNet18Conv2d(conv2d.Conv2d):
+    """ResNet-18's convolutions, batch 8, default threads (the timed calls are Conv2d's)."""
 
     params = [STRATEGIES, list(SHAPES)]
-    param_names = ["strategy", "shape"]
 
     def setup(self, strategy, shape):
         self.forward, self.forward_backward = conv2d_calls(strategy, shape)
         use_default_threads()
-
-    def time_forward(self, strategy, shape):
-        self.forward()
-
-    def time_forward_backward(self, strategy, shape):
-        self.forward_backward()
 
 
 @prepared

@@ -254,33 +254,28 @@ def _conv2d_flops(grad, x, weight, *_):
     return 2.0 * grad.size * weight[0].size
 
 
+def _conv2d_spec(name, shapes):
+    """The spec of :func:`mint.functional.conv2d` on ``shapes`` (N, C_in, C_out, H=W, kernel,
+    stride, padding)."""
+    return OpSpec(
+        name, shapes=shapes, label="N={} Cin={} Cout={} H={} k={} s={} p={}",
+        inputs=conv2d_inputs, forward=F.conv2d,
+        backward=lambda grad, x, weight, bias, stride, padding, out, strategy:
+            F.conv2d_backward(grad, x, weight, stride, padding, strategy=strategy),
+        torch="conv2d", flops=_conv2d_flops, backward_flops=2,
+    )
+
+
 OP_SPECS = (
-    OpSpec(
-        "conv2d",
-        # the convolutions of a LeNet-sized network on MNIST
-        shapes=((64, 1, 32, 28, 3, 1, 1), (64, 32, 64, 14, 3, 1, 1), (64, 32, 64, 26, 3, 1, 0),
-                (64, 64, 128, 16, 3, 2, 1)),
-        label="N={} Cin={} Cout={} H={} k={} s={} p={}", inputs=conv2d_inputs,
-        forward=F.conv2d,
-        backward=lambda grad, x, weight, bias, stride, padding, out, strategy:
-            F.conv2d_backward(grad, x, weight, stride, padding, strategy=strategy),
-        torch="conv2d",
-        flops=_conv2d_flops, backward_flops=2,
-    ),
-    OpSpec(
-        "conv2d_resnet18",
-        # ResNet-18's convolutions on 224 x 224 images, batch 8: the 7x7 stride-2 stem, the 3x3
-        # of each stage (many channels on small maps), a 3x3 stride 2 and a 1x1 shortcut
-        shapes=((8, 3, 64, 224, 7, 2, 3), (8, 64, 64, 56, 3, 1, 1), (8, 128, 128, 28, 3, 1, 1),
-                (8, 256, 256, 14, 3, 1, 1), (8, 512, 512, 7, 3, 1, 1), (8, 128, 256, 28, 3, 2, 1),
-                (8, 256, 512, 14, 1, 2, 0)),
-        label="N={} Cin={} Cout={} H={} k={} s={} p={}", inputs=conv2d_inputs,
-        forward=F.conv2d,
-        backward=lambda grad, x, weight, bias, stride, padding, out, strategy:
-            F.conv2d_backward(grad, x, weight, stride, padding, strategy=strategy),
-        torch="conv2d",
-        flops=_conv2d_flops, backward_flops=2,
-    ),
+    # the convolutions of a LeNet-sized network on MNIST
+    _conv2d_spec("conv2d", ((64, 1, 32, 28, 3, 1, 1), (64, 32, 64, 14, 3, 1, 1),
+                            (64, 32, 64, 26, 3, 1, 0), (64, 64, 128, 16, 3, 2, 1))),
+    # ResNet-18's convolutions on 224 x 224 images, batch 8: the 7x7 stride-2 stem, the 3x3 of
+    # each stage (many channels on small maps), a 3x3 stride 2 and a 1x1 shortcut
+    _conv2d_spec("conv2d_resnet18", ((8, 3, 64, 224, 7, 2, 3), (8, 64, 64, 56, 3, 1, 1),
+                                     (8, 128, 128, 28, 3, 1, 1), (8, 256, 256, 14, 3, 1, 1),
+                                     (8, 512, 512, 7, 3, 1, 1), (8, 128, 256, 28, 3, 2, 1),
+                                     (8, 256, 512, 14, 1, 2, 0))),
     OpSpec(
         "conv2d_groups",
         # depthwise (groups = C_in, a MobileNet block's 3x3 on lenet's second maps), and 4 groups
