@@ -390,6 +390,19 @@ def _channels_last(x, before_hw, rows_cols):
     return out
 
 
+def _channel_parts(channels, tasks, smallest):
+    """How many equal parts to cut a kernel's ``channels`` output channels into, so that its
+    ``tasks`` parallel iterations times the parts give every thread two or more: doubled while
+    each part keeps at least ``smallest`` channels. 1 when the tasks suffice (a batch of large
+    maps); more for a few small maps of many channels (ResNet-18's 512 x 7 x 7 at batch 8).
+    Results do not depend on it: every output is the same sum, in the same order."""
+    parts = 1
+    while (tasks * parts < 2 * numba.get_num_threads() and channels % (2 * parts) == 0
+           and channels // (2 * parts) >= smallest):
+        parts *= 2
+    return parts
+
+
 def _taps_of_phase(size, step, dilation, phase):
     """Taps ``k`` (0 <= k < size) with ``k * dilation % step == phase``, last tap first."""
     return [k for k in range(size - 1, -1, -1) if k * dilation % step == phase]
@@ -524,12 +537,8 @@ def conv2d_backward_weight(grad_out, x, kernel_hw, stride, padding, dilation, gr
     per_product = max(1, _PIXELS_PER_PRODUCT // max(H_out * W_out, 1))
     chunks = max(1, min(_BATCH_CHUNKS, -(-N // per_product)))
     images = max(1, min(per_product, -(-N // chunks)))
-    # Fewer chunks and groups than two per thread: the output channels are cut into runs too,
-    # which changes no sum (each row of the result is one dot product per term either way).
-    parts = 1
-    while (chunks * G * parts < 2 * numba.get_num_threads()
-           and C_out // G // (2 * parts) >= _MIN_CHANNEL_RUN):
-        parts *= 2
+    # Fewer chunks and groups than two per thread: the output channels are cut into runs too.
+    parts = _channel_parts(C_out // G, chunks * G, _MIN_CHANNEL_RUN)
     partial = np.zeros((chunks, G, C_out // G, C_in // G * KH * KW), dtype=x.dtype)
     x_pad = _padded(x, padding)
     _weight_gradient_chunks(grad_out.reshape(N, G, C_out // G, H_out, W_out),

@@ -32,12 +32,11 @@ transform, the transposed inverse transform ``A dY A^T`` of the output gradient'
 
 from functools import cache
 
-import numba
 import numpy as np
 import threadpoolctl
 from numba import njit, prange
 
-from mint.kernels.conv2d import _channels_last, _kept_zeros
+from mint.kernels.conv2d import _channel_parts, _channels_last, _kept_zeros
 from mint.kernels.products import accumulate_outer
 
 # The transform matrices of F(4, 3) for the interpolation points 0, 1, -1, 1/2, -2 and infinity
@@ -352,19 +351,6 @@ def _blas():
     return threadpoolctl.ThreadpoolController().select(user_api="blas")
 
 
-def _parts(C_out, blocks):
-    """How many parts to cut the output channels into, so that each thread has two or more
-    (block, part) iterations: 1 when the blocks suffice (a batch's large maps), more for a few
-    small maps of many channels (ResNet-18's 512 x 7 x 7 at batch 8 is one block: one thread
-    would otherwise do it all). Parts keep at least 64 channels; results do not depend on them
-    (each output is the same sum, in the same order)."""
-    parts = 1
-    while (blocks * parts < 2 * numba.get_num_threads() and C_out % (2 * parts) == 0
-           and C_out // (2 * parts) >= 64):
-        parts *= 2
-    return parts
-
-
 def _correlate(x, weight, rotate, bias, before, out_hw):
     """out (N, C_out, H_out, W_out) = bias + the 3x3 correlation of x (N, C_in, H_in, W_in),
     zero-padded by ``before`` (top, left) and as many zeros after as the tiles read, by (W1),
@@ -373,7 +359,8 @@ def _correlate(x, weight, rotate, bias, before, out_hw):
     N, C_in, (H_out, W_out) = x.shape[0], x.shape[1], out_hw
     C_out = weight.shape[1] if rotate else weight.shape[0]
     rows = max(1, _TILES_PER_BLOCK // _tiles(W_out))  # tile rows per block
-    parts = _parts(C_out, -(-N * _tiles(H_out) // rows))
+    # parts of at least 64 channels, when the blocks are fewer than two per thread
+    parts = _channel_parts(C_out, -(-N * _tiles(H_out) // rows), 64)
     # U[p, xi, ci, c] of the kernel from ci to p * C_out / P + c, in an array kept from call to
     # call (it is written in full): a new one took a page fault every 4 KB, 37 MB for 512
     # channels.
