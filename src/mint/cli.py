@@ -87,11 +87,20 @@ positive_float = _number(float, 0.0, strict=True)
 nonnegative_float = _number(float, 0.0, strict=False)
 
 
-def _momentum(text):
-    value = nonnegative_float(text)
-    if value >= 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
+def _below_one(number, interval):
+    """An argparse ``type``: ``number`` (an argparse type) that must also be below 1, the error
+    naming ``interval``."""
+    def parse(text):
+        value = number(text)
+        if value >= 1:
+            raise argparse.ArgumentTypeError(f"must be in {interval}, got {text}")
+        return value
+
+    return parse
+
+
+_momentum = _below_one(nonnegative_float, "[0, 1)")
+_fraction = _below_one(positive_float, "(0, 1)")
 
 
 def _path(text):
@@ -274,13 +283,6 @@ def _add_train_parser(subparsers):
     )
     _add_train_options(parser)
     parser.set_defaults(handler=run_train)
-
-
-def _fraction(text):
-    value = positive_float(text)
-    if value >= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text}")
-    return value
 
 
 def _add_train_options(parser):
