@@ -69,7 +69,9 @@ def use_default_threads():
 
 def prepared(make):
     """Decorate ``make(*params) -> tuple of callables``: it runs once per process and per
-    parameters, and each callable it returns is called WARM_CALLS times before it is timed."""
+    parameters, and each callable it returns is called WARM_CALLS times before it is timed.
+    (A builder's ``shape`` is a label of its module's SHAPES, or the tuple itself:
+    ``instructions.py`` counts smaller cases than the times.)"""
 
     @functools.cache
     def build(*params):

@@ -31,7 +31,7 @@ def convolution_calls(strategy, n, c_in, c_out, size, k, stride, padding, with_b
 
 @prepared
 def conv2d_calls(strategy, shape):
-    return convolution_calls(strategy, *SHAPES[shape])
+    return convolution_calls(strategy, *SHAPES.get(shape, shape))
 
 
 class Conv2d(Benchmark):

@@ -12,7 +12,7 @@ SHAPES = {
 
 @prepared
 def max_pool2d_calls(strategy, shape):
-    n, c, size, k, stride = SHAPES[shape]
+    n, c, size, k, stride = SHAPES.get(shape, shape)
     out_size = (size - k) // stride + 1
     x, grad_out = random_arrays((n, c, size, size), (n, c, out_size, out_size))
 

@@ -14,11 +14,11 @@ NETWORKS = ("lenet", "resnet")  # names in mint.models.MODELS
 
 
 @prepared
-def train_step_calls(strategy, network):
+def train_step_calls(strategy, network, batch=BATCH):
     """One SGD-with-momentum step of ``network`` on a fixed batch of MNIST-shaped images."""
     rng = np.random.default_rng(0)
-    images = rng.random((BATCH, 1, 28, 28), dtype=np.float32)
-    labels = rng.integers(0, 10, BATCH)
+    images = rng.random((batch, 1, 28, 28), dtype=np.float32)
+    labels = rng.integers(0, 10, batch)
     mint.manual_seed(0)
     model = models.MODELS[network](strategy=strategy)
     loss_fn = mint.nn.CrossEntropyLoss(strategy=strategy)
