@@ -100,7 +100,7 @@ COUNTING_ENV = {
     "OPENBLAS_CORETYPE": "Haswell",
 }
 WARM_CALLS = 2  # before the counted call: the first call of a case allocates what later ones keep
-TIMEOUT = 1200  # seconds for both child processes together, on a busy 2-core machine
+TIMEOUT = 2400  # seconds for each child process, on a busy 2-core machine
 
 # valgrind client requests (valgrind.h, callgrind.h)
 RUNNING_ON_VALGRIND = 0x1001
