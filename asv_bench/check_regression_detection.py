@@ -255,6 +255,7 @@ def main():
     print(f"scratch folder: {scratch}")
     clone = os.path.join(scratch, "mint")
     run(["git", "clone", "--quiet", repo, clone])
+    run(["git", "checkout", "--quiet", "-B", "main"], cwd=clone)  # the branch asv.conf names
     run(["git", "config", "user.name", "asv regression proof"], cwd=clone)
     run(["git", "config", "user.email", "asv-proof@localhost"], cwd=clone)
     base = run(["git", "rev-parse", "HEAD"], cwd=clone).strip()
