@@ -122,6 +122,19 @@ _REQUEST_CODE = bytes([
 ])
 
 
+def selected():
+    """The families to count: all, or those MINT_ASV_INSTRUCTIONS names (comma-separated; CI
+    counts one, to stay quick; "none" counts none)."""
+    names = os.environ.get("MINT_ASV_INSTRUCTIONS")
+    if names is None:
+        return list(CALLS)
+    return [name for name in names.split(",") if name in CALLS]
+
+
+def _not_selected():
+    return f"not counted: MINT_ASV_INSTRUCTIONS={os.environ.get('MINT_ASV_INSTRUCTIONS')}"
+
+
 def unsupported():
     """Why instructions cannot be counted here, or None."""
     if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
@@ -152,7 +165,8 @@ def build_cases():
     time benchmarks' builders."""
     package = __name__.rpartition(".")[0]
     cases = []
-    for family, calls in CALLS.items():
+    for family in selected():
+        calls = CALLS[family]
         for strategy in STRATEGIES:
             for call, (module, builder, case, index) in calls.items():
                 make = getattr(importlib.import_module(f"{package}.{module}"), builder)
@@ -206,6 +220,8 @@ def count():
     reason = unsupported()
     if reason:
         return {"skip": reason}
+    if not selected():
+        return {"skip": _not_selected()}
     import mint
 
     env = {**os.environ, **COUNTING_ENV}
@@ -247,6 +263,8 @@ class _Instructions:
     def setup(self, counted, strategy, call):
         if "skip" in counted:
             raise NotImplementedError(counted["skip"])
+        if type(self).__name__ not in selected():
+            raise NotImplementedError(_not_selected())
 
     def track_instructions(self, counted, strategy, call):
         return counted["counts"][f"{type(self).__name__}|{strategy}|{call}"]
