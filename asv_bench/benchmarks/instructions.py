@@ -1,15 +1,16 @@
 """Instructions executed by one call of each op family, counted under valgrind's callgrind: the
 suite's deterministic, lower-is-better metric (unit "instructions"), beside the times.
 
-On a shared 2-core machine the CPU time of a 1-5 ms call moves by 10-30% from one process to
-the next when a neighbour runs (caches, frequency, the other process's threads), so a 15% or 30%
+On a shared 2-core machine the CPU time of a 0.5-5 ms call moves by up to 25% from one process
+to the next when neighbours run (they push its data out of the caches), so a 15% or 30%
 threshold on time both cries wolf and misses. The number of instructions a call executes does
-not depend on the load: it is the same at every run of a commit, to about 0.1% (Python's
-allocator), so ``asv continuous --factor 1.1`` flags any change of the work and nothing else.
+not depend on the load: it is the same at every run of a commit, to within 0.4% (Python's
+bookkeeping, in the smallest calls), so ``asv continuous --factor 1.1`` flags a change of the
+work and nothing else (docs/asv.md).
 
 How: ``setup_cache`` (shared by every class below, so once per commit) runs two child
-processes of this interpreter on the suite's own cases (the builders of the time benchmarks, at
-the same shapes): a native one that compiles and caches Numba's kernels, then one under
+processes of this interpreter on the suite's own cases (the builders of the time benchmarks, on
+smaller batches): a native one that compiles and caches Numba's kernels, then one under
 ``valgrind --tool=callgrind --instr-atstart=no`` that loads them from the cache, warms each call,
 switches instrumentation on, and around one call of each case zeroes callgrind's counters and
 dumps them (valgrind client requests, issued from a few bytes of x86-64 machine code through
