@@ -1,8 +1,9 @@
 """The docs agree with the code and with themselves.
 
 * The README and every page of ``docs/``: each Python block compiles, the README's tour runs, the
-  commands and options the shell blocks give ``mint`` exist, and every relative link (a file, a
-  heading's anchor, an image) resolves. The blocks other tests run are found here by page and
+  commands and options the shell blocks give ``mint`` exist, every cited function
+  (``src/mint/<path>.py:<name>``) exists, and every relative link (a file, a heading's anchor, an
+  image) resolves. The blocks other tests run are found here by page and
   heading (:func:`code_block`): the ONNX Runtime snippet (``test_onnx.py``), the README's
   ``DenseBlock`` (``test_composition.py``).
 * ``docs/backprop.md`` and ``docs/implementation.md`` cite only real functions
@@ -266,6 +267,14 @@ def mint_help(command, capsys):
 def test_every_python_block_compiles(page):
     for number, block in enumerate(code_blocks(page.read_text(encoding="utf-8"), "python")):
         compile(block, f"{page_id(page)}, python block {number + 1}", "exec")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=page_id)
+def test_every_cited_function_exists(page):
+    problems = broken_citations(cited_functions(page.read_text(encoding="utf-8")), ROOT)
+    assert not problems, f"{page_id(page)} cites functions that do not exist:\n" + "\n".join(
+        problems
+    )
 
 
 @pytest.mark.parametrize("page", PAGES, ids=page_id)
