@@ -302,6 +302,12 @@ def test_mint_commands_in_shell_blocks_exist_with_their_options(page, capsys):
     assert not problems, f"{page_id(page)}:\n" + "\n".join(problems)
 
 
+def test_ci_runs_the_readmes_test_command():
+    (command,) = code_blocks(section(README, "Run the tests"), "bash")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert command.strip() in ci, f".ci/run does not run the README's {command.strip()!r}"
+
+
 def test_readme_tour_runs_the_api_and_strategies_blocks():
     namespace = {}
     strategy = mint.get_strategy()
