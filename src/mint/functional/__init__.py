@@ -53,7 +53,12 @@ from mint.functional.loss import (
     nll_loss,
     nll_loss_backward,
 )
-from mint.functional.normalization import batch_norm, batch_norm_backward
+from mint.functional.normalization import (
+    batch_norm,
+    batch_norm_backward,
+    layer_norm,
+    layer_norm_backward,
+)
 from mint.functional.pooling import (
     adaptive_avg_pool2d,
     adaptive_avg_pool2d_backward,
@@ -97,6 +102,8 @@ __all__ = [
     "flatten_backward",
     "gelu",
     "gelu_backward",
+    "layer_norm",
+    "layer_norm_backward",
     "leaky_relu",
     "leaky_relu_backward",
     "linear",

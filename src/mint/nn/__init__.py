@@ -31,7 +31,7 @@ from mint.nn.layers import (
 )
 from mint.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from mint.nn.module import Module, ModuleDict, ModuleList, Residual, Sequential
-from mint.nn.normalization import BatchNorm1d, BatchNorm2d
+from mint.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from mint.nn.parameter import Buffer, Parameter
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "Flatten",
     "GELU",
     "Identity",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
