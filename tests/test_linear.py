@@ -100,7 +100,7 @@ def _good_args():
 @pytest.mark.parametrize(
     "mutate, error, match",
     [
-        (lambda x, w, b: (np.array(x[0, 0]), w, b), ValueError, "input must have at least 1 dimension"),
+        (lambda x, w, b: (np.array(x[0, 0]), w, b), ValueError, "at least 1 dimension"),
         (lambda x, w, b: (x[None, :, :3], w, b), ValueError, "expected input with 4 features"),
         (lambda x, w, b: (x, w[0], b), ValueError, "weight must have 2 dimensions"),
         (lambda x, w, b: (x[:, :3], w, b), ValueError, "expected input with 4 features"),
