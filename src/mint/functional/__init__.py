@@ -30,6 +30,13 @@ from mint.functional.activation import (
     tanh,
     tanh_backward,
 )
+from mint.functional.attention import (
+    attention_weights,
+    matmul,
+    matmul_backward,
+    scaled_dot_product_attention,
+    scaled_dot_product_attention_backward,
+)
 from mint.functional.augment import shift_flip
 from mint.functional.convolution import (
     conv2d,
@@ -79,6 +86,7 @@ __all__ = [
     "FLOAT_DTYPES",
     "adaptive_avg_pool2d",
     "adaptive_avg_pool2d_backward",
+    "attention_weights",
     "avg_pool2d",
     "avg_pool2d_backward",
     "batch_norm",
@@ -110,6 +118,8 @@ __all__ = [
     "linear_backward",
     "linear_backward_parameters",
     "log_softmax",
+    "matmul",
+    "matmul_backward",
     "log_softmax_backward",
     "max_pool2d",
     "max_pool2d_backward",
@@ -119,6 +129,8 @@ __all__ = [
     "nll_loss_backward",
     "relu",
     "relu_backward",
+    "scaled_dot_product_attention",
+    "scaled_dot_product_attention_backward",
     "shift_flip",
     "sigmoid",
     "sigmoid_backward",

@@ -34,6 +34,7 @@ bounds silently. Equation numbers refer to
 
 from mint.kernels import (
     activation,
+    attention,
     augment,
     avg_pool2d,
     batch_norm,
@@ -43,6 +44,7 @@ from mint.kernels import (
     dropout,
     layer_norm,
     linear,
+    matmul,
     max_pool2d,
     mse_loss,
     nll_loss,
@@ -53,6 +55,7 @@ from mint.kernels import (
 
 __all__ = [
     "activation",
+    "attention",
     "augment",
     "avg_pool2d",
     "batch_norm",
@@ -62,6 +65,7 @@ __all__ = [
     "dropout",
     "layer_norm",
     "linear",
+    "matmul",
     "max_pool2d",
     "mse_loss",
     "nll_loss",

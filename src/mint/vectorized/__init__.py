@@ -8,6 +8,7 @@ direction, and no Python loop over pixels.
 
 from mint.vectorized import (
     activation,
+    attention,
     augment,
     avg_pool2d,
     batch_norm,
@@ -17,6 +18,7 @@ from mint.vectorized import (
     dropout,
     layer_norm,
     linear,
+    matmul,
     max_pool2d,
     mse_loss,
     nll_loss,
@@ -27,6 +29,7 @@ from mint.vectorized import (
 
 __all__ = [
     "activation",
+    "attention",
     "augment",
     "avg_pool2d",
     "batch_norm",
@@ -36,6 +39,7 @@ __all__ = [
     "dropout",
     "layer_norm",
     "linear",
+    "matmul",
     "max_pool2d",
     "mse_loss",
     "nll_loss",
