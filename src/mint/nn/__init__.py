@@ -33,6 +33,11 @@ from mint.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from mint.nn.module import Module, ModuleDict, ModuleList, Residual, Sequential
 from mint.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from mint.nn.parameter import Buffer, Parameter
+from mint.nn.transformer import (
+    MultiheadAttention,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "Activation",
@@ -59,6 +64,7 @@ __all__ = [
     "Module",
     "ModuleDict",
     "ModuleList",
+    "MultiheadAttention",
     "NLLLoss",
     "Parameter",
     "ReLU",
@@ -69,5 +75,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "utils",
 ]

@@ -61,10 +61,10 @@ class Module:
     _backward_done = False  # whether a backward has used _saved (a second would add again)
     _pass = None  # the forward pass of the last call (see _forward_pass)
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         recorder = active_recorder()
         if recorder is not None:  # mint.composite.trace records the call instead
-            return recorder.call(self, args)
+            return recorder.call(self, args + tuple(kwargs.values()))
         depth = getattr(_forward_pass, "depth", 0)
         if depth == 0:
             _forward_pass.number = getattr(_forward_pass, "number", 0) + 1
@@ -78,7 +78,7 @@ class Module:
         self._saved = None  # a forward that raises must not leave stale activations behind
         _forward_pass.depth = depth + 1
         try:
-            return self.forward(*args)
+            return self.forward(*args, **kwargs)
         finally:
             _forward_pass.depth = depth
 
