@@ -50,6 +50,7 @@ from mint.functional.convolution import (
 )
 from mint.functional.dense import linear, linear_backward, linear_backward_parameters
 from mint.functional.dropout import dropout, dropout2d, dropout_backward
+from mint.functional.embedding import embedding, embedding_backward
 from mint.functional.loss import (
     binary_cross_entropy_with_logits,
     binary_cross_entropy_with_logits_backward,
@@ -106,6 +107,8 @@ __all__ = [
     "dropout",
     "dropout2d",
     "dropout_backward",
+    "embedding",
+    "embedding_backward",
     "flatten",
     "flatten_backward",
     "gelu",

@@ -33,6 +33,7 @@ from mint.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from mint.nn.module import Module, ModuleDict, ModuleList, Residual, Sequential
 from mint.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from mint.nn.parameter import Buffer, Parameter
+from mint.nn.sparse import Embedding
 from mint.nn.transformer import (
     MultiheadAttention,
     TransformerEncoder,
@@ -52,6 +53,7 @@ __all__ = [
     "CrossEntropyLoss",
     "Dropout",
     "Dropout2d",
+    "Embedding",
     "Flatten",
     "GELU",
     "Identity",

@@ -118,10 +118,10 @@ class MultiheadAttention(Module):
             weights = F.attention_weights(heads[0], heads[1], logsumexp, keep, mask, dropout_p,
                                           strategy=self.strategy)
             weights = weights.mean(axis=1) if average_attn_weights else weights
-        self.save_for_backward(output.shape, (query, key, value), heads, logsumexp, keep, mask,
-                               dropout_p)
         if not self.batch_first:
             output = np.ascontiguousarray(output.transpose(1, 0, 2))
+        self.save_for_backward(output.shape, (query, key, value), heads, logsumexp, keep, mask,
+                               dropout_p)
         return output, weights
 
     def _mask(self, key_padding_mask, attn_mask, N, L, S, dtype):
