@@ -13,6 +13,11 @@ Shape notation, used by every kernel docstring here and in :mod:`mint.vectorized
 ``(SH, SW)``                stride
 ``(PH, PW)``                zero padding (``-inf`` padding for max-pooling)
 ``(DH, DW)``                dilation: distance between kernel taps
+``R``, ``D``                rows, and values per row, of layer normalisation's input viewed
+                            as (R, D): D = the product of ``normalized_shape``
+``B``, ``L``, ``S``         attention: (sample, head) pairs, queries and keys per pair
+``E``, ``E_v``              features per query and key, and per value
+``V``                       rows of an embedding table
 ==========================  ==================================================
 
 Output size, with floor division as in PyTorch (``ceil_mode`` of max-pooling rounds up
