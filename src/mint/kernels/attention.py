@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"reassoc"})
 def _scores(q, k, bias, scale, b, i, scores):
     """scores[j] = scale * q[b, i] . k[b, j] + bias[b, i, j]   (F1); returns their maximum."""
     S, E = k.shape[1], k.shape[2]
@@ -44,7 +44,7 @@ def _scores(q, k, bias, scale, b, i, scores):
     return largest
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath={"reassoc"})
 def _attention_forward(q, k, v, bias, keep, scale, out, logsumexp):
     B, L = q.shape[0], q.shape[1]
     S, E_v = k.shape[1], v.shape[2]
@@ -107,7 +107,7 @@ def attention_forward_weights(q, k, bias, keep, scale, logsumexp):
     return weights
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath={"reassoc"})
 def _attention_backward(grad_out, q, k, v, bias, keep, scale, logsumexp, grad_q, grad_k,
                         grad_v):
     B, L, E = q.shape
@@ -118,6 +118,7 @@ def _attention_backward(grad_out, q, k, v, bias, keep, scale, logsumexp, grad_q,
     for b in prange(B):
         scores = np.empty(S)
         dp = np.empty(S)
+        query_sum = np.empty(E)  # float64 sum of (F6) for one query row
         key_sums = np.zeros((S, E))  # float64 sums of (F6) and (F4) over the rows i
         value_sums = np.zeros((S, E_v))
         for i in range(L):
@@ -137,15 +138,15 @@ def _attention_backward(grad_out, q, k, v, bias, keep, scale, logsumexp, grad_q,
                 dp[j] = dot if keep.shape[0] == 0 else dot * keep[b, i, j]
                 scores[j] = p  # the scores are no longer needed: keep p in their place
                 mean_dp += p * dp[j]
-            for e in range(E):
-                total = 0.0
-                for j in range(S):
-                    total += scores[j] * (dp[j] - mean_dp) * k[b, j, e]
-                grad_q[b, i, e] = scale * total
+            # Every inner loop below runs along a contiguous row (of k, q and the sums).
+            query_sum[:] = 0.0
             for j in range(S):
                 ds = scale * scores[j] * (dp[j] - mean_dp)
                 for e in range(E):
+                    query_sum[e] += ds * k[b, j, e]
                     key_sums[j, e] += ds * q[b, i, e]
+            for e in range(E):
+                grad_q[b, i, e] = query_sum[e]
         for j in range(S):
             for e in range(E):
                 grad_k[b, j, e] = key_sums[j, e]
