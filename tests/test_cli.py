@@ -236,7 +236,7 @@ def test_a_diverging_run_stops_with_one_line_and_keeps_its_files(capsys, tmp_pat
 
 def test_auto_falls_back_to_the_digits_when_mnist_is_unreachable(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("MINT_DATA", str(tmp_path / "empty"))
-    monkeypatch.setattr(data, "MNIST_MIRRORS", ("http://127.0.0.1:9/",))
+    monkeypatch.setattr(data.mnist, "MNIST_MIRRORS", ("http://127.0.0.1:9/",))
     status, stdout, _ = run(capsys, "train", "--limit", "100", "--epochs", "1",
                             "--out", tmp_path / "run")
     assert status == 0
@@ -246,8 +246,8 @@ def test_auto_falls_back_to_the_digits_when_mnist_is_unreachable(capsys, tmp_pat
 
 
 def test_mnist_named_but_absent_is_a_one_line_error(capsys, tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "MNIST_MIRRORS", ("http://127.0.0.1:9/",))
-    monkeypatch.setattr(data, "DOWNLOAD_TIMEOUT", 2.0)
+    monkeypatch.setattr(data.mnist, "MNIST_MIRRORS", ("http://127.0.0.1:9/",))
+    monkeypatch.setattr(data.sources, "DOWNLOAD_TIMEOUT", 2.0)
     status, _, err = run(capsys, "train", "--dataset", "mnist", "--data-dir", tmp_path,
                          "--out", tmp_path / "run")
     assert status == 1 and "could not download" in err and "MINT_DATA" in err
