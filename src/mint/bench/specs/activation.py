@@ -21,31 +21,21 @@ def softmax_inputs(shape, seed=0):
     return Inputs((_normal(rng, x_shape),), (dim,), _normal(rng, x_shape))
 
 
+def _elementwise_spec(name, forward, backward):
+    """The spec of the elementwise ``forward`` (PyTorch's ``torch.nn.functional.<name>``), whose
+    backward takes ``(grad_out, x)``, at the size of lenet's first activation."""
+    return OpSpec(
+        name, shapes=((64, 32, 28),), label="N={} C={} H={}", inputs=elementwise_inputs,
+        forward=forward,
+        backward=lambda grad, x, out, strategy: backward(grad, x, strategy=strategy),
+        torch=name,
+    )
+
+
 SPECS = (
-    OpSpec(
-        "softplus",
-        shapes=((64, 32, 28),),  # the size of lenet's first activation
-        label="N={} C={} H={}", inputs=elementwise_inputs,
-        forward=F.softplus,
-        backward=lambda grad, x, out, strategy: F.softplus_backward(grad, x, strategy=strategy),
-        torch="softplus",
-    ),
-    OpSpec(
-        "gelu",
-        shapes=((64, 32, 28),),  # exact GELU (erf), at lenet's first activation size
-        label="N={} C={} H={}", inputs=elementwise_inputs,
-        forward=F.gelu,
-        backward=lambda grad, x, out, strategy: F.gelu_backward(grad, x, strategy=strategy),
-        torch="gelu",
-    ),
-    OpSpec(
-        "silu",
-        shapes=((64, 32, 28),),
-        label="N={} C={} H={}", inputs=elementwise_inputs,
-        forward=F.silu,
-        backward=lambda grad, x, out, strategy: F.silu_backward(grad, x, strategy=strategy),
-        torch="silu",
-    ),
+    _elementwise_spec("softplus", F.softplus, F.softplus_backward),
+    _elementwise_spec("gelu", F.gelu, F.gelu_backward),  # the exact GELU (erf)
+    _elementwise_spec("silu", F.silu, F.silu_backward),
     OpSpec(
         "softmax",
         # a classifier's last axis, and the channels of a feature map (a strided axis)
