@@ -343,7 +343,7 @@ def _loop_conv2d_results(x, weight, grad_out, params):
 def test_conv2d_loop_results_do_not_depend_on_earlier_calls(monkeypatch):
     """The loop kernels copy their inputs into arrays kept from call to call: what an earlier
     call left there must never reach a later result."""
-    from mint.kernels import conv2d as kernels
+    from mint.kernels import layouts
 
     rng = np.random.default_rng(12)
     params = {"stride": 1, "padding": (1, 2), "dilation": 1}
@@ -356,7 +356,7 @@ def test_conv2d_loop_results_do_not_depend_on_earlier_calls(monkeypatch):
     F.conv2d(first, weight, None, padding=0, strategy="loop")
     F.conv2d(first, weight, None, padding=(2, 1), strategy="loop")
     after_other_calls = _loop_conv2d_results(second, weight, grad_out, params)
-    monkeypatch.setattr(kernels, "_kept", threading.local())
+    monkeypatch.setattr(layouts, "_kept", threading.local())
     from_fresh_arrays = _loop_conv2d_results(second, weight, grad_out, params)
     for a, e in zip(after_other_calls, from_fresh_arrays, strict=True):
         np.testing.assert_array_equal(a, e)

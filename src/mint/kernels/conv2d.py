@@ -6,8 +6,8 @@ Shapes use the notation of :mod:`mint.kernels`. With ``x_pad`` the input zero-pa
     out[n, co, oh, ow] = bias[co] + sum_{ci, kh, kw} weight[co, ci, kh, kw]
                                       * x_pad[n, ci, oh * SH + kh * DH, ow * SW + kw * DW]
 
-Each public function is a few lines of Python that prepare layouts (padding and reordered
-weights with NumPy, channels-last copies with :func:`_copy_channels_last`: one pass over memory
+Each public function is a few lines of Python that prepare layouts (reordered weights with
+NumPy; padded and channels-last copies from :mod:`mint.kernels.layouts`: one pass over memory
 each, into arrays kept from call to call) and call one parallel kernel. A parallel kernel holds
 exactly one ``prange`` loop, whose body calls plain ``@njit`` helpers, and no array expressions:
 Numba compiles every ``prange`` loop, and every array expression of a parallel function, as a
@@ -22,15 +22,13 @@ matrix per output row, and the sums become dot products of contiguous rows in
 registers.
 """
 
-import threading
-from collections import OrderedDict
 from functools import cache
 from math import gcd
 
-import numba
 import numpy as np
 from numba import njit, prange
 
+from mint.kernels.layouts import channel_parts, channels_last, padded
 from mint.kernels.products import accumulate_dots, accumulate_outer
 
 # The weight gradient sums over the batch in this many independent chunks, reduced at the end: a
@@ -326,81 +324,7 @@ def _weight_gradient_chunks(grad_out, x_pad, kernel_hw, stride, dilation, B, par
                           stride, dilation, B, partial[c, g, first:last])
 
 
-@njit(parallel=True, cache=True)
-def _copy_channels_last(x, top, left, out):
-    """``out[n, top + h, left + w, c] = x[n, c, h, w]``: x (N, C, H, W) into out (N, rows, cols,
-    C). Each image's planes are read in order, so the reads stream from memory; NumPy's
-    transposed assignment read across the planes, and took 1.8x as long on a cold cache."""
-    N, C, H, W = x.shape
-    # Race-free: iteration n writes only out[n].
-    for n in prange(N):
-        for c in range(C):
-            for h in range(H):
-                for w in range(W):
-                    out[n, top + h, left + w, c] = x[n, c, h, w]
-
-
 # -------------------------------------------------------------------------------- layout helpers
-
-# The padded and channels-last copies (and Winograd's transformed kernels) are made into arrays
-# kept from call to call, per Python thread: a fresh 2 MB array took ~500 page faults when first
-# written, which cost more than the copy itself (lenet's second forward 6.2 -> 4.9 ms on 2
-# threads). The most recent ones are kept up to _KEPT_BYTES in all: a network's layers take
-# their turns, so a budget smaller than one step's arrays would keep none of them (a ResNet-18
-# step on 8 images uses 20 of them, 105 MB; a budget of 12 arrays made every call a new one).
-_kept = threading.local()
-_KEPT_BYTES = 512 * 2**20
-
-
-def _kept_zeros(key, shape, dtype):
-    """An array of zeros made once per ``(key, shape, dtype)`` and handed out again on later
-    calls. ``key`` names the region every caller overwrites in full; outside it the array stays
-    zero, because nothing else writes to it (the kernels only read these copies, and no returned
-    array is a view of one).
-    """
-    arrays = getattr(_kept, "arrays", None)
-    if arrays is None:
-        arrays = _kept.arrays = OrderedDict()
-    key = (key, shape, np.dtype(dtype))
-    array = arrays.pop(key, None)
-    if array is None:
-        array = np.zeros(shape, dtype=dtype)
-    arrays[key] = array
-    while len(arrays) > 1 and sum(kept.nbytes for kept in arrays.values()) > _KEPT_BYTES:
-        arrays.popitem(last=False)
-    return array
-
-
-def _padded(x, padding):
-    """x (N, C, H, W) with ``padding`` (PH, PW) zero rows and columns on each side."""
-    (N, C, H, W), (PH, PW) = x.shape, padding
-    if PH == PW == 0:
-        return x
-    x_pad = _kept_zeros(("padded", PH, PW), (N, C, H + 2 * PH, W + 2 * PW), x.dtype)
-    x_pad[:, :, PH:PH + H, PW:PW + W] = x
-    return x_pad
-
-
-def _channels_last(x, before_hw, rows_cols):
-    """x (N, C, H, W) copied to zeros (N, rows, cols, C) at offset ``before_hw``:
-    ``out[n, before_h + h, before_w + w, c] = x[n, c, h, w]``."""
-    (N, C, H, W), (top, left) = x.shape, before_hw
-    out = _kept_zeros(("channels_last", top, left, H, W), (N, *rows_cols, C), x.dtype)
-    _copy_channels_last(x, top, left, out)
-    return out
-
-
-def _channel_parts(channels, tasks, smallest):
-    """How many equal parts to cut a kernel's ``channels`` output channels into, so that its
-    ``tasks`` parallel iterations times the parts give every thread two or more: doubled while
-    each part keeps at least ``smallest`` channels. 1 when the tasks suffice (a batch of large
-    maps); more for a few small maps of many channels (ResNet-18's 512 x 7 x 7 at batch 8).
-    Results do not depend on it: every output is the same sum, in the same order."""
-    parts = 1
-    while (tasks * parts < 2 * numba.get_num_threads() and channels % (2 * parts) == 0
-           and channels // (2 * parts) >= smallest):
-        parts *= 2
-    return parts
 
 
 def _taps_of_phase(size, step, dilation, phase):
@@ -434,18 +358,18 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation, groups):
     # Depthwise (several groups of one input channel), unit stride and dilation. One group of
     # one channel (a first layer on grey images) keeps the general path, tuned for it.
     if G > 1 and C_group == 1 and stride == dilation == (1, 1):
-        x_pad = _padded(x, padding)
+        x_pad = padded(x, padding)
         _depthwise_forward_kernel(KH, KW)(x_pad.reshape(N * G, *x_pad.shape[2:]),
                                           weight.reshape(G, C_out // G, KH, KW), bias_rows,
                                           out_images)
         return out
     if K < _SHORT_K:
-        x_pad = _padded(x, padding)
+        x_pad = padded(x, padding)
         _forward_images(x_pad.reshape(N * G, C_group, *x_pad.shape[2:]),
                         weight.reshape(G, C_out // G, K), bias_rows, (KH, KW), stride, dilation,
                         out_images)
         return out
-    x_last = _channels_last(x.reshape(N * G, C_group, H_in, W_in), padding,
+    x_last = channels_last(x.reshape(N * G, C_group, H_in, W_in), padding,
                             (H_in + 2 * PH, W_in + 2 * PW))
     weight_rows = np.ascontiguousarray(weight.transpose(0, 2, 3, 1)).reshape(G, C_out // G, K)
     _correlate_rows(x_last, weight_rows, bias_rows, (KH, KW), (0, 0), stride, dilation,
@@ -493,7 +417,7 @@ def conv2d_backward_input(grad_out, weight, input_hw, stride, padding, dilation,
     front_h, front_w = DH * (KH - 1) // SH, DW * (KW - 1) // SW
     rows = front_h + max(H_out, (H_in - 1 + PH) // SH + 1)
     cols = front_w + max(W_out, (W_in - 1 + PW) // SW + 1)
-    g_last = _channels_last(grad_images, (front_h, front_w), (rows, cols))
+    g_last = channels_last(grad_images, (front_h, front_w), (rows, cols))
     no_bias = np.zeros((G, C_group), dtype=grad_out.dtype)
     for phase_h in range(SH):
         taps_h = _taps_of_phase(KH, SH, DH, phase_h)
@@ -538,9 +462,9 @@ def conv2d_backward_weight(grad_out, x, kernel_hw, stride, padding, dilation, gr
     chunks = max(1, min(_BATCH_CHUNKS, -(-N // per_product)))
     images = max(1, min(per_product, -(-N // chunks)))
     # Fewer chunks and groups than two per thread: the output channels are cut into runs too.
-    parts = _channel_parts(C_out // G, chunks * G, _MIN_CHANNEL_RUN)
+    parts = channel_parts(C_out // G, chunks * G, _MIN_CHANNEL_RUN)
     partial = np.zeros((chunks, G, C_out // G, C_in // G * KH * KW), dtype=x.dtype)
-    x_pad = _padded(x, padding)
+    x_pad = padded(x, padding)
     _weight_gradient_chunks(grad_out.reshape(N, G, C_out // G, H_out, W_out),
                             x_pad.reshape(N, G, C_in // G, *x_pad.shape[2:]), kernel_hw, stride,
                             dilation, images, parts, partial)

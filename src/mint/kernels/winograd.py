@@ -36,7 +36,7 @@ import numpy as np
 import threadpoolctl
 from numba import njit, prange
 
-from mint.kernels.conv2d import _channel_parts, _channels_last, _kept_zeros
+from mint.kernels.layouts import channel_parts, channels_last, kept_zeros
 from mint.kernels.products import accumulate_outer
 
 # The transform matrices of F(4, 3) for the interpolation points 0, 1, -1, 1/2, -2 and infinity
@@ -360,13 +360,13 @@ def _correlate(x, weight, rotate, bias, before, out_hw):
     C_out = weight.shape[1] if rotate else weight.shape[0]
     rows = max(1, _TILES_PER_BLOCK // _tiles(W_out))  # tile rows per block
     # parts of at least 64 channels, when the blocks are fewer than two per thread
-    parts = _channel_parts(C_out, -(-N * _tiles(H_out) // rows), 64)
+    parts = channel_parts(C_out, -(-N * _tiles(H_out) // rows), 64)
     # U[p, xi, ci, c] of the kernel from ci to p * C_out / P + c, in an array kept from call to
     # call (it is written in full): a new one took a page fault every 4 KB, 37 MB for 512
     # channels.
-    U = _kept_zeros(("winograd U",), (parts, 36, C_in, C_out // parts), x.dtype)
+    U = kept_zeros(("winograd U",), (parts, 36, C_in, C_out // parts), x.dtype)
     _transform_kernel(np.ascontiguousarray(weight), rotate, U)
-    x_last = _channels_last(x, before, (TILE * _tiles(H_out) + 2, TILE * _tiles(W_out) + 2))
+    x_last = channels_last(x, before, (TILE * _tiles(H_out) + 2, TILE * _tiles(W_out) + 2))
     out = np.empty((N, C_out, H_out, W_out), dtype=x.dtype)
     # Each parallel iteration calls BLAS: one BLAS thread each, or every Numba thread would start
     # BLAS's threads too, more threads than cores (a 256-channel 14 x 14 layer 4-26x slower).
@@ -401,8 +401,8 @@ def conv2d_backward_weight(grad_out, x, padding):
     added at the end, and ``G^T S G`` maps the 6 x 6 sums back to the 3 x 3 kernel in float64."""
     (C_out, H_out, W_out), C_in = grad_out.shape[1:], x.shape[1]
     tiles_h, tiles_w = _tiles(H_out), _tiles(W_out)
-    x_last = _channels_last(x, padding, (TILE * tiles_h + 2, TILE * tiles_w + 2))
-    g_last = _channels_last(grad_out, (0, 0), (TILE * tiles_h, TILE * tiles_w))
+    x_last = channels_last(x, padding, (TILE * tiles_h + 2, TILE * tiles_w + 2))
+    g_last = channels_last(grad_out, (0, 0), (TILE * tiles_h, TILE * tiles_w))
     S = np.zeros((_CHUNKS, 36, C_in, C_out), dtype=x.dtype)
     _weight_gradient_chunks(x_last, g_last, S)
     S = S.sum(axis=0, dtype=np.float64).reshape(36, C_in * C_out)
