@@ -16,8 +16,10 @@ from mint import STRATEGIES
 # import, which callers never reach through STRATEGIES.
 ONE_SIDED = {
     "loop": {"products": "the 4x4 register-blocked products shared by conv2d and linear",
-             "vector_math": "an exp that LLVM vectorises without SVML, for the activations "
-                            "and losses"},
+             "layouts": "the padded and channels-last copies the direct and Winograd "
+                        "convolutions share",
+             "vector_math": "exp, expm1, tanh, log1p and erf that LLVM vectorises without SVML, "
+                            "for the activations and losses"},
     "vectorized": {"windows": "the sliding-window (im2col) view shared by conv2d and max_pool2d"},
 }
 

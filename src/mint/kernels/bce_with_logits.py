@@ -13,7 +13,7 @@ Each loop writes element i only, so ``prange`` over i is race-free by constructi
 import numpy as np
 from numba import njit, prange
 
-from mint.kernels.vector_math import exp_nonpositive
+from mint.kernels.vector_math import exp_nonpositive, log1p_unit
 
 
 @njit(parallel=True, cache=True)
@@ -22,7 +22,7 @@ def _bce_with_logits_forward(x, target, pos_weight, losses):
     # Iteration i writes only losses[i].
     for i in prange(x.size):
         weight = one + (pos_weight[i] - one) * target[i]
-        softplus = (-x[i] if x[i] < 0 else zero) + np.log1p(np.exp(-np.abs(x[i])))
+        softplus = (-x[i] if x[i] < 0 else zero) + log1p_unit(exp_nonpositive(-np.abs(x[i])))
         losses[i] = (one - target[i]) * x[i] + weight * softplus
 
 
