@@ -18,6 +18,7 @@ from mint.nn.activation import (
     Softplus,
     Tanh,
 )
+from mint.nn.containers import ModuleDict, ModuleList, Residual, Sequential
 from mint.nn.dropout import Dropout, Dropout2d
 from mint.nn.layers import (
     AdaptiveAvgPool2d,
@@ -30,7 +31,7 @@ from mint.nn.layers import (
     MaxPool2d,
 )
 from mint.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
-from mint.nn.module import Module, ModuleDict, ModuleList, Residual, Sequential
+from mint.nn.module import Module
 from mint.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from mint.nn.parameter import Buffer, Parameter
 from mint.nn.sparse import Embedding
