@@ -16,9 +16,9 @@ from mint import _checks as check
 from mint import functional as F
 from mint.functional.dropout import dropout_probability
 from mint.nn.activation import GELU, ReLU
+from mint.nn.containers import ModuleList
 from mint.nn.dropout import Dropout
 from mint.nn.layers import Linear
-from mint.nn.containers import ModuleList
 from mint.nn.module import Module, repr_arguments
 from mint.nn.normalization import LayerNorm
 from mint.nn.parameter import Parameter
