@@ -102,6 +102,27 @@ MODEL_CASES = [
 CASES = LAYER_CASES + MODEL_CASES
 CASE_IDS = [case[0] for case in CASES]
 
+# The transformer's layers and models.vit, on (tokens, features) sequences and images: checked
+# by tests/test_transformer_export.py (ONNX, summary, the PyTorch round trip), whose PyTorch
+# twins differ in structure from the per-leaf view of the generic tests.
+TRANSFORMER_CASES = [
+    ("layer-norm", lambda dtype: nn.LayerNorm(5, dtype=dtype), (4, 5)),
+    ("layer-norm-two-dims-no-bias", lambda dtype: nn.LayerNorm((4, 5), bias=False, dtype=dtype),
+     (3, 4, 5)),
+    ("transformer-encoder-layer", lambda dtype: nn.TransformerEncoderLayer(
+        8, 2, 12, dtype=dtype), (5, 8)),
+    ("transformer-encoder-layer-norm-first-gelu", lambda dtype: nn.TransformerEncoderLayer(
+        8, 4, 6, activation="gelu", norm_first=True, dtype=dtype), (3, 8)),
+    ("transformer-encoder", lambda dtype: nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(6, 3, 10, dropout=0.0, bias=False, dtype=dtype), 2,
+        norm=nn.LayerNorm(6, dtype=dtype)), (4, 6)),
+    *((f"vit-{'x'.join(map(str, in_shape))}",
+       lambda dtype, in_shape=in_shape: models.vit(in_shape, dim=16, depth=2, heads=2,
+                                                   mlp_dim=24).to(dtype), in_shape)
+      for in_shape in SMALL_IMAGES),
+]
+TRANSFORMER_CASE_IDS = [case[0] for case in TRANSFORMER_CASES]
+
 
 def example_batch(shape, batch, dtype=np.float32, seed=0):
     """Standard normal inputs: ``batch`` examples of ``shape``."""

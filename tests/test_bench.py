@@ -184,7 +184,7 @@ def test_mint_inference_is_the_eval_mode_forward(strategy, network):
     mint.manual_seed(0)
     model = models.MODELS[network](in_shape=in_shape, num_classes=net.num_classes,
                                    strategy="vectorized")
-    images, _ = bench.specs.image_batch(8, in_shape, net.num_classes)
+    images, _ = bench.specs.networks.image_batch(8, in_shape, net.num_classes)
     assert_close(logits, model.eval()(images))
     if network.startswith("resnet"):
         assert not np.allclose(logits, model.train()(images), atol=1e-3)
@@ -202,7 +202,7 @@ def test_torch_cl_runs_the_same_model_and_batch_in_channels_last_memory(network)
                                   for s in bench.TORCH_STRATEGIES)
         # the step returns loss.item(), a Python float: compare at float32's tolerance
         assert_close(np.float32(channels_last()), np.float32(default()))
-    model, x, _ = bench.specs._torch_model("torch-cl", network, 4, 0, SMALL.get(network))
+    model, x, _ = bench.specs.networks._torch_model("torch-cl", network, 4, 0, SMALL.get(network))
     assert x.is_contiguous(memory_format=torch.channels_last)
     weights = [p for p in model.parameters() if p.dim() == 4]
     assert weights and all(p.is_contiguous(memory_format=torch.channels_last) for p in weights)

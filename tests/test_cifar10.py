@@ -7,9 +7,8 @@ import tarfile
 import numpy as np
 import pytest
 
-from mint import data
 from mint.checkpoint import load_checkpoint
-from mint.data import DataError, load_cifar10
+from mint.data import DataError, cifar10, load_cifar10
 from test_cli import run
 
 UNREACHABLE = ("http://127.0.0.1:9/cifar-10-binary.tar.gz",)
@@ -21,7 +20,7 @@ def cifar_archive(records_per_batch=2, seed=0):
     rng = np.random.default_rng(seed)
     buffer, splits = io.BytesIO(), {"train": [], "test": []}
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for split, names in data.CIFAR10_BATCHES.items():
+        for split, names in cifar10.CIFAR10_BATCHES.items():
             for name in names:
                 records = rng.integers(0, 256, (records_per_batch, 3073), dtype=np.uint8)
                 records[:, 0] %= 10
@@ -38,10 +37,10 @@ def cifar_archive(records_per_batch=2, seed=0):
 def cifar_dir(tmp_path, monkeypatch):
     """A folder holding a small archive that mint.data takes for the standard one."""
     raw, splits = cifar_archive()
-    (tmp_path / data.CIFAR10_ARCHIVE).write_bytes(raw)
-    monkeypatch.setattr(data, "CIFAR10_SIZE", len(raw))
-    monkeypatch.setattr(data, "CIFAR10_SHA256", hashlib.sha256(raw).hexdigest())
-    monkeypatch.setattr(data, "CIFAR10_URLS", UNREACHABLE)
+    (tmp_path / cifar10.CIFAR10_ARCHIVE).write_bytes(raw)
+    monkeypatch.setattr(cifar10, "CIFAR10_SIZE", len(raw))
+    monkeypatch.setattr(cifar10, "CIFAR10_SHA256", hashlib.sha256(raw).hexdigest())
+    monkeypatch.setattr(cifar10, "CIFAR10_URLS", UNREACHABLE)
     return tmp_path, splits
 
 
@@ -59,7 +58,7 @@ def test_records_become_channel_planes_of_32x32_images(cifar_dir):
 
 def test_an_archive_of_the_wrong_size_or_checksum_is_refused_in_one_line(cifar_dir):
     folder, _ = cifar_dir
-    path = folder / data.CIFAR10_ARCHIVE
+    path = folder / cifar10.CIFAR10_ARCHIVE
     raw = path.read_bytes()
     path.write_bytes(raw[:-10])
     with pytest.raises(DataError) as error:
@@ -74,7 +73,7 @@ def test_an_archive_of_the_wrong_size_or_checksum_is_refused_in_one_line(cifar_d
 
 
 def test_a_missing_archive_offline_says_where_to_put_which_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "CIFAR10_URLS", UNREACHABLE)
+    monkeypatch.setattr(cifar10, "CIFAR10_URLS", UNREACHABLE)
     with pytest.raises(DataError) as error:
         load_cifar10(tmp_path, timeout=2)
     text = str(error.value)
@@ -94,10 +93,10 @@ def test_bad_labels_and_records_are_refused_naming_the_archive(tmp_path, monkeyp
             contents = bytearray(source.extractfile(member).read())
             contents[0] = 10 if member.name.endswith("test_batch.bin") else contents[0]
             archive.addfile(member, io.BytesIO(bytes(contents)))
-    path = tmp_path / data.CIFAR10_ARCHIVE
+    path = tmp_path / cifar10.CIFAR10_ARCHIVE
     path.write_bytes(buffer.getvalue())
-    monkeypatch.setattr(data, "CIFAR10_SIZE", len(buffer.getvalue()))
-    monkeypatch.setattr(data, "CIFAR10_SHA256", hashlib.sha256(buffer.getvalue()).hexdigest())
+    monkeypatch.setattr(cifar10, "CIFAR10_SIZE", len(buffer.getvalue()))
+    monkeypatch.setattr(cifar10, "CIFAR10_SHA256", hashlib.sha256(buffer.getvalue()).hexdigest())
     with pytest.raises(DataError, match=f"^{path} holds label 10 \\(record 0 of test\\)"):
         load_cifar10(tmp_path, "test")
 
@@ -112,5 +111,5 @@ def test_mint_train_on_cifar10_builds_an_rgb_model_of_its_ten_classes(capsys, ci
     assert stdout.startswith("cifar10: 10 training and 2 test images")
     checkpoint = load_checkpoint(out / "model.npz")
     assert checkpoint.architecture["in_shape"] == [3, 32, 32]
-    assert checkpoint.config["classes"] == data.CIFAR10_CLASSES
+    assert checkpoint.config["classes"] == cifar10.CIFAR10_CLASSES
     assert len(checkpoint.config["normalize"]["mean"]) == 3

@@ -173,7 +173,7 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(capsys, tmp
     def stop_after_epoch_1(rows, path):  # called once the epoch's checkpoint is written
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "write_metrics", stop_after_epoch_1)
+    monkeypatch.setattr(cli.train, "write_metrics", stop_after_epoch_1)
     status, _, err = run(capsys, *settings, "--out", tmp_path / "part")
     assert status == 130 and "interrupted" in err
     monkeypatch.undo()
@@ -236,7 +236,7 @@ def test_a_diverging_run_stops_with_one_line_and_keeps_its_files(capsys, tmp_pat
 
 def test_auto_falls_back_to_the_digits_when_mnist_is_unreachable(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("MINT_DATA", str(tmp_path / "empty"))
-    monkeypatch.setattr(data, "MNIST_MIRRORS", ("http://127.0.0.1:9/",))
+    monkeypatch.setattr(data.mnist, "MNIST_MIRRORS", ("http://127.0.0.1:9/",))
     status, stdout, _ = run(capsys, "train", "--limit", "100", "--epochs", "1",
                             "--out", tmp_path / "run")
     assert status == 0
@@ -246,8 +246,8 @@ def test_auto_falls_back_to_the_digits_when_mnist_is_unreachable(capsys, tmp_pat
 
 
 def test_mnist_named_but_absent_is_a_one_line_error(capsys, tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "MNIST_MIRRORS", ("http://127.0.0.1:9/",))
-    monkeypatch.setattr(data, "DOWNLOAD_TIMEOUT", 2.0)
+    monkeypatch.setattr(data.mnist, "MNIST_MIRRORS", ("http://127.0.0.1:9/",))
+    monkeypatch.setattr(data.sources, "DOWNLOAD_TIMEOUT", 2.0)
     status, _, err = run(capsys, "train", "--dataset", "mnist", "--data-dir", tmp_path,
                          "--out", tmp_path / "run")
     assert status == 1 and "could not download" in err and "MINT_DATA" in err
@@ -276,12 +276,12 @@ def test_mint_train_on_a_few_hundred_mnist_images_as_a_console_command(tmp_path)
 
 def test_a_folder_holding_a_run_is_refused_unless_overwrite_is_given(capsys, tmp_path):
     assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path)[0] == 0
-    before = {name: (tmp_path / name).read_bytes() for name in cli.RESULT_FILES}
+    before = {name: (tmp_path / name).read_bytes() for name in cli.train.RESULT_FILES}
     status, out, err = run(capsys, *QUICK, "--epochs", "1", "--model", "mlp", "--out", tmp_path)
     assert status == 2 and "epoch" not in out
     assert f"{tmp_path} already holds a run" in err and "--resume" in err and "--overwrite" in err
     assert len(err.strip().splitlines()) == 1
-    assert {name: (tmp_path / name).read_bytes() for name in cli.RESULT_FILES} == before
+    assert {name: (tmp_path / name).read_bytes() for name in cli.train.RESULT_FILES} == before
 
     (tmp_path / "confusion.png").write_bytes(PNG_MAGIC)  # from evaluating the old model
     status, _, _ = run(capsys, *QUICK, "--epochs", "1", "--model", "mlp", "--out", tmp_path,
@@ -298,13 +298,13 @@ def test_resuming_another_checkpoint_never_replaces_the_run_in_its_folder(capsys
     backup = run_folder / "epoch1-backup.npz"
     backup.write_bytes((run_folder / "model.npz").read_bytes())
     assert run(capsys, "train", "--resume", run_folder / "model.npz", "--epochs", "3")[0] == 0
-    newer = {name: (run_folder / name).read_bytes() for name in cli.RESULT_FILES}
+    newer = {name: (run_folder / name).read_bytes() for name in cli.train.RESULT_FILES}
 
     status, out, err = run(capsys, "train", "--resume", backup, "--epochs", "2")
     assert status == 2 and "epoch" not in out
     assert f"{run_folder} already holds a run" in err and "--out" in err
     assert len(err.strip().splitlines()) == 1
-    assert {name: (run_folder / name).read_bytes() for name in cli.RESULT_FILES} == newer
+    assert {name: (run_folder / name).read_bytes() for name in cli.train.RESULT_FILES} == newer
 
     status, _, _ = run(capsys, "train", "--resume", backup, "--epochs", "2",
                        "--out", tmp_path / "branch")
@@ -356,13 +356,13 @@ def test_an_unwritable_out_is_refused_before_training(capsys, tmp_path):
 
 def test_a_full_disk_names_the_file_and_says_which_epoch_is_safe(capsys, tmp_path, monkeypatch):
     out = tmp_path / "run"
-    report = cli._report_epoch
+    report = cli.train._report_epoch
 
     def fill_the_disk_after_epoch_1(rows, epochs, folder):
         report(rows, epochs, folder)
         monkeypatch.setattr(os, "fsync", no_space)
 
-    monkeypatch.setattr(cli, "_report_epoch", fill_the_disk_after_epoch_1)
+    monkeypatch.setattr(cli.train, "_report_epoch", fill_the_disk_after_epoch_1)
     status, _, err = run(capsys, *QUICK, "--epochs", "3", "--out", out)
     monkeypatch.undo()
     assert status == 1
@@ -403,7 +403,7 @@ def test_the_files_of_a_run_get_the_mode_the_umask_gives(capsys, tmp_path):
         assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path)[0] == 0
     finally:
         os.umask(previous)
-    for name in cli.RESULT_FILES:
+    for name in cli.train.RESULT_FILES:
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o640, name
 
 
@@ -584,7 +584,7 @@ def test_extending_a_finished_run_starts_a_new_schedule_and_says_so(capsys, tmp_
         if rows[-1]["epoch"] == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_report_epoch", stop_after_epoch_3)
+    monkeypatch.setattr(cli.train, "_report_epoch", stop_after_epoch_3)
     status, _, err = run(capsys, "train", "--resume", tmp_path / "again" / "model.npz",
                          "--epochs", "4")
     assert status == 130 and "holds epoch 3 of 4" in err

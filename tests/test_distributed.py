@@ -59,7 +59,7 @@ def mpiexec(processes, *argv, timeout=TIMEOUT):
 
 def mint_train(processes, *argv):
     """``mpiexec -n processes mint train --distributed argv...``, which must succeed."""
-    done = mpiexec(processes, "-m", "mint.cli", "train", "--distributed", *argv)
+    done = mpiexec(processes, "-m", "mint", "train", "--distributed", *argv)
     assert done.returncode == 0, done.stderr
     return done
 
@@ -261,7 +261,7 @@ def test_one_process_raising_mid_epoch_ends_the_job_quickly_with_its_error(tmp_p
 def test_a_usage_error_on_every_process_ends_the_job_with_its_message(one_process):
     checkpoint = one_process("constant", *CONSTANT, "--epochs", "2", "--batch-size",
                              "64") / "model.npz"
-    done = mpiexec(3, "-m", "mint.cli", "train", "--distributed", "--resume", checkpoint,
+    done = mpiexec(3, "-m", "mint", "train", "--distributed", "--resume", checkpoint,
                    "--epochs", "3")
     assert done.returncode == 2
     assert "64 images per step, which 3 processes cannot share equally" in done.stderr
@@ -270,7 +270,7 @@ def test_a_usage_error_on_every_process_ends_the_job_with_its_message(one_proces
 
 @requires_mpi
 def test_the_nan_stop_ends_every_process_and_is_reported_once(tmp_path):
-    done = mpiexec(2, "-m", "mint.cli", "train", "--distributed", *DIGITS, "--optimizer", "sgd",
+    done = mpiexec(2, "-m", "mint", "train", "--distributed", *DIGITS, "--optimizer", "sgd",
                    "--lr", "1e4", "--epochs", "2", "--out", tmp_path)
     assert done.returncode == 1
     assert done.stderr.count("training stopped: the loss became nan") == 1, done.stderr
@@ -278,7 +278,7 @@ def test_the_nan_stop_ends_every_process_and_is_reported_once(tmp_path):
 
 @requires_mpi
 def test_ctrl_c_ends_every_process_and_keeps_the_last_checkpoint(tmp_path):
-    command = [MPIEXEC, "-n", "2", sys.executable, "-m", "mint.cli", "train", "--distributed",
+    command = [MPIEXEC, "-n", "2", sys.executable, "-m", "mint", "train", "--distributed",
                *DIGITS, "--epochs", "1000", "--out", str(tmp_path)]
     job = start_interruptible(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               start_new_session=True)

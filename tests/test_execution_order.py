@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from helpers import STRATEGY_NAMES
 from mint import models, nn
-from mint.nn import module as module_mod
+from mint.nn import containers
 
 
 def run_listed_order(layers, x, grad_out):
@@ -91,7 +91,7 @@ def test_nan_and_ties_pass_as_in_listed_order():
 
 
 def eval_forward(model, x, chunk, monkeypatch):
-    monkeypatch.setattr(module_mod, "EVAL_CHUNK", chunk)
+    monkeypatch.setattr(containers, "EVAL_CHUNK", chunk)
     return model.eval()(x)
 
 
@@ -122,14 +122,14 @@ def test_modules_that_mix_samples_keep_the_batch_whole(layer, monkeypatch):
     model = nn.Sequential(nn.Linear(3, 2), layer)
     assert not model.independent_samples
     x = np.random.default_rng(3).standard_normal((9, 3)).astype(np.float32)
-    monkeypatch.setattr(module_mod, "EVAL_CHUNK", 2)
+    monkeypatch.setattr(containers, "EVAL_CHUNK", 2)
     out = model.eval()(x)
     expected = layer(model[0](x))
     np.testing.assert_array_equal(out, expected)
 
 
 def test_training_mode_keeps_the_batch_whole(monkeypatch):
-    monkeypatch.setattr(module_mod, "EVAL_CHUNK", 2)
+    monkeypatch.setattr(containers, "EVAL_CHUNK", 2)
     model = models.lenet()
     x = np.random.default_rng(4).standard_normal((5, 1, 28, 28)).astype(np.float32)
     out = model(x)

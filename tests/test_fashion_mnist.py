@@ -6,9 +6,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from mint import data
 from mint.checkpoint import load_checkpoint
-from mint.data import DataError, load_fashion_mnist
+from mint.data import DataError, load_fashion_mnist, mnist
 from test_cli import run
 from test_data import idx_bytes
 
@@ -24,13 +23,13 @@ def fashion_dir(tmp_path, monkeypatch):
     for split, count in (("train", 12), ("test", 4)):
         images = rng.integers(0, 256, (count, 28, 28), dtype=np.uint8)
         labels = rng.integers(0, 10, count).astype(np.uint8)
-        for stem, array in zip(data.MNIST_SPLITS[split], (images, labels), strict=True):
+        for stem, array in zip(mnist.MNIST_SPLITS[split], (images, labels), strict=True):
             raw = gzip.compress(idx_bytes(array))
             (tmp_path / f"{stem}.gz").write_bytes(raw)
             digests[stem] = hashlib.sha256(raw).hexdigest()
         splits[split] = images, labels
-    monkeypatch.setattr(data, "FASHION_MNIST_SHA256", digests)
-    monkeypatch.setattr(data, "FASHION_MNIST_MIRRORS", UNREACHABLE)
+    monkeypatch.setattr(mnist, "FASHION_MNIST_SHA256", digests)
+    monkeypatch.setattr(mnist, "FASHION_MNIST_MIRRORS", UNREACHABLE)
     return tmp_path, splits
 
 
@@ -56,7 +55,7 @@ def test_a_file_that_is_not_the_standard_one_is_refused_by_name(fashion_dir, mon
 
 
 def test_missing_files_offline_say_where_to_put_which_files(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "FASHION_MNIST_MIRRORS", UNREACHABLE)
+    monkeypatch.setattr(mnist, "FASHION_MNIST_MIRRORS", UNREACHABLE)
     with pytest.raises(DataError) as error:
         load_fashion_mnist(tmp_path, "test", timeout=2)
     text = str(error.value)

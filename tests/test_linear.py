@@ -53,6 +53,17 @@ def test_linear_matches_references_on_layer_sized_shapes(strategy, dtype, shape)
     check_linear(strategy, dtype, 7, *shape, fd_elements=16)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+@pytest.mark.parametrize("leading", [(), (5,), (2, 3), (2, 1, 3)])
+def test_linear_takes_any_leading_shape_as_pytorch(strategy, dtype, leading):
+    """(*, C_in) -> (*, C_out): a single sample, a batch, a batch of token sequences."""
+    rng = np.random.default_rng(len(leading))
+    x = random_array(rng, (*leading, 6))
+    weight, bias = random_array(rng, (4, 6)), random_array(rng, (4,))
+    check_op(LINEAR, (x, weight, bias), strategies=[strategy], dtypes=[dtype], fd_elements=16)
+
+
 def _naive_linear(x, weight, grad_out):
     """Float64 elementwise products summed: (out without bias, grad_x, grad_weight)."""
     x, weight, grad_out = (a.astype(np.float64) for a in (x, weight, grad_out))
@@ -89,8 +100,8 @@ def _good_args():
 @pytest.mark.parametrize(
     "mutate, error, match",
     [
-        (lambda x, w, b: (x[0], w, b), ValueError, "input must have 2 dimensions"),
-        (lambda x, w, b: (x[None], w, b), ValueError, "input must have 2 dimensions"),
+        (lambda x, w, b: (np.array(x[0, 0]), w, b), ValueError, "at least 1 dimension"),
+        (lambda x, w, b: (x[None, :, :3], w, b), ValueError, "expected input with 4 features"),
         (lambda x, w, b: (x, w[0], b), ValueError, "weight must have 2 dimensions"),
         (lambda x, w, b: (x[:, :3], w, b), ValueError, "expected input with 4 features"),
         (lambda x, w, b: (x, w, b[:1]), ValueError, "bias must have shape"),
@@ -114,7 +125,7 @@ def test_linear_backward_rejects_grad_out_of_the_wrong_shape_or_dtype(strategy, 
     x, weight, _, grad_out = _good_args()
     with pytest.raises(ValueError, match="grad_out must have shape"):
         backward(grad_out[:, :1], x, weight, strategy=strategy)
-    with pytest.raises(ValueError, match="grad_out must have 2 dimensions"):
+    with pytest.raises(ValueError, match="grad_out must have shape"):
         backward(grad_out[0], x, weight, strategy=strategy)
     with pytest.raises(TypeError, match="share one dtype"):
         backward(grad_out.astype(np.float32), x, weight, strategy=strategy)

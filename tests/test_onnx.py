@@ -17,6 +17,7 @@ from mint import models, nn
 from mint.checkpoint import save_checkpoint
 from mint.registry import UnsupportedLayerError
 from test_cli import run as mint_command
+from test_docs import code_block
 from test_startup import modules_loaded_by
 
 try:
@@ -29,7 +30,7 @@ requires_onnx = pytest.mark.skipif(
     onnx is None or onnxruntime is None,
     reason="onnx and onnxruntime are not installed (pip install 'mint-nn[deploy]')",
 )
-README = Path(__file__).resolve().parents[1] / "README.md"
+EXPORT_PAGE = Path(__file__).resolve().parents[1] / "docs" / "export.md"
 FLOAT64_TOLERANCES = {np.dtype(np.float64): {"rtol": 1e-12, "atol": 1e-12}}
 
 
@@ -264,14 +265,14 @@ def test_importing_mint_and_its_export_modules_imports_neither_onnx_nor_torch():
 
 
 @requires_onnx
-def test_the_readme_onnxruntime_snippet_runs_an_exported_lenet(tmp_path, monkeypatch, capsys):
-    section = README.read_text(encoding="utf-8").split("### Export and deploy", 1)[1]
-    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+def test_the_documented_onnxruntime_snippet_runs_an_exported_lenet(tmp_path, monkeypatch,
+                                                                   capsys):
+    snippet = code_block(EXPORT_PAGE, "ONNX: `mint export`")
     model = models.lenet()
     mint.onnx.export(model, tmp_path / "model.onnx")
     monkeypatch.chdir(tmp_path)
     namespace = {}
-    exec(compile(snippet, "README.md", "exec"), namespace)
+    exec(compile(snippet, "docs/export.md", "exec"), namespace)
     assert namespace["images"].shape == (5, 1, 28, 28)
     assert_close(namespace["logits"], eval_output(model, namespace["images"]),
                  STRATEGY_TOLERANCES)

@@ -197,7 +197,7 @@ def test_mint_train_resnet_resumes_exactly_and_evaluates(capsys, tmp_path, monke
 
     def stop_after_epoch_1(rows, path):  # called once the epoch's checkpoint is written
         raise KeyboardInterrupt
-    monkeypatch.setattr(cli, "write_metrics", stop_after_epoch_1)
+    monkeypatch.setattr(cli.train, "write_metrics", stop_after_epoch_1)
     assert run_cli(capsys, *settings, "--out", tmp_path / "part")[0] == 130
     monkeypatch.undo()
     status, stdout, _ = run_cli(capsys, "train", "--resume", tmp_path / "part" / "model.npz")

@@ -1,5 +1,5 @@
-"""softplus / softplus_backward and nn.Softplus: the worked example of adding an op (README,
-"Adding an op"): one Op description, then check_op does the rest."""
+"""softplus / softplus_backward and nn.Softplus: the worked example of adding an op
+(docs/adding-an-op.md): one Op description, then check_op does the rest."""
 
 import numpy as np
 import pytest

@@ -34,6 +34,7 @@ import time
 import numba
 import numpy as np
 
+from mint import evaluation
 from mint.data import Batches
 
 INSTALL = ('python -m pip install "mint-nn[distributed]" (and mpich, on a machine without an MPI '
@@ -246,11 +247,9 @@ class ShardedBatches(Batches):
 
 
 def evaluate(model, data, loss_fn=None, batch_size=500):
-    """:func:`mint.train.evaluate` split over the processes: each evaluates its :func:`shard`
-    of ``data``; the predictions are gathered and the loss sums added, so every process gets
-    the result of the whole data set."""
-    from mint.train import evaluate as evaluate_here
-
+    """:func:`mint.evaluation.evaluate` split over the processes: each evaluates its
+    :func:`shard` of ``data``; the predictions are gathered and the loss sums added, so every
+    process gets the result of the whole data set."""
     images, labels = data
     if len(labels) == 0:
         raise ValueError("evaluate: the data set is empty")
@@ -258,7 +257,7 @@ def evaluate(model, data, loss_fn=None, batch_size=500):
     part = shard(len(labels), world.Get_rank(), world.Get_size())
     predictions, loss_sum = np.empty(0, dtype=np.int64), 0.0
     if part.stop > part.start:
-        result = evaluate_here(model, (images[part], labels[part]), loss_fn, batch_size)
+        result = evaluation.evaluate(model, (images[part], labels[part]), loss_fn, batch_size)
         predictions = result["predictions"]
         if loss_fn is not None:
             loss_sum = result["loss"] * len(predictions)

@@ -20,12 +20,13 @@ import functools
 
 import numpy as np
 
-from mint import models, nn
+from mint import interop_transformer, models, nn
 from mint.composite import run
 from mint.registry import LayerRegistry, check_model, child_name
 from mint.runtime import default_generator
 
 TO_TORCH = LayerRegistry("to_torch")
+TO_TORCH.update(interop_transformer.TO_TORCH)  # LayerNorm, Embedding, the transformer's layers
 _TORCH_DTYPES = ("float32", "float64")
 
 
@@ -288,10 +289,9 @@ def _activation_to_torch(torch, layer, name):
 def from_torch(module):
     """The Mint model equivalent to ``torch.nn`` ``module`` (a ``Sequential``, ``ModuleList`` or
     ``ModuleDict`` of supported layers, nested or not, or one such layer; torchvision's
-    ``ResNet``, ``BasicBlock``,
-    ``Bottleneck`` or ``VGG``), with copies of its weights (float32 or float64) and in the same
-    train/eval mode. Each ``Sequential`` keeps its modules' names, those of
-    an ``OrderedDict`` ("conv.weight") as those of a slice ("2.weight")."""
+    ``ResNet``, ``BasicBlock``, ``Bottleneck`` or ``VGG``), with copies of its weights
+    (float32 or float64), in the same train/eval mode. Each ``Sequential`` keeps its modules'
+    names, an ``OrderedDict``'s ("conv.weight") as a slice's ("2.weight")."""
     torch = _import_torch()
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"from_torch: module must be a torch.nn.Module, got "
@@ -400,6 +400,7 @@ def from_torch_converters():
         torch.nn.LogSoftmax: _softmax_from_torch,
         torch.nn.BatchNorm1d: _batch_norm_from_torch,
         torch.nn.BatchNorm2d: _batch_norm_from_torch,
+        **interop_transformer.from_torch_entries(torch),
     })
     return registry
 

@@ -7,7 +7,8 @@ model is exported as it computes in eval mode, one ONNX operator per layer:
 ==============  ============================================================================
 Mint layer      ONNX operator
 ==============  ============================================================================
-``Linear``      ``Gemm(input, weight, bias, transB=1)``
+``Linear``      ``Gemm(input, weight, bias, transB=1)``; on (*, in_features), ``MatMul`` and
+                ``Add``
 ``Conv2d``      ``Conv(input, weight, bias, kernel_shape, strides, pads, dilations, group)``;
                 padding "same" as pads, one more after than before when its total is odd;
                 ``ConvTranspose2d``: ``ConvTranspose`` with the same attributes and
@@ -28,6 +29,7 @@ Mint layer      ONNX operator
                 (ones and zeros without ``affine``; ``track_running_stats=False`` is refused)
 ``Sequential``  its layers, in order
 ``Residual``    its body and shortcut from the same input, then ``Add``
+transformers   :mod:`mint.onnx_transformer`
 your own        the traced steps of its forward (:mod:`mint.composite`): each sub-module's
                 operators, ``Add`` per sum, ``Concat(axis)`` per concatenation
 ==============  ============================================================================
@@ -45,7 +47,7 @@ import importlib
 
 import numpy as np
 
-from mint import __version__, nn
+from mint import __version__, nn, onnx_transformer
 from mint import _checks as check
 from mint.composite import run
 from mint.files import write_atomically
@@ -68,6 +70,8 @@ INSTALL = {"onnx": "python -m pip install 'mint-nn[onnx]'",
            "onnxruntime": "python -m pip install 'mint-nn[deploy]'"}
 
 CONVERTERS = LayerRegistry("ONNX export")
+for _cls, _converter in onnx_transformer.CONVERTERS.items():
+    CONVERTERS.register(_cls)(_converter)
 
 
 def _import(package):
@@ -286,6 +290,11 @@ def _composite(program, graph, module, name, x_name, x):
 
 @CONVERTERS.register(nn.Linear)
 def _linear(graph, layer, name, x_name, x):
+    if x.ndim != 2:  # (*, in_features): MatMul by the transposed weight, then Add the bias
+        weight = graph.constant(child_name(name, "weight"), layer.weight.data.T.astype(graph.dtype))
+        out = graph.node("MatMul", [x_name, weight], name)
+        return out if layer.bias is None else graph.node(
+            "Add", [out, graph.parameter(name, "bias", layer.bias)], name)
     inputs = [x_name, graph.parameter(name, "weight", layer.weight)]
     if layer.bias is not None:
         inputs.append(graph.parameter(name, "bias", layer.bias))

@@ -25,7 +25,8 @@ The total of the last column is the **activation memory of one training step**: 
 allocated from the forward pass until backward has used it, beyond the parameters, their
 gradients and the kernels' reusable scratch arrays. It grows linearly with the batch size.
 
-A new layer type adds one entry to :data:`COSTS`: a :class:`Cost` (or, for a container, a
+The transformer's layers are costed in :mod:`mint.summarize_transformer`. A new layer type
+adds one entry to :data:`COSTS`: a :class:`Cost` (or, for a container, a
 function that walks its children).
 """
 
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mint import nn
+from mint import nn, summarize_transformer
 from mint.composite import run
 from mint.registry import (
     LayerRegistry,
@@ -116,6 +117,8 @@ COSTS.update({
     nn.Identity: Cost(view=True),
     nn.BatchNorm1d: Cost(_one_per_output_value, keeps=("input", _channel_statistics_bytes)),
     nn.BatchNorm2d: Cost(_one_per_output_value, keeps=("input", _channel_statistics_bytes)),
+    **summarize_transformer.costs(Cost, lambda **row: LayerSummary(**row),
+                                  _one_per_output_value),
 })
 
 
@@ -180,8 +183,8 @@ class _Walk:
         self.kept = set()
         self.arrays = 0
 
-    def visit(self, layer, name, x, x_id):
-        entry = COSTS.lookup(layer, name)
+    def visit(self, layer, name, x, x_id, entry=None):
+        entry = COSTS.lookup(layer, name) if entry is None else entry
         if not isinstance(entry, Cost):  # a container walks its children
             return entry(self, layer, name, x, x_id)
         out = layer(x)

@@ -1,4 +1,5 @@
-"""The training loop: :func:`fit`, :func:`evaluate`, learning-rate schedules, the NaN stop.
+"""The training loop: :func:`fit`, learning-rate schedules, the NaN stop, the files a run
+writes; :func:`evaluate` (of :mod:`mint.evaluation`) is imported here too.
 
 Data sets are ``(images, labels)`` pairs of arrays. A schedule is a function from the training
 time in epochs (a float: 2.5 is half-way through the third epoch) to a learning rate, so a run
@@ -12,13 +13,14 @@ import signal
 import sys
 import threading
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
+from mint import distributed as dist
 from mint.checkpoint import save_checkpoint
 from mint.data import Batches
+from mint.evaluation import check_data, check_labels, evaluate, nonfinite_parameters
 from mint.files import write_atomically
 from mint.runtime import default_generator
 
@@ -97,90 +99,6 @@ def make_schedule(name, lr, epochs, step_size=None, gamma=0.1):
     if name == "cosine":
         return cosine_schedule(lr, epochs)
     raise ValueError(f"schedule must be one of {SCHEDULES}, got {name!r}")
-
-
-# ------------------------------------------------------------------------------------ evaluation
-
-
-def check_data(caller, name, data):
-    """``data`` as ``(images, labels)``: arrays of one length, float32/float64 images with a
-    batch axis, integer labels (N,) >= 0; else a TypeError or ValueError saying what ``caller``
-    expects of its argument ``name``. :func:`check_labels` checks them against the model."""
-    if not isinstance(data, tuple | list) or len(data) != 2:
-        raise TypeError(
-            f"{caller}: {name} must be a pair (images, labels) of numpy arrays, images float "
-            f"(N, C, H, W) and labels int (N,); got {type(data).__name__}"
-        )
-    images, labels = data
-    for part, value in (("images", images), ("labels", labels)):
-        if not isinstance(value, np.ndarray):
-            raise TypeError(f"{caller}: {name} {part} must be a numpy.ndarray, got "
-                            f"{type(value).__name__} (convert it with numpy.asarray)")
-    if images.ndim < 2 or images.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{caller}: {name} images must be float32 or float64 with a batch axis, "
-                        f"shape (N, ...); got {images.dtype} of shape {images.shape} (scale "
-                        f"pixels to [0, 1] as mint.data does)")
-    if labels.ndim != 1 or labels.dtype.kind not in "iu":
-        raise TypeError(f"{caller}: {name} labels must hold integers, shape (N,); got "
-                        f"{labels.dtype} of shape {labels.shape}")
-    if len(images) != len(labels):
-        raise ValueError(f"{caller}: {name} has {len(images)} images but {len(labels)} labels")
-    check_labels(caller, name, labels, None)
-    return images, labels
-
-
-def check_labels(caller, name, labels, classes):
-    """Raise ValueError unless every label is a class index from 0 to ``classes - 1`` (the
-    model's outputs; ``None``: only >= 0), naming the first one that is not."""
-    bad = np.flatnonzero(labels < 0 if classes is None else (labels < 0) | (labels >= classes))
-    if len(bad):
-        allowed = ">= 0" if classes is None else (f"from 0 to {classes - 1} (the model has "
-                                                  f"{classes} outputs)")
-        raise ValueError(f"{caller}: {name} labels must be class indices {allowed}; label "
-                         f"{bad[0]} is {labels[bad[0]]}")
-
-
-def nonfinite_parameters(model):
-    """Names of the parameters of ``model`` that hold a NaN or an infinity."""
-    return [name for name, p in model.named_parameters() if not np.isfinite(p.data).all()]
-
-
-def evaluate(model, data, loss_fn=None, batch_size=500):
-    """Accuracy (and mean loss, given ``loss_fn``) of ``model`` on ``data = (images, labels)``.
-
-    Runs in eval mode (no activations kept) and restores the model's mode. Returns a dict with
-    ``accuracy``, ``loss`` (``None`` without ``loss_fn``) and ``predictions`` (int64 (N,)).
-    Warns (RuntimeWarning) when a parameter is NaN or infinite: the predictions mean nothing.
-    """
-    images, labels = check_data("evaluate", "data", data)
-    if len(labels) == 0:
-        raise ValueError("evaluate: the data set is empty")
-    nonfinite = nonfinite_parameters(model)
-    if nonfinite:
-        warnings.warn(f"evaluate: the model has NaN or infinite parameters "
-                      f"({', '.join(nonfinite)}); its predictions mean nothing",
-                      RuntimeWarning, stacklevel=2)
-    was_training = model.training
-    model.eval()
-    predictions, total_loss = [], 0.0
-    try:
-        for x, y in Batches(images, labels, batch_size):
-            logits = model(x)
-            if not predictions:
-                check_labels("evaluate", "data", labels, logits.shape[1])
-            predictions.append(np.argmax(logits, axis=1))
-            if loss_fn is not None:
-                loss = loss_fn(logits, y)
-                total_loss += loss * len(y) if getattr(loss_fn, "reduction", "mean") == "mean" \
-                    else loss
-    finally:
-        model.train(was_training)
-    predictions = np.concatenate(predictions).astype(np.int64)
-    return {
-        "accuracy": float(np.mean(predictions == labels)),
-        "loss": None if loss_fn is None else total_loss / len(labels),
-        "predictions": predictions,
-    }
 
 
 # -------------------------------------------------------------------------------------- training
@@ -295,8 +213,6 @@ def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, se
         raise ValueError("fit: the training set is empty")
     rng = np.random.default_rng(seed)
     if distributed:
-        from mint import distributed as dist
-
         if getattr(loss_fn, "reduction", "mean") != "mean":
             raise ValueError("fit: distributed training needs a loss_fn that averages over the "
                              "batch (reduction 'mean')")

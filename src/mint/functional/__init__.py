@@ -30,6 +30,13 @@ from mint.functional.activation import (
     tanh,
     tanh_backward,
 )
+from mint.functional.attention import (
+    attention_weights,
+    matmul,
+    matmul_backward,
+    scaled_dot_product_attention,
+    scaled_dot_product_attention_backward,
+)
 from mint.functional.augment import shift_flip
 from mint.functional.convolution import (
     conv2d,
@@ -43,6 +50,7 @@ from mint.functional.convolution import (
 )
 from mint.functional.dense import linear, linear_backward, linear_backward_parameters
 from mint.functional.dropout import dropout, dropout2d, dropout_backward
+from mint.functional.embedding import embedding, embedding_backward
 from mint.functional.loss import (
     binary_cross_entropy_with_logits,
     binary_cross_entropy_with_logits_backward,
@@ -53,7 +61,12 @@ from mint.functional.loss import (
     nll_loss,
     nll_loss_backward,
 )
-from mint.functional.normalization import batch_norm, batch_norm_backward
+from mint.functional.normalization import (
+    batch_norm,
+    batch_norm_backward,
+    layer_norm,
+    layer_norm_backward,
+)
 from mint.functional.pooling import (
     adaptive_avg_pool2d,
     adaptive_avg_pool2d_backward,
@@ -74,6 +87,7 @@ __all__ = [
     "FLOAT_DTYPES",
     "adaptive_avg_pool2d",
     "adaptive_avg_pool2d_backward",
+    "attention_weights",
     "avg_pool2d",
     "avg_pool2d_backward",
     "batch_norm",
@@ -93,16 +107,22 @@ __all__ = [
     "dropout",
     "dropout2d",
     "dropout_backward",
+    "embedding",
+    "embedding_backward",
     "flatten",
     "flatten_backward",
     "gelu",
     "gelu_backward",
+    "layer_norm",
+    "layer_norm_backward",
     "leaky_relu",
     "leaky_relu_backward",
     "linear",
     "linear_backward",
     "linear_backward_parameters",
     "log_softmax",
+    "matmul",
+    "matmul_backward",
     "log_softmax_backward",
     "max_pool2d",
     "max_pool2d_backward",
@@ -112,6 +132,8 @@ __all__ = [
     "nll_loss_backward",
     "relu",
     "relu_backward",
+    "scaled_dot_product_attention",
+    "scaled_dot_product_attention_backward",
     "shift_flip",
     "sigmoid",
     "sigmoid_backward",

@@ -137,3 +137,91 @@ def batch_norm_backward(grad_out, x, mean, invstd, weight=None, training=True, *
     sums = (grad_weight, grad_bias) if training else (np.zeros_like(mean),) * 2
     grad_x = kernels.batch_norm_backward_input(grad_out3, x3, mean, invstd, weight, *sums)
     return grad_x.reshape(x.shape), grad_weight, grad_bias
+
+
+def normalized_shape_argument(op, normalized_shape):
+    """``normalized_shape`` (an int or a sequence of ints >= 1) as a tuple, as PyTorch takes
+    it (also used by ``nn.LayerNorm``)."""
+    if isinstance(normalized_shape, tuple | list):
+        if not normalized_shape:
+            raise ValueError(f"{op}: normalized_shape must name at least one dimension, got "
+                             f"{normalized_shape!r}")
+        return tuple(check.integer(op, "normalized_shape", size, 1) for size in normalized_shape)
+    return (check.integer(op, "normalized_shape", normalized_shape, 1),)
+
+
+def _check_layer_norm(op, x, normalized_shape, weight, bias):
+    normalized_shape = normalized_shape_argument(op, normalized_shape)
+    x = check.float_array(op, "input", x)
+    trailing = len(normalized_shape)
+    if x.shape[x.ndim - trailing:] != normalized_shape or x.ndim < trailing:
+        listed = ", ".join(map(str, normalized_shape))
+        raise ValueError(f"{op}: expected input with shape (*, {listed}) (normalized_shape "
+                         f"{normalized_shape}), got {x.shape}")
+    checked = []
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None:
+            value = check.float_array(op, name, value)
+            if value.shape != normalized_shape:
+                raise ValueError(f"{op}: {name} must have shape {normalized_shape} "
+                                 f"(normalized_shape), got {value.shape}")
+        checked.append(value)
+    check.same_dtype(op, input=x, weight=checked[0], bias=checked[1])
+    rows = x.shape[:x.ndim - trailing]
+    return x, normalized_shape, rows, *checked
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5, *, strategy=None):
+    """Layer normalisation of x (*, *normalized_shape): returns ``(out, mean, invstd)``.
+
+    Each sample's last ``len(normalized_shape)`` dimensions, D values, are normalised by their
+    own mean and biased variance: ``out = (x - mean) * invstd * weight + bias`` with
+    ``invstd = 1 / sqrt(var + eps)``, the same in training and eval. ``weight`` (default ones)
+    and ``bias`` (default zeros) have shape ``normalized_shape``. ``mean`` and ``invstd`` have
+    the leading shape ``*`` of x, for :func:`layer_norm_backward`. PyTorch's
+    ``F.layer_norm`` returns ``out`` alone.
+    """
+    op = "layer_norm"
+    x, normalized_shape, rows, weight, bias = _check_layer_norm(op, x, normalized_shape,
+                                                                weight, bias)
+    eps = check.real(op, "eps", eps, minimum=0)
+    size = math.prod(normalized_shape)
+    weight = np.ones(size, x.dtype) if weight is None else weight.reshape(size)
+    bias = np.zeros(size, x.dtype) if bias is None else bias.reshape(size)
+    out, mean, invstd = resolve(strategy).layer_norm.layer_norm_forward(
+        x.reshape(-1, size), weight, bias, eps)
+    return out.reshape(x.shape), mean.reshape(rows), invstd.reshape(rows)
+
+
+def layer_norm_backward(grad_out, x, normalized_shape, mean, invstd, weight=None, *,
+                        strategy=None):
+    """Gradients of :func:`layer_norm`: returns ``(grad_x, grad_weight, grad_bias)``.
+
+    grad_out and x (*, *normalized_shape); mean and invstd (*) are those :func:`layer_norm`
+    returned; weight (normalized_shape) or None (ones). The input gradient flows through each
+    row's mean and variance. ``grad_weight`` and ``grad_bias`` (normalized_shape) are returned
+    even without a weight or bias.
+    """
+    op = "layer_norm_backward"
+    x, normalized_shape, rows, weight, _ = _check_layer_norm(op, x, normalized_shape, weight,
+                                                             None)
+    grad_out = check.float_array(op, "grad_out", grad_out)
+    check.grad_out_shape(op, grad_out, x.shape)
+    statistics = {}
+    for name, value in {"mean": mean, "invstd": invstd}.items():
+        # np.size, not the shape: NumPy makes a 0-d array 1-d in places (asfortranarray).
+        if not isinstance(value, np.ndarray | np.generic) or np.size(value) != math.prod(rows):
+            raise ValueError(f"{op}: {name} must be the array of shape {rows} layer_norm "
+                             f"returned, got {getattr(value, 'shape', value)!r}")
+        statistics[name] = check.float_array(op, name, np.asarray(value)).reshape(-1)
+    check.same_dtype(op, grad_out=grad_out, input=x, weight=weight, **statistics)
+    size = math.prod(normalized_shape)
+    weight = np.ones(size, x.dtype) if weight is None else weight.reshape(size)
+    kernels = resolve(strategy).layer_norm
+    x2, grad_out2 = x.reshape(-1, size), grad_out.reshape(-1, size)
+    grad_weight, grad_bias = kernels.layer_norm_backward_parameters(
+        grad_out2, x2, statistics["mean"], statistics["invstd"])
+    grad_x = kernels.layer_norm_backward_input(grad_out2, x2, statistics["mean"],
+                                               statistics["invstd"], weight)
+    return (grad_x.reshape(x.shape), grad_weight.reshape(normalized_shape),
+            grad_bias.reshape(normalized_shape))

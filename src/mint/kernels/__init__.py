@@ -13,6 +13,11 @@ Shape notation, used by every kernel docstring here and in :mod:`mint.vectorized
 ``(SH, SW)``                stride
 ``(PH, PW)``                zero padding (``-inf`` padding for max-pooling)
 ``(DH, DW)``                dilation: distance between kernel taps
+``R``, ``D``                rows, and values per row, of layer normalisation's input viewed
+                            as (R, D): D = the product of ``normalized_shape``
+``B``, ``L``, ``S``         attention: (sample, head) pairs, queries and keys per pair
+``E``, ``E_v``              features per query and key, and per value
+``V``                       rows of an embedding table
 ==========================  ==================================================
 
 Output size, with floor division as in PyTorch (``ceil_mode`` of max-pooling rounds up
@@ -34,6 +39,7 @@ bounds silently. Equation numbers refer to
 
 from mint.kernels import (
     activation,
+    attention,
     augment,
     avg_pool2d,
     batch_norm,
@@ -41,7 +47,10 @@ from mint.kernels import (
     conv2d,
     cross_entropy,
     dropout,
+    embedding,
+    layer_norm,
     linear,
+    matmul,
     max_pool2d,
     mse_loss,
     nll_loss,
@@ -52,6 +61,7 @@ from mint.kernels import (
 
 __all__ = [
     "activation",
+    "attention",
     "augment",
     "avg_pool2d",
     "batch_norm",
@@ -59,7 +69,10 @@ __all__ = [
     "conv2d",
     "cross_entropy",
     "dropout",
+    "embedding",
+    "layer_norm",
     "linear",
+    "matmul",
     "max_pool2d",
     "mse_loss",
     "nll_loss",

@@ -18,6 +18,7 @@ from mint.nn.activation import (
     Softplus,
     Tanh,
 )
+from mint.nn.containers import ModuleDict, ModuleList, Residual, Sequential
 from mint.nn.dropout import Dropout, Dropout2d
 from mint.nn.layers import (
     AdaptiveAvgPool2d,
@@ -30,9 +31,15 @@ from mint.nn.layers import (
     MaxPool2d,
 )
 from mint.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
-from mint.nn.module import Module, ModuleDict, ModuleList, Residual, Sequential
-from mint.nn.normalization import BatchNorm1d, BatchNorm2d
+from mint.nn.module import Module
+from mint.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from mint.nn.parameter import Buffer, Parameter
+from mint.nn.sparse import Embedding
+from mint.nn.transformer import (
+    MultiheadAttention,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "Activation",
@@ -47,9 +54,11 @@ __all__ = [
     "CrossEntropyLoss",
     "Dropout",
     "Dropout2d",
+    "Embedding",
     "Flatten",
     "GELU",
     "Identity",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
@@ -58,6 +67,7 @@ __all__ = [
     "Module",
     "ModuleDict",
     "ModuleList",
+    "MultiheadAttention",
     "NLLLoss",
     "Parameter",
     "ReLU",
@@ -68,5 +78,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "utils",
 ]

@@ -36,7 +36,8 @@ def _add_parameter_grads(layer, grad_weight, grad_bias):
 
 
 class Linear(Module):
-    """``y = x @ weight.T + bias``: x (N, in_features) -> (N, out_features)."""
+    """``y = x @ weight.T + bias``: x (*, in_features) -> (*, out_features), any leading
+    shape (a batch, or a batch of sequences of tokens)."""
 
     independent_samples = True
 

@@ -1,12 +1,13 @@
-"""Batch normalisation layers, with PyTorch's arguments, defaults, initialisation (weight ones,
-bias zeros) and state: parameters ``weight``, ``bias`` and buffers ``running_mean``,
-``running_var``, ``num_batches_tracked``, so a PyTorch state dict loads as it is."""
+"""Batch and layer normalisation layers, with PyTorch's arguments, defaults, initialisation
+(weight ones, bias zeros) and state: parameters ``weight``, ``bias`` and, for batch
+normalisation, buffers ``running_mean``, ``running_var``, ``num_batches_tracked``, so a PyTorch
+state dict loads as it is."""
 
 import numpy as np
 
 from mint import _checks as check
 from mint import functional as F
-from mint.functional.normalization import momentum_argument
+from mint.functional.normalization import momentum_argument, normalized_shape_argument
 from mint.nn.module import Module, repr_arguments
 from mint.nn.parameter import Buffer, Parameter
 
@@ -106,3 +107,52 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalisation of (N, C, H, W) images, per channel C over N, H and W."""
 
     dimensions = {4: "(N, C, H, W)"}
+
+
+class LayerNorm(Module):
+    """Normalise each sample over its last dimensions, ``normalized_shape``: (*,
+    *normalized_shape) -> the same shape, with each sample's own mean and variance in train and
+    eval mode alike (``docs/backprop.md``, section "Layer normalisation").
+
+    PyTorch's arguments and state: ``weight`` (ones) and ``bias`` (zeros) of shape
+    ``normalized_shape`` when ``elementwise_affine``; ``bias=False`` keeps the weight only.
+    """
+
+    independent_samples = True
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, *,
+                 dtype=np.float32, strategy=None):
+        name = "LayerNorm"
+        self.normalized_shape = normalized_shape_argument(name, normalized_shape)
+        self.eps = check.real(name, "eps", eps, minimum=0)
+        self.elementwise_affine = check.boolean(name, "elementwise_affine", elementwise_affine)
+        has_bias = check.boolean(name, "bias", bias)
+        dtype = check.float_dtype(name, dtype)
+        self.strategy = check.strategy(name, strategy)
+        shape = self.normalized_shape
+        self.weight = Parameter(np.ones(shape, dtype)) if self.elementwise_affine else None
+        self.bias = (Parameter(np.zeros(shape, dtype)) if self.elementwise_affine and has_bias
+                     else None)
+
+    def forward(self, x):
+        affine = [None if p is None else p.data for p in (self.weight, self.bias)]
+        out, mean, invstd = F.layer_norm(x, self.normalized_shape, *affine, self.eps,
+                                         strategy=self.strategy)
+        self.save_for_backward(out.shape, x, mean, invstd)
+        return out
+
+    def backward(self, grad_out):
+        x, mean, invstd = self.saved_for_backward(grad_out)
+        weight = None if self.weight is None else self.weight.data
+        grad_x, grad_weight, grad_bias = F.layer_norm_backward(
+            grad_out, x, self.normalized_shape, mean, invstd, weight, strategy=self.strategy)
+        if self.weight is not None:
+            self.weight.grad += grad_weight
+        if self.bias is not None:
+            self.bias.grad += grad_bias
+        return grad_x
+
+    def extra_repr(self):
+        return repr_arguments(f"{self.normalized_shape}", f"eps={self.eps}",
+                              f"elementwise_affine={self.elementwise_affine}",
+                              f"bias={self.bias is not None}", strategy=self.strategy)

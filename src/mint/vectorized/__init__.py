@@ -8,6 +8,7 @@ direction, and no Python loop over pixels.
 
 from mint.vectorized import (
     activation,
+    attention,
     augment,
     avg_pool2d,
     batch_norm,
@@ -15,7 +16,10 @@ from mint.vectorized import (
     conv2d,
     cross_entropy,
     dropout,
+    embedding,
+    layer_norm,
     linear,
+    matmul,
     max_pool2d,
     mse_loss,
     nll_loss,
@@ -26,6 +30,7 @@ from mint.vectorized import (
 
 __all__ = [
     "activation",
+    "attention",
     "augment",
     "avg_pool2d",
     "batch_norm",
@@ -33,7 +38,10 @@ __all__ = [
     "conv2d",
     "cross_entropy",
     "dropout",
+    "embedding",
+    "layer_norm",
     "linear",
+    "matmul",
     "max_pool2d",
     "mse_loss",
     "nll_loss",
