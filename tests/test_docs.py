@@ -38,9 +38,6 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 # The README and the reference pages it leads to.
 PAGES = (README, *sorted((ROOT / "docs").glob("*.md")))
-# Pages that docs/benchmarks.md already links to while another branch writes them (asv's
-# measurement and blind spots, issue 27); drop a name once its page has landed.
-PAGES_TO_COME = {ROOT / "docs" / "asv.md"}
 GUIDE = ROOT / "docs" / "backprop.md"
 NOTES = ROOT / "docs" / "implementation.md"
 FUNCTIONAL = ROOT / "src" / "mint" / "functional"  # the package that dispatches to kernels
@@ -235,8 +232,6 @@ def broken_links(path):
             continue
         file, _, anchor = target.partition("#")
         linked = (path.parent / file).resolve() if file else path
-        if linked in PAGES_TO_COME and not linked.exists():
-            continue
         if not linked.exists():
             problems.append(f"{target}: there is no file {file}")
         elif anchor and (linked.suffix != ".md" or anchor not in anchors(linked)):
