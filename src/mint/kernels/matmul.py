@@ -9,7 +9,8 @@ matrices (the broadcast batch dimensions of ``F.matmul`` in one axis). ``docs/ba
     other gradient      grad_Bm[b, k, p] = sum_m A[b, m, k] * grad_out[b, m, p]     (Q3)
 
 Each result row is summed by one iteration, into a float64 row of its own, with the innermost
-loop running along contiguous rows (Q1, Q3) or as a dot product of two rows (Q2).
+loop running along contiguous rows (Q1, and Q3, which is Q1 of the transposed input) or as a dot
+product of two rows (Q2).
 """
 
 import numpy as np
@@ -52,20 +53,8 @@ def matmul_backward_input(grad_out, other):
     return grad_input
 
 
-@njit(parallel=True, cache=True)
 def matmul_backward_other(grad_out, input):
-    """grad_other (B, K, P) = input (B, M, K)^T . grad_out (B, M, P)   (Q3)."""
-    B, M, K = input.shape
-    P = grad_out.shape[2]
-    grad_other = np.empty((B, K, P), dtype=grad_out.dtype)
-    # Iteration (b, k) writes only row k of grad_other[b], summing over m itself.
-    for row in prange(B * K):
-        b, k = row // K, row % K
-        total = np.zeros(P)
-        for m in range(M):
-            coefficient = input[b, m, k]
-            for p in range(P):
-                total[p] += coefficient * grad_out[b, m, p]
-        for p in range(P):
-            grad_other[b, k, p] = total[p]
-    return grad_other
+    """grad_other (B, K, P) = input (B, M, K)^T . grad_out (B, M, P)   (Q3): the forward (Q1)
+    of the transposed input, a view (row k of grad_other[b] sums input[b, m, k] * grad_out[b, m]
+    over m, in order)."""
+    return matmul_forward(input.transpose(0, 2, 1), grad_out)
