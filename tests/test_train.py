@@ -267,15 +267,31 @@ class CtrlCInACallback(nn.Module):
         return grad_out
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # swallowed
-def test_a_ctrl_c_that_python_swallows_still_stops_training_at_the_next_step():
+def test_a_ctrl_c_that_python_swallows_still_stops_training_at_the_next_step(monkeypatch):
     model, loss_fn, optimizer = make_run()
     model = nn.Sequential(CtrlCInACallback(), model)
-    steps = []
+    steps, unraisable = [], []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
     schedule = lambda t: steps.append(t) or 3e-3  # noqa: E731 (called once a step)
     with pytest.raises(KeyboardInterrupt):
         fit(model, loss_fn, optimizer, TRAIN, 5, 32, schedule=schedule, progress=False)
     assert len(steps) == 3  # the warm-up's two calls, then three steps: the third stops
+    assert unraisable == []  # no "Exception ignored in ..." printed beside mint's one line
+    assert sys.unraisablehook == unraisable.append  # and the hook is given back
+
+
+def test_a_ctrl_c_swallowed_after_the_last_step_still_ends_the_run_as_interrupted():
+    model, loss_fn, optimizer = make_run()
+
+    def ctrl_c_in_a_callback(history):
+        doomed = nn.Identity()
+        reference = weakref.ref(doomed, lambda _: signal.raise_signal(signal.SIGINT))
+        del doomed
+        assert reference() is None
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, loss_fn, optimizer, TRAIN, 1, 32, on_epoch=ctrl_c_in_a_callback,
+            progress=False)
 
 
 def test_fit_and_evaluate_say_what_data_they_expect():
