@@ -5,19 +5,20 @@ stays quiet on a commit that changes nothing, while another process keeps the CP
         [--factor 1.1] [--bench track_instructions] [--neighbours 1]
 
 In a scratch clone of this repository's committed HEAD (your checkout, its branches and its asv
-results are never touched, nothing is pushed), it commits on a scratch branch, for each family:
+results are never touched, nothing is pushed), it commits, each on top of HEAD (the base):
 
-  slowed    the family's functions (``mint.functional``; for the training step,
-            ``Sequential.forward`` in training mode) also do the work of the first 30% of the
-            batch again, both strategies, forward and backward
-  reverted  ``git revert`` of it
+  slowed    for each family, the family's functions (``mint.functional``) also do the work of
+            the first 30% of the batch again, both strategies, forward and backward; for the
+            training step, a ``Sequential`` called from outside any module (``nn/containers.py``)
+            runs its forward pass twice in training mode
+  no-op     a comment added to ``nn/module.py``, nothing else
 
-and last a commit that adds a comment to ``nn/module.py`` and nothing else (the no-op). Then,
-``--tries`` times: for each family, asv measures the slowed commit and its parent and ``asv
-compare --factor`` must flag (``+``) every benchmark of the family's instruction counts and
-nothing outside the family, except the composite benchmarks (training steps, inference,
-ResNet-18), which contain every op and may be flagged; and the no-op against its parent must flag
-nothing at all. ``--neighbours`` CPU-bound processes (a Python busy loop each) run throughout.
+Then, ``--tries`` times: asv measures the base and every commit once, and for each slowed
+commit ``asv compare --factor`` against the base must flag (``+``) every benchmark of the
+family's instruction counts and nothing outside the family, except the composite benchmarks
+(training steps, inference, ResNet-18), which contain every op and may be flagged; the no-op
+against the base must flag nothing at all. ``--neighbours`` CPU-bound processes (a Python busy
+loop each) run throughout.
 
 Each commit is measured with ``asv run --environment existing --set-commit-hash`` after checking
 it out in the scratch clone, with the clone's ``src`` first on the path (``ASV_PYTHONPATH``), and

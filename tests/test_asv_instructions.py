@@ -77,3 +77,18 @@ def test_every_family_has_a_class_with_its_calls(instructions):
         cls = getattr(instructions, family)
         assert cls.params == [instructions.STRATEGIES, list(calls)]
         assert cls.track_instructions.unit == "instructions"
+
+
+def test_the_training_steps_are_counted_on_the_small_batch_their_names_give(instructions):
+    batch = instructions.COUNTED_BATCH
+    assert list(instructions.CALLS["TrainStep"]) == [f"lenet step N={batch}",
+                                                     f"resnet step N={batch}"]
+
+
+def test_the_compiling_child_calls_each_case_as_often_as_the_counting_child_warms_it(
+        instructions):
+    """So that the native run compiles every kernel the warm-up under valgrind calls, and
+    valgrind loads them all from Numba's cache."""
+    compiling = instructions._child_command("compile")[-1]
+    assert f"m.common.WARM_CALLS = {instructions.WARM_CALLS}; m.build_cases()" in compiling
+    assert "m.count_in_this_process()" in instructions._child_command("count")[-1]

@@ -43,9 +43,16 @@ import tempfile
 from . import common
 from .common import STRATEGIES
 
+# The training steps' batch. Two, not 8: the steps were 3/4 of a commit's counting time at 8
+# (the resnet step, 664 million instructions vectorized, took 80 s of CPU to warm under valgrind
+# and 27 s to count); at 2 a commit's count takes a third of the time, and a step is still every
+# layer's forward and backward and the optimiser's update, on every sample of the batch.
+COUNTED_BATCH = 2
+
 # class (op family) -> {call: (module, builder, the builder's shape, index of the callable)}: the
-# time benchmarks' builders, on a batch of 8 (64 for the losses) instead of 64: callgrind runs
-# code about 50x slower than the CPU, and the count of a smaller batch moves the same way.
+# time benchmarks' builders, on a batch of 8 (64 for the losses; COUNTED_BATCH for the training
+# steps) instead of 64: callgrind runs code about 50x slower than the CPU, and the count of a
+# smaller batch moves the same way.
 CALLS = {
     "Convolution": {
         "conv2d forward N=8 Cin=32 Cout=64 H=14 k=3 p=1":
@@ -80,11 +87,10 @@ CALLS = {
             ("batch_norm", "batch_norm_calls", (8, 32, 28), 1),
     },
     "TrainStep": {
-        "lenet step N=8": ("train_step", "train_step_calls", "lenet", 0),
-        "resnet step N=8": ("train_step", "train_step_calls", "resnet", 0),
+        f"lenet step N={COUNTED_BATCH}": ("train_step", "train_step_calls", "lenet", 0),
+        f"resnet step N={COUNTED_BATCH}": ("train_step", "train_step_calls", "resnet", 0),
     },
 }
-COUNTED_BATCH = 8  # the training steps' batch
 
 # What the counting run fixes (the native compiling run too, so that both find the same entries
 # in Numba's cache): one thread each, the hash seed, and the target CPU.
@@ -100,7 +106,10 @@ COUNTING_ENV = {
                           "+sse4.2,+ssse3,+xsave",
     "OPENBLAS_CORETYPE": "Haswell",
 }
-WARM_CALLS = 2  # before the counted call: the first call of a case allocates what later ones keep
+# Calls of each case before the counted one (the first allocates what later ones keep), in both
+# children. Two: after one, a few small counts are still 1% off their steady value (cross-entropy
+# on 64 x 10 logits, vectorized: 312 thousand after one warm call, 316 thousand after two).
+WARM_CALLS = 2
 TIMEOUT = 2400  # seconds for each child process, on a busy 2-core machine
 
 # valgrind client requests (valgrind.h, callgrind.h)
@@ -212,7 +221,8 @@ def _child_command(mode):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     code = (f"import sys; sys.path[:0] = {[root, *sys.path]!r}; "
             f"import {package}.instructions as m, mint; print(mint.__file__); "
-            + ("m.count_in_this_process()" if mode == "count" else "m.build_cases()"))
+            + ("m.count_in_this_process()" if mode == "count"
+               else f"m.common.WARM_CALLS = {WARM_CALLS}; m.build_cases()"))
     return [sys.executable, "-c", code]
 
 
