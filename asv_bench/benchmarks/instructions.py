@@ -106,10 +106,13 @@ COUNTING_ENV = {
                           "+sse4.2,+ssse3,+xsave",
     "OPENBLAS_CORETYPE": "Haswell",
 }
-# Calls of each case before the counted one (the first allocates what later ones keep), in both
-# children. Two: after one, a few small counts are still 1% off their steady value (cross-entropy
-# on 64 x 10 logits, vectorized: 312 thousand after one warm call, 316 thousand after two).
-WARM_CALLS = 2
+# Calls of each case before the counted one (the first loads the kernels and allocates what later
+# ones keep), in both children. One: under valgrind a warm call costs about as much CPU as the
+# counted one (two cost 24 of a commit's 90 s), and two runs of the same code after one warm
+# call gave the same counts to the instruction. The counted call after one warm call is within
+# 0.25% of the one after two, but for the smallest case (cross-entropy on 64 x 10 logits,
+# vectorized, 1% lower): what asv compares is two commits counted the same way.
+WARM_CALLS = 1
 TIMEOUT = 2400  # seconds for each child process, on a busy 2-core machine
 
 # valgrind client requests (valgrind.h, callgrind.h)
@@ -192,7 +195,7 @@ def count_in_this_process():
     request = client_request()
     if not request(RUNNING_ON_VALGRIND):
         raise RuntimeError("not running under valgrind")
-    common.WARM_CALLS = WARM_CALLS  # valgrind runs even uninstrumented code 5-10x slower
+    common.WARM_CALLS = WARM_CALLS  # valgrind runs even uninstrumented code 5-20x slower
     cases = build_cases()
     gc.collect()
     gc.disable()
