@@ -90,14 +90,16 @@ def channel_parts(channels, tasks, smallest):
 
 
 @njit(cache=True)
-def gather_columns(image_pad, kernel_hw, stride, dilation, columns, b):
+def gather_columns(image_pad, top, kernel_hw, stride, dilation, columns, b):
     """Fill slot b of columns (C_in * KH * KW, B, H_out, W_out) with the transposed patch matrix
-    of one padded image image_pad (C_in, H_in + 2 * PH, W_in + 2 * PW)::
+    of one padded image image_pad (C_in, H_in + 2 * PH, W_in + 2 * PW), from its row ``top``::
 
-        columns[(ci, kh, kw), b, oh, ow] = image_pad[ci, oh * SH + kh * DH, ow * SW + kw * DW]
+        columns[(ci, kh, kw), b, oh, ow] = image_pad[ci, top + oh * SH + kh * DH,
+                                                     ow * SW + kw * DW]
 
-    Indexed by b here rather than handed the view ``columns[:, b]``: writes into that strided
-    view compiled to scalar stores (a weight gradient's gathers 1.1-2.3x slower).
+    Indexed by b and top here rather than handed the views ``columns[:, b]`` or
+    ``image_pad[:, top:]``: copies into or out of such strided views compiled to scalar loads
+    and stores (a weight gradient's gathers 1.1-2.3x slower).
     """
     C_in = image_pad.shape[0]
     (KH, KW), (SH, SW), (DH, DW) = kernel_hw, stride, dilation
@@ -110,14 +112,14 @@ def gather_columns(image_pad, kernel_hw, stride, dilation, columns, b):
                     # Each output row reads a contiguous run of the input row: a slice, which
                     # LLVM copies with vector loads and stores (1.4x faster than the view below).
                     for oh in range(H_out):
-                        run = image_pad[ci, oh * SH + kh * DH, kw * DW:kw * DW + W_out]
+                        run = image_pad[ci, top + oh * SH + kh * DH, kw * DW:kw * DW + W_out]
                         row = columns[k, b, oh]
                         for ow in range(W_out):
                             row[ow] = run[ow]
                     continue
                 # Tap (kh, kw) of every window, as a strided view indexed by (oh, ow) themselves:
                 # computed indices would get Numba's negative-index checks, 1.5x slower here.
-                taps = image_pad[ci, kh * DH:kh * DH + (H_out - 1) * SH + 1:SH,
+                taps = image_pad[ci, top + kh * DH:top + kh * DH + (H_out - 1) * SH + 1:SH,
                                  kw * DW:kw * DW + (W_out - 1) * SW + 1:SW]
                 for oh in range(H_out):
                     for ow in range(W_out):
