@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -437,6 +438,48 @@ def test_ctrl_c_while_the_command_line_is_read_ends_in_one_line(monkeypatch, cap
     assert capsys.readouterr().err == "mint: interrupted while starting; nothing was saved\n"
 
 
+class SwallowsACtrlC(types.ModuleType):
+    """A module whose import swallows a Ctrl-C and fails, as NumPy's core does when the SIGINT
+    lands while it imports ``datetime`` from C: an ImportError that does not say why."""
+
+    def __getattr__(self, name):
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            pass
+        raise AttributeError(name)
+
+
+def test_ctrl_c_swallowed_by_an_import_ends_in_one_line(monkeypatch, capsys):
+    from mint.__main__ import main
+
+    monkeypatch.setitem(sys.modules, "mint.cli", SwallowsACtrlC("mint.cli"))
+    assert main(["train"]) == 130
+    assert capsys.readouterr().err == "mint: interrupted while starting; nothing was saved\n"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_import_error_without_a_ctrl_c_is_not_taken_for_one(monkeypatch):
+    from mint.__main__ import main
+
+    monkeypatch.setitem(sys.modules, "mint.cli", None)  # import mint.cli raises ImportError
+    with pytest.raises(ImportError):
+        main(["train"])
+
+
+def wait_for_numpy(process, timeout=60):
+    """Wait until ``process`` has NumPy's compiled core mapped: mint's command line is then being
+    imported (``import mint`` alone loads no NumPy), NumPy and Numba take about a second. A
+    fixed sleep sometimes ended before Python itself was up on a busy machine, and the SIGINT
+    then landed in Python's own start-up (site's imports), which prints a traceback."""
+    maps, deadline = Path(f"/proc/{process.pid}/maps"), time.monotonic() + timeout
+    if not maps.exists():  # not Linux: a guess
+        time.sleep(0.5)
+        return
+    while "_multiarray_umath" not in maps.read_text() and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
 @pytest.mark.parametrize("moment", ["while starting", "before the first checkpoint",
                                     "after the first epoch", "after the last epoch"])
 def test_ctrl_c_at_any_moment_ends_in_one_true_line_and_a_consistent_folder(tmp_path, moment):
@@ -444,7 +487,7 @@ def test_ctrl_c_at_any_moment_ends_in_one_true_line_and_a_consistent_folder(tmp_
     process = start_mint("train", "--dataset", "digits", "--epochs", "3", "--out", out)
     try:
         if moment == "while starting":
-            time.sleep(0.5)  # Python is up; Numba and NumPy are most likely loading
+            wait_for_numpy(process)
         else:
             wait_for_line(process, {"before the first checkpoint": "digits:",
                                     "after the first epoch": "epoch 1/3",
