@@ -86,7 +86,7 @@ def assert_folder_matches_its_checkpoint(out, epochs):
     ("train", ["--dataset", "--data-dir", "--model", "--epochs", "--batch-size", "--optimizer",
                "--lr", "--momentum", "--weight-decay", "--strategy", "--threads", "--seed",
                 "--out", "--overwrite", "--resume", "--schedule", "--warmup", "--limit",
-                "--augment"]),
+                "--augment", "--label-smoothing"]),
     ("evaluate", ["FILE", "--dataset", "--data-dir", "--split", "--out", "--strategy"]),
 ])
 def test_help_of_each_command_lists_every_option(capsys, command, options):
@@ -656,19 +656,43 @@ def test_the_vit_trains_with_its_own_defaults_unless_told_otherwise(capsys):
     (["--epochs", "2", "--warmup", "2"], "--warmup 2 must be shorter than the run's 2 epochs; "
                                          "pass --epochs N > 2"),
     (["--warmup", "-1"], "argument --warmup: must be >= 0, got -1"),
+    (["--label-smoothing", "1"], "argument --label-smoothing: must be in [0, 1), got 1"),
 ])
-def test_a_warm_up_out_of_range_is_a_usage_error(capsys, tmp_path, argv, message):
+def test_a_warm_up_or_label_smoothing_out_of_range_is_a_usage_error(capsys, tmp_path, argv,
+                                                                    message):
     status, _, err = run(capsys, *QUICK, *argv, "--out", tmp_path / "run")
     assert status == 2 and message in err and not (tmp_path / "run").exists(), err
 
 
-def test_a_checkpoint_saved_before_warm_up_resumes_without_it(capsys, tmp_path):
+def test_label_smoothing_reaches_the_loss_and_a_resumed_run_keeps_it(capsys, tmp_path,
+                                                                     monkeypatch):
+    smoothing = []
+
+    def fit(model, loss_fn, *args, **kwargs):
+        smoothing.append(loss_fn.label_smoothing)
+        return train_fit(model, loss_fn, *args, **kwargs)
+
+    train_fit = cli.train.fit
+    monkeypatch.setattr(cli.train, "fit", fit)
+    argv = [*QUICK, "--epochs", "2", "--label-smoothing", "0.3", "--out", tmp_path / "run"]
+    assert run(capsys, *argv)[0] == 0
+    cut = cut_after_epoch_1(tmp_path / "run" / "model.npz", tmp_path / "cut")
+    assert load_checkpoint(cut).config["label_smoothing"] == 0.3
+    assert run(capsys, "train", "--resume", cut)[0] == 0
+    assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path / "plain")[0] == 0
+    assert smoothing == [0.3, 0.3, 0.0]
+
+
+def test_a_checkpoint_saved_before_warm_up_and_label_smoothing_resumes_without_them(capsys,
+                                                                                     tmp_path):
     assert run(capsys, *QUICK, "--epochs", "3", "--out", tmp_path / "full")[0] == 0
     cut = cut_after_epoch_1(tmp_path / "full" / "model.npz", tmp_path / "cut")
-    rewrite_meta(cut, lambda meta: meta["config"].pop("warmup"))
+    rewrite_meta(cut, lambda meta: [meta["config"].pop(key)
+                                    for key in ("warmup", "label_smoothing")])
     assert run(capsys, "train", "--resume", cut)[0] == 0
     assert lrs(tmp_path / "cut") == pytest.approx(lrs(tmp_path / "full"))
-    assert load_checkpoint(cut).config["warmup"] == 0.0
+    config = load_checkpoint(cut).config
+    assert (config["warmup"], config["label_smoothing"]) == (0.0, 0.0)
 
 
 # -------------------------------------------------------------------------- smaller rough edges
@@ -816,6 +840,7 @@ def set_history(row, key, value):
     (set_config("augment", "rotate"), "'augment' is 'rotate', which --augment refuses"),
     (set_config("limit", -5), "'limit' is -5, which --limit refuses"),
     (set_config("warmup", -1), "'warmup' is -1, which --warmup refuses"),
+    (set_config("label_smoothing", 1), "'label_smoothing' is 1, which --label-smoothing refuses"),
     (set_config("schedule_start", 9), "'schedule_start' must be an epoch from 0 to 2, got 9"),
     (lambda meta: meta["history"][0].pop("epoch"), "history row 1: 'epoch' must be an int"),
     (set_history(1, "epoch", 1), "history row 2: 'epoch' must be an int from 2 to 2, got 1"),

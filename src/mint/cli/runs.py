@@ -11,8 +11,8 @@ from mint.checkpoint import CheckpointError
 from mint.cli.options import (
     _add_data_options,
     _fraction,
-    _momentum,
     _path,
+    _zero_to_one,
     nonnegative_float,
     nonnegative_int,
     positive_float,
@@ -29,8 +29,8 @@ DEFAULT_OPTIMIZER = "adam"
 
 # The settings of a run, stored in its checkpoint; a resumed run keeps them.
 _RUN_SETTINGS = ("dataset", "model", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
-                 "schedule", "warmup", "seed", "limit", "augment", "image_size", "channels",
-                 "val_fraction")
+                 "schedule", "warmup", "label_smoothing", "seed", "limit", "augment",
+                 "image_size", "channels", "val_fraction")
 _FOLDER_OPTIONS = ("image_size", "channels", "val_fraction")  # of --dataset folder only
 CROP_PADDING = 2  # pixels, for --augment crop: MNIST digits shifted by up to 2 pixels each way
 
@@ -104,7 +104,7 @@ def _add_train_options(parser):
                              + f" (default: {DEFAULT_OPTIMIZER})")
     parser.add_argument("--lr", metavar="X", type=positive_float,
                         help="initial learning rate (default: per optimizer, above)")
-    parser.add_argument("--momentum", metavar="X", type=_momentum,
+    parser.add_argument("--momentum", metavar="X", type=_zero_to_one,
                         help="momentum (for " + ", ".join(
                             f"{name}: default {entry.defaults['momentum']:g}"
                             for name, entry in optim.OPTIMIZERS.items()
@@ -120,6 +120,10 @@ def _add_train_options(parser):
                         help="raise the lr linearly from 0 over the first EPOCHS epochs (a "
                              "number, such as 0.5, below --epochs), then follow --schedule over "
                              "the rest (default: 0, none; vit: above)")
+    parser.add_argument("--label-smoothing", metavar="X", type=_zero_to_one,
+                        help="train towards targets of 1 - X on the true class plus X / "
+                             "classes on every class, X in [0, 1) (the test loss is measured "
+                             "so too; default: 0)")
     parser.add_argument("--seed", metavar="N", type=nonnegative_int,
                         help="seeds initialisation and shuffling (default: 0)")
     parser.add_argument("--augment", metavar="SPEC", type=_augment_spec,
@@ -179,6 +183,7 @@ def _train_settings(args, dataset, processes=1):
                          else args.weight_decay),
         "schedule": args.schedule or "cosine",
         "warmup": model_defaults.get("warmup", 0.0) if args.warmup is None else args.warmup,
+        "label_smoothing": 0.0 if args.label_smoothing is None else args.label_smoothing,
         "seed": 0 if args.seed is None else args.seed,
         "limit": args.limit,
         "augment": args.augment or "none",
@@ -190,10 +195,11 @@ def _train_settings(args, dataset, processes=1):
 def _saved_settings(checkpoint):
     """The run settings in ``checkpoint.config``, each checked (and normalised) as the option
     it came from checks it; a value that option refuses is a CheckpointError naming the file
-    and the setting. Settings absent from the config stay absent (but for ``augment``: runs
-    saved before --augment had none, nor the options of --dataset folder)."""
-    settings = {"augment": "none", "warmup": 0.0, **dict.fromkeys(_FOLDER_OPTIONS),
-                **checkpoint.config}
+    and the setting. Settings absent from the config stay absent (but for ``augment``,
+    ``warmup`` and ``label_smoothing``: runs saved before those options had none, nor the
+    options of --dataset folder)."""
+    settings = {"augment": "none", "warmup": 0.0, "label_smoothing": 0.0,
+                **dict.fromkeys(_FOLDER_OPTIONS), **checkpoint.config}
     for key in (*_RUN_SETTINGS, "epochs"):
         value = settings.get(key)
         optional = key in ("limit", *_FOLDER_OPTIONS) or (
