@@ -28,7 +28,14 @@ from math import gcd
 import numpy as np
 from numba import njit, prange
 
-from mint.kernels.layouts import channel_parts, channels_last, padded
+from mint.kernels.layouts import (
+    channel_parts,
+    channels_last,
+    copy_image,
+    gather_columns,
+    padded,
+    zero_image,
+)
 from mint.kernels.products import accumulate_dots, accumulate_outer
 
 # The weight gradient sums over the batch in this many independent chunks, reduced at the end: a
@@ -62,48 +69,16 @@ _FEW_CHANNELS = 4
 
 
 @njit(cache=True)
-def _gather_columns(image_pad, kernel_hw, stride, dilation, columns):
-    """Fill columns (C_in * KH * KW, H_out, W_out), the transposed patch matrix of one padded
-    image image_pad (C_in, H_in + 2 * PH, W_in + 2 * PW)::
-
-        columns[(ci, kh, kw), oh, ow] = image_pad[ci, oh * SH + kh * DH, ow * SW + kw * DW]
-    """
-    C_in = image_pad.shape[0]
-    (KH, KW), (SH, SW), (DH, DW) = kernel_hw, stride, dilation
-    H_out, W_out = columns.shape[1], columns.shape[2]
-    for ci in range(C_in):
-        for kh in range(KH):
-            for kw in range(KW):
-                k = (ci * KH + kh) * KW + kw
-                if SW == 1:
-                    # Each output row reads a contiguous run of the input row: a slice, which
-                    # LLVM copies with vector loads and stores (1.4x faster than the view below).
-                    for oh in range(H_out):
-                        run = image_pad[ci, oh * SH + kh * DH, kw * DW:kw * DW + W_out]
-                        row = columns[k, oh]
-                        for ow in range(W_out):
-                            row[ow] = run[ow]
-                    continue
-                # Tap (kh, kw) of every window, as a strided view indexed by (oh, ow) themselves:
-                # computed indices would get Numba's negative-index checks, 1.5x slower here.
-                taps = image_pad[ci, kh * DH:kh * DH + (H_out - 1) * SH + 1:SH,
-                                 kw * DW:kw * DW + (W_out - 1) * SW + 1:SW]
-                for oh in range(H_out):
-                    for ow in range(W_out):
-                        columns[k, oh, ow] = taps[oh, ow]
-
-
-@njit(cache=True)
 def _forward_band(image_pad, weight_flat, bias, kernel_hw, stride, dilation, first, rows,
                   out_image):
     """Output rows ``first, ..., first + rows - 1`` of out_image (C_out, H_out, W_out) (fewer
     at its end): bias + weight_flat (C_out, K) @ the columns of the padded image
-    (:func:`_gather_columns`) under those rows. The forward for a short receptive field ``K`` or
+    (:func:`gather_columns`) under those rows. The forward for a short receptive field ``K`` or
     few input channels."""
     C_out, H_out, W_out = out_image.shape
     rows = min(H_out - first, rows)
-    columns = np.empty((weight_flat.shape[1], rows, W_out), dtype=image_pad.dtype)
-    _gather_columns(image_pad[:, first * stride[0]:], kernel_hw, stride, dilation, columns)
+    columns = np.empty((weight_flat.shape[1], 1, rows, W_out), dtype=image_pad.dtype)
+    gather_columns(image_pad, first * stride[0], kernel_hw, stride, dilation, columns, 0)
     if rows == H_out:  # the whole image: its output is the band, without a copy
         band = out_image.reshape(C_out, H_out * W_out)
     else:
@@ -119,51 +94,36 @@ def _forward_band(image_pad, weight_flat, bias, kernel_hw, stride, dilation, fir
                     out_image[co, first + r, c] = band[co, r * W_out + c]
 
 
-# Copies and fills as loops: a slice assignment (``a[:, b] = c``) takes seconds to compile.
 @njit(cache=True)
-def _copy_3d(src, dst):
-    """dst[i, j, k] = src[i, j, k] for two arrays of one 3-D shape."""
-    for i in range(dst.shape[0]):
-        for j in range(dst.shape[1]):
-            for k in range(dst.shape[2]):
-                dst[i, j, k] = src[i, j, k]
-
-
-@njit(cache=True)
-def _zero_3d(dst):
-    """dst[i, j, k] = 0 for a 3-D array."""
-    for i in range(dst.shape[0]):
-        for j in range(dst.shape[1]):
-            for k in range(dst.shape[2]):
-                dst[i, j, k] = 0
-
-
-@njit(cache=True)
-def _accumulate_chunk(grad_out, x_pad, kernel_hw, stride, dilation, B, partial_c):
-    """partial_c (C_out, C_in * KH * KW) += the weight gradient of the images of grad_out
-    (N, C_out, H_out, W_out) and x_pad (N, C_in, H_in + 2 * PH, W_in + 2 * PW), B at a time, as
-    one product of matrices whose rows hold the B images side by side::
+def _accumulate_chunk(grad_out, x_pad, start, step, g, first, kernel_hw, stride, dilation, B,
+                      partial_c):
+    """partial_c (C_part, C_in * KH * KW) += the weight gradient of output channels first, ...,
+    first + C_part - 1 of group g over images start, start + step, ... of grad_out (N, G, C_out,
+    H_out, W_out) and x_pad (N, G, C_in, H_in + 2 * PH, W_in + 2 * PW), B at a time, as one
+    product of matrices whose rows hold the B images side by side::
 
         partial_c[co, k] += sum_{b, p} grad_rows[co, b, p] * columns[k, b, p]
 
-    with columns (K, B, H_out, W_out) the images' columns (:func:`_gather_columns`) and
-    grad_rows (C_out, B, H_out, W_out) their grad_out: the dot products run over B * H_out *
-    W_out pixels instead of one image's. Slots past the last image are zeroed.
+    with columns (K, B, H_out, W_out) the images' columns (:func:`gather_columns`) and
+    grad_rows (C_part, B, H_out, W_out) their grad_out: the dot products run over B * H_out *
+    W_out pixels instead of one image's. Slots past the last image are zeroed. The images are
+    read as ``x_pad[n, g]``, whole planes of a contiguous array: from a strided view of the
+    batch, the gathers' copies did not vectorise.
     """
-    N, C_out, H_out, W_out = grad_out.shape
-    K = partial_c.shape[1]
+    N, H_out, W_out = grad_out.shape[0], grad_out.shape[3], grad_out.shape[4]
+    C_part, K = partial_c.shape
     columns = np.empty((K, B, H_out, W_out), dtype=x_pad.dtype)
-    grad_rows = np.empty((C_out, B, H_out, W_out), dtype=x_pad.dtype)
-    for group in range(0, N, B):
+    grad_rows = np.empty((C_part, B, H_out, W_out), dtype=x_pad.dtype)
+    for n0 in range(start, N, B * step):
         for b in range(B):
-            n = group + b
+            n = n0 + b * step
             if n < N:
-                _gather_columns(x_pad[n], kernel_hw, stride, dilation, columns[:, b])
-                _copy_3d(grad_out[n], grad_rows[:, b])
+                gather_columns(x_pad[n, g], 0, kernel_hw, stride, dilation, columns, b)
+                copy_image(grad_out[n, g], first, grad_rows, b)
             else:
-                _zero_3d(columns[:, b])
-                _zero_3d(grad_rows[:, b])
-        accumulate_dots(columns.reshape(K, -1), grad_rows.reshape(C_out, -1), partial_c)
+                zero_image(columns, b)
+                zero_image(grad_rows, b)
+        accumulate_dots(columns.reshape(K, -1), grad_rows.reshape(C_part, -1), partial_c)
 
 
 @njit(cache=True)
@@ -341,8 +301,8 @@ def _weight_gradient_chunks(grad_out, x_pad, kernel_hw, stride, dilation, B, par
     for q in prange(chunks * G * parts):
         c, g, p = q // (G * parts), q // parts % G, q % parts
         first, last = p * run, min(C_out, (p + 1) * run)
-        _accumulate_chunk(grad_out[c::chunks, g, first:last], x_pad[c::chunks, g], kernel_hw,
-                          stride, dilation, B, partial[c, g, first:last])
+        _accumulate_chunk(grad_out, x_pad, c, chunks, g, first, kernel_hw, stride, dilation, B,
+                          partial[c, g, first:last])
 
 
 # -------------------------------------------------------------------------------- layout helpers
