@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,8 @@ def assert_folder_matches_its_checkpoint(out, epochs):
 @pytest.mark.parametrize("command, options", [
     ("train", ["--dataset", "--data-dir", "--model", "--epochs", "--batch-size", "--optimizer",
                "--lr", "--momentum", "--weight-decay", "--strategy", "--threads", "--seed",
-                "--out", "--overwrite", "--resume", "--schedule", "--limit", "--augment"]),
+                "--out", "--overwrite", "--resume", "--schedule", "--warmup", "--limit",
+                "--augment", "--label-smoothing"]),
     ("evaluate", ["FILE", "--dataset", "--data-dir", "--split", "--out", "--strategy"]),
 ])
 def test_help_of_each_command_lists_every_option(capsys, command, options):
@@ -437,6 +439,48 @@ def test_ctrl_c_while_the_command_line_is_read_ends_in_one_line(monkeypatch, cap
     assert capsys.readouterr().err == "mint: interrupted while starting; nothing was saved\n"
 
 
+class SwallowsACtrlC(types.ModuleType):
+    """A module whose import swallows a Ctrl-C and fails, as NumPy's core does when the SIGINT
+    lands while it imports ``datetime`` from C: an ImportError that does not say why."""
+
+    def __getattr__(self, name):
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            pass
+        raise AttributeError(name)
+
+
+def test_ctrl_c_swallowed_by_an_import_ends_in_one_line(monkeypatch, capsys):
+    from mint.__main__ import main
+
+    monkeypatch.setitem(sys.modules, "mint.cli", SwallowsACtrlC("mint.cli"))
+    assert main(["train"]) == 130
+    assert capsys.readouterr().err == "mint: interrupted while starting; nothing was saved\n"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_import_error_without_a_ctrl_c_is_not_taken_for_one(monkeypatch):
+    from mint.__main__ import main
+
+    monkeypatch.setitem(sys.modules, "mint.cli", None)  # import mint.cli raises ImportError
+    with pytest.raises(ImportError):
+        main(["train"])
+
+
+def wait_for_numpy(process, timeout=60):
+    """Wait until ``process`` has NumPy's compiled core mapped: mint's command line is then being
+    imported (``import mint`` alone loads no NumPy), NumPy and Numba take about a second. A
+    fixed sleep sometimes ended before Python itself was up on a busy machine, and the SIGINT
+    then landed in Python's own start-up (site's imports), which prints a traceback."""
+    maps, deadline = Path(f"/proc/{process.pid}/maps"), time.monotonic() + timeout
+    if not maps.exists():  # not Linux: a guess
+        time.sleep(0.5)
+        return
+    while "_multiarray_umath" not in maps.read_text() and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
 @pytest.mark.parametrize("moment", ["while starting", "before the first checkpoint",
                                     "after the first epoch", "after the last epoch"])
 def test_ctrl_c_at_any_moment_ends_in_one_true_line_and_a_consistent_folder(tmp_path, moment):
@@ -444,7 +488,7 @@ def test_ctrl_c_at_any_moment_ends_in_one_true_line_and_a_consistent_folder(tmp_
     process = start_mint("train", "--dataset", "digits", "--epochs", "3", "--out", out)
     try:
         if moment == "while starting":
-            time.sleep(0.5)  # Python is up; Numba and NumPy are most likely loading
+            wait_for_numpy(process)
         else:
             wait_for_line(process, {"before the first checkpoint": "digits:",
                                     "after the first epoch": "epoch 1/3",
@@ -612,6 +656,88 @@ def test_a_new_total_for_an_unfinished_run_moves_the_end_of_its_schedule(capsys,
     assert lrs(tmp_path / "cut")[1:] == pytest.approx(lrs(tmp_path / "five")[1:])
 
 
+def test_a_warm_up_raises_the_lr_first_and_a_resumed_run_keeps_it(capsys, tmp_path):
+    # 4 steps an epoch: each epoch's lr is its last step's, at t = 0.75, 1.75, 2.75.
+    argv = [*QUICK, "--epochs", "3", "--warmup", "1.5", "--schedule", "constant", "--lr", "0.01"]
+    assert run(capsys, *argv, "--out", tmp_path / "full")[0] == 0
+    assert lrs(tmp_path / "full") == pytest.approx([0.005, 0.01, 0.01])
+    assert load_checkpoint(tmp_path / "full" / "model.npz").config["warmup"] == 1.5
+    cut = cut_after_epoch_1(tmp_path / "full" / "model.npz", tmp_path / "cut")
+    status, out, _ = run(capsys, "train", "--resume", cut)
+    assert status == 0 and "resuming at epoch 1 of 3, lr 0.00667 (constant schedule)" in out
+    assert lrs(tmp_path / "cut") == pytest.approx(lrs(tmp_path / "full"))
+    status, _, err = run(capsys, "train", "--resume", cut, "--warmup", "0.5", "--epochs", "4")
+    assert status == 2 and "--warmup 0.5 differs from the resumed run's 1.5" in err
+    # Extended once finished, the run warms up again over its new schedule, if that is longer.
+    status, _, err = run(capsys, "train", "--resume", tmp_path / "full" / "model.npz",
+                         "--epochs", "4")
+    assert status == 2 and ("--warmup 1.5 must be shorter than the 1 epoch of the new schedule "
+                            "that extending a finished run starts; pass --epochs N > 4.5") in err
+    assert run(capsys, "train", "--resume", tmp_path / "full" / "model.npz",
+               "--epochs", "5")[0] == 0
+    assert lrs(tmp_path / "full")[3:] == pytest.approx([0.005, 0.01])
+
+
+def test_the_vit_trains_with_its_own_defaults_unless_told_otherwise(capsys):
+    def settings(*argv):
+        args = cli.runs._train_option_parser().parse_args(["--model", "vit", *argv])
+        return cli.runs._train_settings(args, "mnist")
+
+    chosen = settings()
+    assert (chosen["batch_size"], chosen["lr"], chosen["warmup"]) == (32, 2e-3, 0.5)
+    chosen = settings("--batch-size", "64", "--lr", "1e-3", "--warmup", "0")
+    assert (chosen["batch_size"], chosen["lr"], chosen["warmup"]) == (64, 1e-3, 0)
+    chosen = settings("--optimizer", "sgd")  # the lr is the optimizer's, the warm-up the vit's
+    assert (chosen["lr"], chosen["warmup"]) == (optim.OPTIMIZERS["sgd"].defaults["lr"], 0.5)
+    assert cli.runs._train_settings(cli.runs._train_option_parser().parse_args([]),
+                                    "mnist")["warmup"] == 0
+    out = " ".join(run(capsys, "train", "--help")[1].split())
+    assert "vit trains with batch 32, lr 0.002, a warm-up of 0.5 epochs" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--epochs", "2", "--warmup", "2"], "--warmup 2 must be shorter than the run's 2 epochs; "
+                                         "pass --epochs N > 2"),
+    (["--warmup", "-1"], "argument --warmup: must be >= 0, got -1"),
+    (["--label-smoothing", "1"], "argument --label-smoothing: must be in [0, 1), got 1"),
+])
+def test_a_warm_up_or_label_smoothing_out_of_range_is_a_usage_error(capsys, tmp_path, argv,
+                                                                    message):
+    status, _, err = run(capsys, *QUICK, *argv, "--out", tmp_path / "run")
+    assert status == 2 and message in err and not (tmp_path / "run").exists(), err
+
+
+def test_label_smoothing_reaches_the_loss_and_a_resumed_run_keeps_it(capsys, tmp_path,
+                                                                     monkeypatch):
+    smoothing = []
+
+    def fit(model, loss_fn, *args, **kwargs):
+        smoothing.append(loss_fn.label_smoothing)
+        return train_fit(model, loss_fn, *args, **kwargs)
+
+    train_fit = cli.train.fit
+    monkeypatch.setattr(cli.train, "fit", fit)
+    argv = [*QUICK, "--epochs", "2", "--label-smoothing", "0.3", "--out", tmp_path / "run"]
+    assert run(capsys, *argv)[0] == 0
+    cut = cut_after_epoch_1(tmp_path / "run" / "model.npz", tmp_path / "cut")
+    assert load_checkpoint(cut).config["label_smoothing"] == 0.3
+    assert run(capsys, "train", "--resume", cut)[0] == 0
+    assert run(capsys, *QUICK, "--epochs", "1", "--out", tmp_path / "plain")[0] == 0
+    assert smoothing == [0.3, 0.3, 0.0]
+
+
+def test_a_checkpoint_saved_before_warm_up_and_label_smoothing_resumes_without_them(capsys,
+                                                                                     tmp_path):
+    assert run(capsys, *QUICK, "--epochs", "3", "--out", tmp_path / "full")[0] == 0
+    cut = cut_after_epoch_1(tmp_path / "full" / "model.npz", tmp_path / "cut")
+    rewrite_meta(cut, lambda meta: [meta["config"].pop(key)
+                                    for key in ("warmup", "label_smoothing")])
+    assert run(capsys, "train", "--resume", cut)[0] == 0
+    assert lrs(tmp_path / "cut") == pytest.approx(lrs(tmp_path / "full"))
+    config = load_checkpoint(cut).config
+    assert (config["warmup"], config["label_smoothing"]) == (0.0, 0.0)
+
+
 # -------------------------------------------------------------------------- smaller rough edges
 
 
@@ -756,6 +882,8 @@ def set_history(row, key, value):
     (set_config("seed", [1]), "'seed' is [1], which --seed refuses"),
     (set_config("augment", "rotate"), "'augment' is 'rotate', which --augment refuses"),
     (set_config("limit", -5), "'limit' is -5, which --limit refuses"),
+    (set_config("warmup", -1), "'warmup' is -1, which --warmup refuses"),
+    (set_config("label_smoothing", 1), "'label_smoothing' is 1, which --label-smoothing refuses"),
     (set_config("schedule_start", 9), "'schedule_start' must be an epoch from 0 to 2, got 9"),
     (lambda meta: meta["history"][0].pop("epoch"), "history row 1: 'epoch' must be an int"),
     (set_history(1, "epoch", 1), "history row 2: 'epoch' must be an int from 2 to 2, got 1"),

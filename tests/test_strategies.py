@@ -19,7 +19,8 @@ ONE_SIDED = {
              "layouts": "the padded and channels-last copies the direct and Winograd "
                         "convolutions share",
              "vector_math": "exp, expm1, tanh, log1p and erf that LLVM vectorises without SVML, "
-                            "for the activations and losses"},
+                            "for the activations and losses",
+             "winograd_rows": "the 1-D transforms of F(4x4, 3x3) along rows, for winograd"},
     "vectorized": {"windows": "the sliding-window (im2col) view shared by conv2d and max_pool2d"},
 }
 

@@ -123,6 +123,26 @@ def test_step_schedule_decays_every_step_size_epochs():
         make_schedule("linear", 0.1, 3)
 
 
+def test_a_warm_up_rises_linearly_to_lr_then_the_schedule_runs_over_the_epochs_left():
+    schedule = make_schedule("cosine", 0.1, 3, warmup=0.5)
+    assert [schedule(t) for t in (0, 0.25, 0.5)] == pytest.approx([0.0, 0.05, 0.1])
+    rest = cosine_schedule(0.1, epochs=2.5)
+    for t in (0.5, 1, 1.75, 2.9, 3):
+        assert schedule(t) == pytest.approx(rest(t - 0.5), abs=1e-12), t
+    step = make_schedule("step", 1.0, 4, warmup=1)  # decays after a third of the 3 epochs left
+    assert [step(t) for t in (0.5, 1, 1.9, 2, 3, 3.9)] == pytest.approx(
+        [0.5, 1, 1, 0.1, 0.01, 0.01])
+    assert make_schedule("constant", 0.3, 2, warmup=1.5)(1.5) == 0.3
+    assert make_schedule("cosine", 0.1, 3, warmup=0)(1) == cosine_schedule(0.1, 3)(1)
+
+
+@pytest.mark.parametrize("warmup", [-0.5, 3, 4])
+def test_a_warm_up_must_end_before_the_schedule_does(warmup):
+    with pytest.raises(ValueError, match=f"warmup must be >= 0 and shorter than the 3 epochs "
+                                         f"of the schedule, got {warmup}"):
+        make_schedule("cosine", 0.1, 3, warmup=warmup)
+
+
 # --------------------------------------------------------------------------------- fit, evaluate
 
 

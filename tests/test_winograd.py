@@ -40,12 +40,14 @@ def winograd_configs(draw):
     }
 
 
-def check_winograd(strategy, dtype, x_shape, weight_shape, padding, bias=True, seed=0):
+def check_winograd(strategy, dtype, x_shape, weight_shape, padding, bias=True, seed=0,
+                   finite_differences=True):
     rng = np.random.default_rng(seed)
     inputs = (random_array(rng, x_shape), random_array(rng, weight_shape),
               random_array(rng, (weight_shape[0],)) if bias else None)
     check_op(WINOGRAD, inputs, {"padding": padding, "algorithm": "winograd"},
-             strategies=[strategy], dtypes=[dtype], seed=seed)
+             strategies=[strategy], dtypes=[dtype], seed=seed,
+             finite_differences=finite_differences)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -60,7 +62,16 @@ def test_winograd_matches_references_on_random_configs(strategy, dtype, config):
     dict(x_shape=(2, 16, 14, 14), weight_shape=(24, 16, 3, 3), padding=1),  # several blocks
     dict(x_shape=(3, 5, 26, 9), weight_shape=(7, 5, 3, 3), padding=0),  # one tile wide
     dict(x_shape=(0, 3, 6, 5), weight_shape=(4, 3, 3, 3), padding=1),  # empty batch
-], ids=["several_blocks", "tall_and_narrow", "empty_batch"])
+    # Many channels on small maps: the kernel transformed a row of G at a time, in 1 and 2
+    # parts. Their sums of 576-864 terms put the rounding of central differences (about 1e-16
+    # times the summed output over a step of 1e-6) above their absolute tolerance of 1e-7:
+    # PyTorch in float64 (1e-10) and the other strategy are the references.
+    dict(x_shape=(1, 64, 4, 4), weight_shape=(64, 64, 3, 3), padding=1,
+         finite_differences=False),
+    dict(x_shape=(2, 96, 5, 6), weight_shape=(128, 96, 3, 3), padding=(1, 2),
+         finite_differences=False),
+], ids=["several_blocks", "tall_and_narrow", "empty_batch", "many_channels",
+        "many_channels_two_parts"])
 def test_winograd_matches_references_on_awkward_cases(strategy, case):
     check_winograd(strategy, np.float64, **case)
 
@@ -168,12 +179,15 @@ def test_auto_takes_winograd_only_for_eligible_convolutions_with_enough_channels
             assert np.array_equal(a, d)
 
 
-@pytest.mark.parametrize("size", [4, 14])
-def test_an_image_gets_the_same_result_in_any_batch(size):
+@pytest.mark.parametrize("size, channels, images", [(4, (32, 64), 7), (14, (32, 64), 7),
+                                                     (4, (64, 64), 40)])
+def test_an_image_gets_the_same_result_in_any_batch(size, channels, images):
     """Forward and input gradient per image do not depend on the other images of the batch
-    (data-parallel training relies on it): bit for bit, split at every place."""
-    x, weight, bias = _arrays(32, 64, size)
-    x = np.concatenate([x] * 4)[:7]
+    (data-parallel training relies on it): bit for bit, split at every place. 64 channels on
+    4 x 4 maps take the kernel transformed a row of G at a time up to 32 images, and the whole
+    transformed kernel from 33: both give the same results."""
+    x, weight, bias = _arrays(*channels, size)
+    x = np.concatenate([x] * -(-images // len(x)))[:images]
     out = F.conv2d(x, weight, bias, padding=1, algorithm="winograd")
     grad_out = np.cos(out)
     grad_x, _, _ = F.conv2d_backward(grad_out, x, weight, padding=1, algorithm="winograd")
@@ -192,22 +206,24 @@ def test_blas_runs_on_one_thread_inside_the_parallel_loops(monkeypatch):
     OpenBLAS's "Detect OpenMP Loop" warnings). The kernels pin BLAS to one thread while they
     run and give the caller's settings back."""
     seen = []
-    parallel_forward = loop_winograd._forward_blocks
 
-    def recording(*args):
-        seen.append({lib["filepath"]: lib["num_threads"]
-                     for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"})
-        parallel_forward(*args)
+    def recording(parallel_kernel):
+        def kernel(*args):
+            seen.append({lib["filepath"]: lib["num_threads"] for lib in
+                         threadpoolctl.threadpool_info() if lib["user_api"] == "blas"})
+            parallel_kernel(*args)
+        return kernel
 
-    monkeypatch.setattr(loop_winograd, "_forward_blocks", recording)
-    x, weight, bias = _arrays(16, 16, 8)
+    for name in ("_forward_blocks", "_products_by_row"):  # few channels, many channels
+        monkeypatch.setattr(loop_winograd, name, recording(getattr(loop_winograd, name)))
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
-        out = F.conv2d(x, weight, bias, padding=1, strategy="loop", algorithm="winograd")
-        F.conv2d_backward(np.ones_like(out), x, weight, padding=1, strategy="loop",
-                          algorithm="winograd")
+        for x, weight, bias in (_arrays(16, 16, 8), _arrays(64, 64, 4)):
+            out = F.conv2d(x, weight, bias, padding=1, strategy="loop", algorithm="winograd")
+            F.conv2d_backward(np.ones_like(out), x, weight, padding=1, strategy="loop",
+                              algorithm="winograd")
         after = {lib["filepath"]: lib["num_threads"]
                  for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"}
-    assert len(seen) == 2  # the forward and the input gradient
+    assert len(seen) == 4  # the forward and the input gradient, each way
     assert all(threads == 1 for during in seen for threads in during.values()), seen
     assert set(after.values()) == {2}
 

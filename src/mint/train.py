@@ -89,16 +89,26 @@ def cosine_schedule(lr, epochs, min_lr=0.0):
 SCHEDULES = ("constant", "step", "cosine")
 
 
-def make_schedule(name, lr, epochs, step_size=None, gamma=0.1):
+def make_schedule(name, lr, epochs, step_size=None, gamma=0.1, warmup=0.0):
     """One of :data:`SCHEDULES` by name, for a run of ``epochs``; "step" multiplies by
-    ``gamma`` every ``step_size`` epochs (default: a third of the run, so twice)."""
+    ``gamma`` every ``step_size`` epochs (default: a third of the run, so twice). With
+    ``warmup`` > 0 the lr first rises linearly from 0 to ``lr`` over ``warmup`` epochs (a float,
+    shorter than the run), and the named schedule runs over the epochs left."""
+    if not 0 <= warmup < epochs:
+        raise ValueError(f"make_schedule: warmup must be >= 0 and shorter than the {epochs} "
+                         f"epochs of the schedule, got {warmup}")
+    epochs -= warmup
     if name == "constant":
-        return constant_schedule(lr)
-    if name == "step":
-        return step_schedule(lr, step_size or epochs / 3, gamma)
-    if name == "cosine":
-        return cosine_schedule(lr, epochs)
-    raise ValueError(f"schedule must be one of {SCHEDULES}, got {name!r}")
+        schedule = constant_schedule(lr)
+    elif name == "step":
+        schedule = step_schedule(lr, step_size or epochs / 3, gamma)
+    elif name == "cosine":
+        schedule = cosine_schedule(lr, epochs)
+    else:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {name!r}")
+    if not warmup:
+        return schedule
+    return lambda t: lr * t / warmup if t < warmup else schedule(t - warmup)
 
 
 # -------------------------------------------------------------------------------------- training

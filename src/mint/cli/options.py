@@ -50,7 +50,7 @@ def _below_one(number, interval):
     return parse
 
 
-_momentum = _below_one(nonnegative_float, "[0, 1)")
+_zero_to_one = _below_one(nonnegative_float, "[0, 1)")
 _fraction = _below_one(positive_float, "(0, 1)")
 
 

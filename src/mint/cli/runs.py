@@ -11,14 +11,14 @@ from mint.checkpoint import CheckpointError
 from mint.cli.options import (
     _add_data_options,
     _fraction,
-    _momentum,
     _path,
+    _zero_to_one,
     nonnegative_float,
     nonnegative_int,
     positive_float,
     positive_int,
 )
-from mint.cli.output import _UsageError
+from mint.cli.output import _count, _UsageError
 from mint.evaluation import nonfinite_parameters
 from mint.train import SCHEDULES, check_history, make_schedule
 
@@ -29,7 +29,8 @@ DEFAULT_OPTIMIZER = "adam"
 
 # The settings of a run, stored in its checkpoint; a resumed run keeps them.
 _RUN_SETTINGS = ("dataset", "model", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
-                 "schedule", "seed", "limit", "augment", "image_size", "channels", "val_fraction")
+                 "schedule", "warmup", "label_smoothing", "seed", "limit", "augment",
+                 "image_size", "channels", "val_fraction")
 _FOLDER_OPTIONS = ("image_size", "channels", "val_fraction")  # of --dataset folder only
 CROP_PADDING = 2  # pixels, for --augment crop: MNIST digits shifted by up to 2 pixels each way
 
@@ -87,8 +88,8 @@ def _add_train_options(parser):
                              f"{data.VAL_FRACTION:g}, drawn with --seed)")
     parser.add_argument("--model", choices=sorted(models.MODELS),
                         help="default: lenet; " + "; ".join(
-                            f"{name} trains with batch {d['batch_size']}, lr {d['lr']:g} "
-                            "unless told otherwise"
+                            f"{name} trains with batch {d['batch_size']}, lr {d['lr']:g}, a "
+                            f"warm-up of {_count(d['warmup'], 'epoch')} unless told otherwise"
                             for name, d in models.TRAINING_DEFAULTS.items()))
     parser.add_argument("--epochs", metavar="N", type=positive_int,
                         help="total number of epochs (default: per data set, above; with "
@@ -103,7 +104,7 @@ def _add_train_options(parser):
                              + f" (default: {DEFAULT_OPTIMIZER})")
     parser.add_argument("--lr", metavar="X", type=positive_float,
                         help="initial learning rate (default: per optimizer, above)")
-    parser.add_argument("--momentum", metavar="X", type=_momentum,
+    parser.add_argument("--momentum", metavar="X", type=_zero_to_one,
                         help="momentum (for " + ", ".join(
                             f"{name}: default {entry.defaults['momentum']:g}"
                             for name, entry in optim.OPTIMIZERS.items()
@@ -115,6 +116,14 @@ def _add_train_options(parser):
                         help="learning rate per step: constant, step (x0.1 after the first and "
                              "the second third of the run) or cosine (default: cosine, down to "
                              "0 at the last step)")
+    parser.add_argument("--warmup", metavar="EPOCHS", type=nonnegative_float,
+                        help="raise the lr linearly from 0 over the first EPOCHS epochs (a "
+                             "number, such as 0.5, below --epochs), then follow --schedule over "
+                             "the rest (default: 0, none; vit: above)")
+    parser.add_argument("--label-smoothing", metavar="X", type=_zero_to_one,
+                        help="train towards targets of 1 - X on the true class plus X / "
+                             "classes on every class, X in [0, 1) (the test loss is measured "
+                             "so too; default: 0)")
     parser.add_argument("--seed", metavar="N", type=nonnegative_int,
                         help="seeds initialisation and shuffling (default: 0)")
     parser.add_argument("--augment", metavar="SPEC", type=_augment_spec,
@@ -160,7 +169,7 @@ def _train_settings(args, dataset, processes=1):
     for key in _FOLDER_OPTIONS:
         if getattr(args, key) is not None and dataset != "folder":
             raise _UsageError(f"--{key.replace('_', '-')} applies to --dataset folder only")
-    return {
+    return _checked_warmup({
         "dataset": dataset,
         "model": args.model or "lenet",
         "epochs": args.epochs or defaults.epochs,
@@ -173,20 +182,24 @@ def _train_settings(args, dataset, processes=1):
         "weight_decay": (options.get("weight_decay", 0.0) if args.weight_decay is None
                          else args.weight_decay),
         "schedule": args.schedule or "cosine",
+        "warmup": model_defaults.get("warmup", 0.0) if args.warmup is None else args.warmup,
+        "label_smoothing": 0.0 if args.label_smoothing is None else args.label_smoothing,
         "seed": 0 if args.seed is None else args.seed,
         "limit": args.limit,
         "augment": args.augment or "none",
         **{key: getattr(args, key) for key in _FOLDER_OPTIONS},
         "schedule_start": 0,  # the epoch where the schedule starts (see _resumed_settings)
-    }
+    })
 
 
 def _saved_settings(checkpoint):
     """The run settings in ``checkpoint.config``, each checked (and normalised) as the option
     it came from checks it; a value that option refuses is a CheckpointError naming the file
-    and the setting. Settings absent from the config stay absent (but for ``augment``: runs
-    saved before --augment had none, nor the options of --dataset folder)."""
-    settings = {"augment": "none", **dict.fromkeys(_FOLDER_OPTIONS), **checkpoint.config}
+    and the setting. Settings absent from the config stay absent (but for ``augment``,
+    ``warmup`` and ``label_smoothing``: runs saved before those options had none, nor the
+    options of --dataset folder)."""
+    settings = {"augment": "none", "warmup": 0.0, "label_smoothing": 0.0,
+                **dict.fromkeys(_FOLDER_OPTIONS), **checkpoint.config}
     for key in (*_RUN_SETTINGS, "epochs"):
         value = settings.get(key)
         optional = key in ("limit", *_FOLDER_OPTIONS) or (
@@ -250,6 +263,19 @@ def _resumed_settings(args, checkpoint, processes=1):
     # total instead; either way a resumed extension keeps the schedule it started.
     settings["schedule_start"] = (checkpoint.epoch if finished
                                   else settings.get("schedule_start", 0))
+    return _checked_warmup(settings)
+
+
+def _checked_warmup(settings):
+    """``settings``, unless its warm-up does not end before its schedule does (a usage error)."""
+    start, warmup = settings["schedule_start"], settings["warmup"]
+    length = settings["epochs"] - start
+    if warmup >= length:
+        over = (f"the run's {_count(length, 'epoch')}" if start == 0 else
+                f"the {_count(length, 'epoch')} of the new schedule that extending a finished "
+                f"run starts")
+        raise _UsageError(f"--warmup {warmup:g} must be shorter than {over}; pass --epochs N > "
+                          f"{start + warmup:g}")
     return settings
 
 
@@ -257,7 +283,8 @@ def _schedule(settings):
     """The run's learning rate at time t: its schedule from epoch ``schedule_start`` to the
     end of the run."""
     start = settings["schedule_start"]
-    schedule = make_schedule(settings["schedule"], settings["lr"], settings["epochs"] - start)
+    schedule = make_schedule(settings["schedule"], settings["lr"], settings["epochs"] - start,
+                             warmup=settings["warmup"])
     return schedule if start == 0 else lambda t: schedule(t - start)
 
 

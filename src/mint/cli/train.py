@@ -211,8 +211,9 @@ def _train(args, checkpoint, settings, out, processes, main):
         if strategy == "loop":
             print("compiling kernels (once; Numba caches them for later runs)...", flush=True)
         try:
+            loss_fn = nn.CrossEntropyLoss(label_smoothing=settings["label_smoothing"])
             history = fit(
-                model, nn.CrossEntropyLoss(), optimizer, train, settings["epochs"],
+                model, loss_fn, optimizer, train, settings["epochs"],
                 settings["batch_size"] // processes, val=test, schedule=schedule, seed=rng,
                 start_epoch=start, history=history, checkpoint=out / "model.npz",
                 architecture=architecture, config=settings,

@@ -28,7 +28,14 @@ from math import gcd
 import numpy as np
 from numba import njit, prange
 
-from mint.kernels.layouts import channel_parts, channels_last, padded
+from mint.kernels.layouts import (
+    channel_parts,
+    channels_last,
+    copy_image,
+    gather_columns,
+    padded,
+    zero_image,
+)
 from mint.kernels.products import accumulate_dots, accumulate_outer
 
 # The weight gradient sums over the batch in this many independent chunks, reduced at the end: a
@@ -42,109 +49,81 @@ _PIXELS_PER_PRODUCT = 800
 # The weight gradient cuts its output channels into runs of at least this many when the chunks
 # of the batch are too few to keep the threads busy.
 _MIN_CHANNEL_RUN = 32
-# Below this receptive-field length K = C_in * KH * KW, the forward takes a whole image per step
-# through accumulate_outer: dot products of length K are too short to vectorise well.
+# Below this receptive-field length K = C_in * KH * KW, below _FEW_CHANNELS input channels, or
+# for a 1x1 kernel, the forward runs through accumulate_outer, along the output's pixels: dot
+# products of length K are too short to vectorise well; with 1-3 channels (a stem's 7 x 7 x 3)
+# the patch matrix of each row is gathered from runs of 1-3 values, more copying than
+# arithmetic; and a 1x1 kernel's columns are the input's own rows (ResNet-50's 1x1 layers
+# 1.8-2.1x faster than by dot products, one thread; 3x3 layers with many channels 5-9% slower).
 _SHORT_K = 64
-# Below this many input channels (a first layer's 1 or 3), the input gradient scatters each
-# output gradient plane through _scatter_image: the gather form would copy a patch of
-# C_out * KH * KW values for every C_in (< 4) dot products of that length, more copying than
-# arithmetic.
+# ... in bands of output rows of about this many pixels: a band's 4 output channels at a time
+# stay in L1 over all K / 4 passes (whole 112 x 112 images went through L2: a stem 1.8x slower).
+_BAND_PIXELS = 512
+# Below this many input channels (a first layer's 1 or 3), the forward goes by bands (above), and
+# the input gradient scatters each output gradient plane through _scatter_image: the gather
+# form would copy a patch of C_out * KH * KW values for every C_in (< 4) dot products of that
+# length, more copying than arithmetic.
 _FEW_CHANNELS = 4
 
 # --------------------------------------------------------------------------------- inner helpers
 
 
 @njit(cache=True)
-def _gather_columns(image_pad, kernel_hw, stride, dilation, columns):
-    """Fill columns (C_in * KH * KW, H_out, W_out), the transposed patch matrix of one padded
-    image image_pad (C_in, H_in + 2 * PH, W_in + 2 * PW)::
-
-        columns[(ci, kh, kw), oh, ow] = image_pad[ci, oh * SH + kh * DH, ow * SW + kw * DW]
-    """
-    C_in = image_pad.shape[0]
-    (KH, KW), (SH, SW), (DH, DW) = kernel_hw, stride, dilation
-    H_out, W_out = columns.shape[1], columns.shape[2]
-    for ci in range(C_in):
-        for kh in range(KH):
-            for kw in range(KW):
-                k = (ci * KH + kh) * KW + kw
-                if SW == 1:
-                    # Each output row reads a contiguous run of the input row: a slice, which
-                    # LLVM copies with vector loads and stores (1.4x faster than the view below).
-                    for oh in range(H_out):
-                        run = image_pad[ci, oh * SH + kh * DH, kw * DW:kw * DW + W_out]
-                        row = columns[k, oh]
-                        for ow in range(W_out):
-                            row[ow] = run[ow]
-                    continue
-                # Tap (kh, kw) of every window, as a strided view indexed by (oh, ow) themselves:
-                # computed indices would get Numba's negative-index checks, 1.5x slower here.
-                taps = image_pad[ci, kh * DH:kh * DH + (H_out - 1) * SH + 1:SH,
-                                 kw * DW:kw * DW + (W_out - 1) * SW + 1:SW]
-                for oh in range(H_out):
-                    for ow in range(W_out):
-                        columns[k, oh, ow] = taps[oh, ow]
-
-
-@njit(cache=True)
-def _forward_image(image_pad, weight_flat, bias, kernel_hw, stride, dilation, out_image):
-    """out_image (C_out, H_out, W_out) = bias + weight_flat (C_out, K) @ the columns of the
-    padded image (:func:`_gather_columns`): the forward for a short receptive field ``K``."""
+def _forward_band(image_pad, weight_flat, bias, kernel_hw, stride, dilation, first, rows,
+                  out_image):
+    """Output rows ``first, ..., first + rows - 1`` of out_image (C_out, H_out, W_out) (fewer
+    at its end): bias + weight_flat (C_out, K) @ the columns of the padded image
+    (:func:`gather_columns`) under those rows. The forward for a short receptive field ``K`` or
+    few input channels."""
     C_out, H_out, W_out = out_image.shape
-    columns = np.empty((weight_flat.shape[1], H_out, W_out), dtype=image_pad.dtype)
-    _gather_columns(image_pad, kernel_hw, stride, dilation, columns)
-    out_flat = out_image.reshape(C_out, H_out * W_out)
+    rows = min(H_out - first, rows)
+    columns = np.empty((weight_flat.shape[1], 1, rows, W_out), dtype=image_pad.dtype)
+    gather_columns(image_pad, first * stride[0], kernel_hw, stride, dilation, columns, 0)
+    if rows == H_out:  # the whole image: its output is the band, without a copy
+        band = out_image.reshape(C_out, H_out * W_out)
+    else:
+        band = np.empty((C_out, rows * W_out), dtype=image_pad.dtype)
     for co in range(C_out):
-        for p in range(H_out * W_out):
-            out_flat[co, p] = bias[co]
-    accumulate_outer(weight_flat, columns.reshape(-1, H_out * W_out), out_flat)
-
-
-# Copies and fills as loops: a slice assignment (``a[:, b] = c``) takes seconds to compile.
-@njit(cache=True)
-def _copy_3d(src, dst):
-    """dst[i, j, k] = src[i, j, k] for two arrays of one 3-D shape."""
-    for i in range(dst.shape[0]):
-        for j in range(dst.shape[1]):
-            for k in range(dst.shape[2]):
-                dst[i, j, k] = src[i, j, k]
+        for p in range(rows * W_out):
+            band[co, p] = bias[co]
+    accumulate_outer(weight_flat, columns.reshape(-1, rows * W_out), band)
+    if rows < H_out:
+        for co in range(C_out):
+            for r in range(rows):
+                for c in range(W_out):
+                    out_image[co, first + r, c] = band[co, r * W_out + c]
 
 
 @njit(cache=True)
-def _zero_3d(dst):
-    """dst[i, j, k] = 0 for a 3-D array."""
-    for i in range(dst.shape[0]):
-        for j in range(dst.shape[1]):
-            for k in range(dst.shape[2]):
-                dst[i, j, k] = 0
-
-
-@njit(cache=True)
-def _accumulate_chunk(grad_out, x_pad, kernel_hw, stride, dilation, B, partial_c):
-    """partial_c (C_out, C_in * KH * KW) += the weight gradient of the images of grad_out
-    (N, C_out, H_out, W_out) and x_pad (N, C_in, H_in + 2 * PH, W_in + 2 * PW), B at a time, as
-    one product of matrices whose rows hold the B images side by side::
+def _accumulate_chunk(grad_out, x_pad, start, step, g, first, kernel_hw, stride, dilation, B,
+                      partial_c):
+    """partial_c (C_part, C_in * KH * KW) += the weight gradient of output channels first, ...,
+    first + C_part - 1 of group g over images start, start + step, ... of grad_out (N, G, C_out,
+    H_out, W_out) and x_pad (N, G, C_in, H_in + 2 * PH, W_in + 2 * PW), B at a time, as one
+    product of matrices whose rows hold the B images side by side::
 
         partial_c[co, k] += sum_{b, p} grad_rows[co, b, p] * columns[k, b, p]
 
-    with columns (K, B, H_out, W_out) the images' columns (:func:`_gather_columns`) and
-    grad_rows (C_out, B, H_out, W_out) their grad_out: the dot products run over B * H_out *
-    W_out pixels instead of one image's. Slots past the last image are zeroed.
+    with columns (K, B, H_out, W_out) the images' columns (:func:`gather_columns`) and
+    grad_rows (C_part, B, H_out, W_out) their grad_out: the dot products run over B * H_out *
+    W_out pixels instead of one image's. Slots past the last image are zeroed. The images are
+    read as ``x_pad[n, g]``, whole planes of a contiguous array: from a strided view of the
+    batch, the gathers' copies did not vectorise.
     """
-    N, C_out, H_out, W_out = grad_out.shape
-    K = partial_c.shape[1]
+    N, H_out, W_out = grad_out.shape[0], grad_out.shape[3], grad_out.shape[4]
+    C_part, K = partial_c.shape
     columns = np.empty((K, B, H_out, W_out), dtype=x_pad.dtype)
-    grad_rows = np.empty((C_out, B, H_out, W_out), dtype=x_pad.dtype)
-    for group in range(0, N, B):
+    grad_rows = np.empty((C_part, B, H_out, W_out), dtype=x_pad.dtype)
+    for n0 in range(start, N, B * step):
         for b in range(B):
-            n = group + b
+            n = n0 + b * step
             if n < N:
-                _gather_columns(x_pad[n], kernel_hw, stride, dilation, columns[:, b])
-                _copy_3d(grad_out[n], grad_rows[:, b])
+                gather_columns(x_pad[n, g], 0, kernel_hw, stride, dilation, columns, b)
+                copy_image(grad_out[n, g], first, grad_rows, b)
             else:
-                _zero_3d(columns[:, b])
-                _zero_3d(grad_rows[:, b])
-        accumulate_dots(columns.reshape(K, -1), grad_rows.reshape(C_out, -1), partial_c)
+                zero_image(columns, b)
+                zero_image(grad_rows, b)
+        accumulate_dots(columns.reshape(K, -1), grad_rows.reshape(C_part, -1), partial_c)
 
 
 @njit(cache=True)
@@ -286,14 +265,16 @@ def _correlate_rows(src, weight_rows, bias, kernel_hw, origin, stride, dilation,
 
 
 @njit(parallel=True, cache=True)
-def _forward_images(x_pad, weight_flat, bias, kernel_hw, stride, dilation, out):
-    """Every image b of out (B, J, H_out, W_out) by :func:`_forward_image`, with
-    weight_flat[b % G] and bias[b % G] of weight_flat (G, J, K), bias (G, J)."""
-    G = weight_flat.shape[0]
-    # Race-free: iteration b writes only out[b] and its own columns buffer.
-    for b in prange(out.shape[0]):
-        _forward_image(x_pad[b], weight_flat[b % G], bias[b % G], kernel_hw, stride, dilation,
-                       out[b])
+def _forward_bands(x_pad, weight_flat, bias, kernel_hw, stride, dilation, rows, out):
+    """Every band of ``rows`` output rows of every image b of out (B, J, H_out, W_out) by
+    :func:`_forward_band`, with weight_flat[b % G] and bias[b % G] of weight_flat (G, J, K),
+    bias (G, J)."""
+    G, bands = weight_flat.shape[0], -(-out.shape[2] // rows)
+    # Race-free: iteration (b, i) writes only rows i * rows, ... of out[b] and its own buffers.
+    for q in prange(out.shape[0] * bands):
+        b, first = q // bands, q % bands * rows
+        _forward_band(x_pad[b], weight_flat[b % G], bias[b % G], kernel_hw, stride, dilation,
+                      first, rows, out[b])
 
 
 @njit(parallel=True, cache=True)
@@ -320,11 +301,17 @@ def _weight_gradient_chunks(grad_out, x_pad, kernel_hw, stride, dilation, B, par
     for q in prange(chunks * G * parts):
         c, g, p = q // (G * parts), q // parts % G, q % parts
         first, last = p * run, min(C_out, (p + 1) * run)
-        _accumulate_chunk(grad_out[c::chunks, g, first:last], x_pad[c::chunks, g], kernel_hw,
-                          stride, dilation, B, partial[c, g, first:last])
+        _accumulate_chunk(grad_out, x_pad, c, chunks, g, first, kernel_hw, stride, dilation, B,
+                          partial[c, g, first:last])
 
 
 # -------------------------------------------------------------------------------- layout helpers
+
+
+def _band_rows(H_out, W_out):
+    """Output rows per band of :func:`_forward_bands`: about _BAND_PIXELS pixels, or the whole
+    image when it is not much larger."""
+    return H_out if H_out * W_out <= 2 * _BAND_PIXELS else max(1, _BAND_PIXELS // W_out)
 
 
 def _taps_of_phase(size, step, dilation, phase):
@@ -343,8 +330,8 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation, groups):
     a long receptive field ``K = C_in / G * KH * KW``, x is copied, padded, to channels-last
     ``x_last`` (N * G, H_in + 2 * PH, W_in + 2 * PW, C_in / G), the weight to rows
     ``weight_rows[g, co, (kh, kw, ci)]``, and each output row is a patch matrix times their
-    transpose (:func:`_correlate_rows`). For a short one, each image is
-    ``weight.reshape(C_out, K) @ columns`` (:func:`_forward_images`).
+    transpose (:func:`_correlate_rows`). For a short one, few input channels or a 1x1 kernel,
+    each band of output rows is ``weight.reshape(C_out, K) @ columns`` (:func:`_forward_bands`).
     """
     N, C_in, H_in, W_in = x.shape
     C_out, C_group, KH, KW = weight.shape
@@ -363,11 +350,11 @@ def conv2d_forward(x, weight, bias, stride, padding, dilation, groups):
                                           weight.reshape(G, C_out // G, KH, KW), bias_rows,
                                           out_images)
         return out
-    if K < _SHORT_K:
+    if K < _SHORT_K or C_group < _FEW_CHANNELS or KH == KW == 1:
         x_pad = padded(x, padding)
-        _forward_images(x_pad.reshape(N * G, C_group, *x_pad.shape[2:]),
-                        weight.reshape(G, C_out // G, K), bias_rows, (KH, KW), stride, dilation,
-                        out_images)
+        _forward_bands(x_pad.reshape(N * G, C_group, *x_pad.shape[2:]),
+                       weight.reshape(G, C_out // G, K), bias_rows, (KH, KW), stride, dilation,
+                       _band_rows(H_out, W_out), out_images)
         return out
     x_last = channels_last(x.reshape(N * G, C_group, H_in, W_in), padding,
                             (H_in + 2 * PH, W_in + 2 * PW))
