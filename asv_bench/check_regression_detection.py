@@ -26,7 +26,7 @@ the pair is compared with ``asv compare``: what ``asv continuous`` does (it runs
 then compares), without building each commit into a virtualenv, where Numba would compile every
 kernel again each time (minutes per commit); a checkout rewrites only the files that changed, so
 Numba's cache stays valid. Needs git, valgrind, and asv and Mint's dependencies in the Python
-that runs it. On the busy 2-core VM, a comparison takes 3-5 minutes. It prints the load, each
+that runs it. A try (8 commits counted) costs 10-12 minutes of CPU. It prints the load, each
 flagged benchmark with its ratio, and a verdict per comparison; it exits 1 if any went wrong;
 the full asv output stays in the scratch folder it names.
 """
