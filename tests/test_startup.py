@@ -1,6 +1,6 @@
 """Start-up cost: ``import mint`` and the modules a training run uses load no heavy library
 that only some ops need (scipy.special for the vectorized GELU: 0.13 s and more; onnx and torch
-for export and interop; mpi4py, which starts MPI); and the optimisation level Numba compiles at."""
+for export and interop; mpi4py, which starts MPI)."""
 
 import os
 import subprocess
@@ -30,17 +30,3 @@ def test_import_mint_gives_onnx_interop_and_distributed_on_first_use_without_the
         "mint", [*heavy, "mint.onnx", "mint.interop", "mint.distributed"],
         then="mint.onnx.export, mint.interop.to_torch, mint.distributed.init",
     ) == str(["mint.distributed", "mint.interop", "mint.onnx"])
-
-
-def numba_optimisation_level(env):
-    """Numba's optimisation level in a fresh interpreter that imports Mint, then Numba."""
-    code = "import mint, numba.core.config as config; print(int(config.OPT))"
-    environment = {key: value for key, value in os.environ.items() if key != "NUMBA_OPT"}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env={**environment, **env}, check=True, timeout=300)
-    return result.stdout.strip()
-
-
-def test_mint_compiles_at_llvm_level_2_unless_numba_opt_says_otherwise():
-    assert numba_optimisation_level({}) == "2"
-    assert numba_optimisation_level({"NUMBA_OPT": "3"}) == "3"

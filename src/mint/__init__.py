@@ -17,13 +17,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 # 2**4 cycles puts its threads to sleep at once (the vectorized step is as fast either way). This
 # takes effect when Mint is imported before NumPy, as in the ``mint`` command.
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-# LLVM's optimisation level 2 instead of Numba's default 3: the first-ever compilation of a lenet
-# training step took 21.5-22.8 s instead of 27.6-27.7 s (empty cache, 2-core AMD EPYC Zen 4,
-# 2026-12-07), and the kernels ran about as fast (medians of 3 `mint bench --ops
-# train_step,inference` runs each: lenet step 16.6 vs 16.0 ms, ResNet-18 step 571 vs 599 ms,
-# the inferences within 1%). Like the two above, it applies when Mint is imported before Numba,
-# as in the ``mint`` command, and an NUMBA_OPT already set is respected.
-os.environ.setdefault("NUMBA_OPT", "2")
 
 __version__ = "0.1.0"
 
