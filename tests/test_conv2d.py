@@ -1,7 +1,10 @@
 """conv2d: forward and gradients against torch and finite differences, both strategies, memory
 layouts and dtypes (op_check), errors, kept arrays and threads."""
 
+import os
 import re
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -402,3 +405,24 @@ def test_winograd_stays_finite_up_to_the_input_range_the_api_page_states():
     np.testing.assert_allclose(winograd / bound, direct / bound, rtol=0, atol=1e-4)
     assert not np.isfinite(F.conv2d(100 * x, weight, padding=1, strategy="loop",
                                     algorithm="winograd")).all()  # and no further
+
+
+_GATHER_SIGNATURES = """
+import numpy as np
+from mint.kernels import conv2d, layouts
+x = np.ones((2, 1, 3, 6, 6), dtype=np.float32)
+conv2d._forward_band(x[0, 0], np.ones((4, 27), np.float32), np.zeros(4, np.float32), (3, 3),
+                     (1, 1), (1, 1), 0, 4, np.empty((4, 4, 4), np.float32))
+conv2d._accumulate_chunk(np.ones((2, 1, 4, 4, 4), np.float32), x, 0, 1, 0, 0, (3, 3), (1, 1),
+                         (1, 1), 2, np.zeros((4, 27), np.float32))
+print(len(layouts.gather_columns.signatures))
+"""
+
+
+def test_gather_columns_is_compiled_once_for_the_forward_and_the_weight_gradient(tmp_path):
+    """Its two callers pass run-time ints where they mean 0: a literal 0 would be a second
+    signature (Literal[int](0)), compiled again. A fresh disk cache, so that it is compiled."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", _GATHER_SIGNATURES], env=env, capture_output=True,
+                         text=True, check=True, timeout=300).stdout.strip()
+    assert out == "1"

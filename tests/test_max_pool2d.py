@@ -286,3 +286,23 @@ def test_max_pool2d_kernel_of_a_window_size_is_loaded_from_the_disk_cache(tmp_pa
     hits = [subprocess.run([sys.executable, "-c", _POOL_ONCE], env=env, capture_output=True,
                            text=True, check=True, timeout=300).stdout.strip() for _ in range(2)]
     assert hits == ["0", "1"]
+
+
+_POOL_SIGNATURES = """
+import numpy as np
+from mint.kernels import max_pool2d
+x = np.arange(2 * 3 * 6 * 6, dtype=np.float32).reshape(2, 3, 6, 6)
+max_pool2d.max_pool2d_forward(x, (3, 2), (1, 2), (0, 0), (1, 1), (4, 3))
+for signature in max_pool2d._pool_plane.signatures:
+    print(*signature[3:5], signature[8])
+"""
+
+
+def test_max_pool2d_plane_is_compiled_with_the_window_size_and_argmax_as_literals(tmp_path):
+    """_pool_plane, which the parallel kernel calls once per plane, is compiled for the window
+    size and ``with_argmax`` as constants (literal types), which lets LLVM unroll the taps
+    (section 4 of ``docs/implementation.md``). A fresh disk cache, so that it is compiled."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", _POOL_SIGNATURES], env=env, capture_output=True,
+                         text=True, check=True, timeout=300).stdout.strip()
+    assert out == "Literal[int](3) Literal[int](2) Literal[bool](True)"
