@@ -78,7 +78,10 @@ def _forward_band(image_pad, weight_flat, bias, kernel_hw, stride, dilation, fir
     C_out, H_out, W_out = out_image.shape
     rows = min(H_out - first, rows)
     columns = np.empty((weight_flat.shape[1], 1, rows, W_out), dtype=image_pad.dtype)
-    gather_columns(image_pad, first * stride[0], kernel_hw, stride, dilation, columns, 0)
+    # np.intp(0): a literal 0 would compile gather_columns once more, for Literal[int](0)
+    # (Numba compiles a jitted callee once per set of literal arguments).
+    gather_columns(image_pad, first * stride[0], kernel_hw, stride, dilation, columns,
+                   np.intp(0))
     if rows == H_out:  # the whole image: its output is the band, without a copy
         band = out_image.reshape(C_out, H_out * W_out)
     else:
@@ -118,7 +121,9 @@ def _accumulate_chunk(grad_out, x_pad, start, step, g, first, kernel_hw, stride,
         for b in range(B):
             n = n0 + b * step
             if n < N:
-                gather_columns(x_pad[n, g], 0, kernel_hw, stride, dilation, columns, b)
+                # np.intp(0): one compilation of gather_columns (as in _forward_band).
+                gather_columns(x_pad[n, g], np.intp(0), kernel_hw, stride, dilation, columns,
+                               b)
                 copy_image(grad_out[n, g], first, grad_rows, b)
             else:
                 zero_image(columns, b)
