@@ -407,6 +407,17 @@ def test_winograd_stays_finite_up_to_the_input_range_the_api_page_states():
                                     algorithm="winograd")).all()  # and no further
 
 
+@pytest.mark.parametrize("channels", [1, 3, 8, 17])  # both loop orders of copy_channels_last
+def test_the_channels_last_copy_puts_each_value_at_its_place(channels):
+    from mint.kernels.layouts import channels_last
+
+    x = np.random.default_rng(channels).standard_normal((2, channels, 5, 6)).astype(np.float32)
+    out = channels_last(x, (1, 2), (8, 9))
+    expected = np.zeros((2, 8, 9, channels), np.float32)
+    expected[:, 1:6, 2:8] = x.transpose(0, 2, 3, 1)
+    np.testing.assert_array_equal(out, expected)
+
+
 _GATHER_SIGNATURES = """
 import numpy as np
 from mint.kernels import conv2d, layouts

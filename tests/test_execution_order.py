@@ -135,3 +135,87 @@ def test_training_mode_keeps_the_batch_whole(monkeypatch):
     out = model(x)
     assert model[0]._saved[0] is x  # the first layer saw the whole batch
     assert model.backward(np.ones_like(out)).shape == x.shape
+
+
+# ------------------------------------------------------- eval mode: batch norm folded into a conv
+
+
+def with_running_statistics(norm, rng, dtype):
+    """``norm`` with running statistics, weight and bias away from their initial values (means
+    large against the spread, as after training on uncentred data)."""
+    channels = norm.num_features
+    norm.running_mean.data[...] = rng.uniform(-3, 3, channels)
+    norm.running_var.data[...] = rng.uniform(0.05, 4, channels)
+    for parameter in (norm.weight, norm.bias):
+        if parameter is not None:
+            parameter.data[...] = rng.uniform(-2, 2, channels)
+    return norm.to(dtype)
+
+
+def layer_by_layer(model, x):
+    for module in model.execution_order:
+        x = module(x)
+    return x
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(np.float32, 2e-5), (np.float64, 1e-12)])
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+@settings(max_examples=10, deadline=None)
+@given(conv_bias=st.booleans(), norm_form=st.sampled_from(["affine", "weight only", "plain"]),
+       stride=st.integers(1, 2), groups=st.sampled_from([1, 2]), kernel=st.sampled_from([1, 3]),
+       size=st.integers(3, 9), seed=st.integers(0, 2**16))
+def test_batch_norm_folded_into_its_conv_gives_the_layers_outputs(
+        dtype, tolerance, strategy, conv_bias, norm_form, stride, groups, kernel, size, seed):
+    rng = np.random.default_rng(seed)
+    norm = nn.BatchNorm2d(6, affine=norm_form != "plain", bias=norm_form == "affine",
+                          strategy=strategy)
+    model = nn.Sequential(
+        nn.Conv2d(4, 6, kernel, stride, kernel // 2, groups=groups, bias=conv_bias,
+                  strategy=strategy).to(dtype),
+        with_running_statistics(norm, rng, dtype), nn.ReLU(strategy=strategy)).eval()
+    steps = nn.planner.inference_steps(model.layers)
+    assert len(steps) == 2 and steps[1] is model[2]  # the pair became one step
+    x = rng.standard_normal((3, 4, size, size)).astype(dtype)
+    expected = layer_by_layer(model, x)
+    out = model(x)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, expected, rtol=tolerance,
+                               atol=tolerance * np.abs(expected).max())
+
+
+def test_the_fold_reads_the_parameters_of_each_call():
+    rng = np.random.default_rng(5)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), with_running_statistics(
+        nn.BatchNorm2d(3), rng, np.float32)).eval()
+    x = rng.standard_normal((2, 2, 5, 5)).astype(np.float32)
+    model(x)
+    model[0].weight.data *= 2
+    model[1].running_mean.data += 1
+    model[1].bias.data -= 1
+    np.testing.assert_allclose(model(x), layer_by_layer(model, x), rtol=1e-5, atol=1e-5)
+
+
+def test_only_an_eval_mode_conv2d_and_batch_norm_with_running_statistics_fold():
+    def folds(conv, norm, train_norm=False):
+        model = nn.Sequential(conv, norm).eval()
+        norm.train(train_norm)
+        return len(nn.planner.inference_steps(model.layers)) == 1
+
+    assert folds(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3))
+    assert not folds(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), train_norm=True)
+    assert not folds(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3, track_running_stats=False))
+    assert not folds(nn.ConvTranspose2d(2, 3, 3), nn.BatchNorm2d(3))
+    assert not folds(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(4))  # left to batch norm to refuse
+    assert not folds(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3, dtype=np.float64))
+    assert not folds(nn.Conv2d(2, 3, 3), type("MyNorm", (nn.BatchNorm2d,), {})(3))
+    # Training mode runs every layer: nothing to fold, and backward needs each one.
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3))
+    x = np.random.default_rng(6).standard_normal((2, 2, 5, 5)).astype(np.float32)
+    model(x)
+    assert model[1]._saved is not None
+
+
+def test_a_batch_norm_of_the_wrong_size_after_a_conv_is_refused_as_before():
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(4)).eval()
+    with pytest.raises(ValueError, match=r"BatchNorm2d: expected input with 4 channels"):
+        model(np.zeros((1, 2, 5, 5), np.float32))

@@ -33,11 +33,13 @@ def add_parser(subparsers):
         "bench", help="time every op for each strategy (and PyTorch) side by side",
         description=(
             "Time each op, forward and forward+backward, one training step and one inference "
-            "pass of lenet and resnet, for each strategy side by side in this process: every "
-            "callable is warmed first (compilation is never timed), then the strategies are "
-            "timed in turn, round after round, and the table gives medians, GFLOP/s and the "
-            "ratio to the fastest. torch is PyTorch eager, torch-cl the same with 4-D tensors "
-            "in channels_last memory. float32, LeNet-sized shapes (see mint.bench)."
+            "pass of lenet, resnet and torchvision's resnet18 (8 images of 3 x 224 x 224), for "
+            "each strategy side by side in this process: every callable is warmed first "
+            "(compilation is never timed), then the strategies are timed in turn, round after "
+            "round, and the table gives medians, GFLOP/s and the ratio to the fastest. torch is "
+            "PyTorch eager, torch-cl the same with 4-D tensors in channels_last memory. float32; "
+            "LeNet-sized shapes, and ResNet-18's convolutions under conv2d_resnet18 (see "
+            "mint.bench)."
         ),
     )
     work = parser.add_mutually_exclusive_group()

@@ -17,15 +17,25 @@ from numba import njit, prange
 @njit(parallel=True, cache=True)
 def copy_channels_last(x, top, left, out):
     """``out[n, top + h, left + w, c] = x[n, c, h, w]``: x (N, C, H, W) into out (N, rows, cols,
-    C). Each image's planes are read in order, so the reads stream from memory; NumPy's
-    transposed assignment read across the planes, and took 1.8x as long on a cold cache."""
+    C). With few channels each image's planes are read in order, so the reads stream from
+    memory (NumPy's transposed assignment read across the planes, and took 1.8x as long on a
+    cold cache); with 8 or more, each pixel's channels are written in order instead, a
+    contiguous run of ``out`` per pixel (reads of C planes at once): one thread, 64 x 16 x 28 x
+    28 1.4x and 8 x 512 x 7 x 7 4.7x faster than plane by plane, 1 or 3 channels 1.2-3x slower.
+    """
     N, C, H, W = x.shape
     # Race-free: iteration n writes only out[n].
     for n in prange(N):
-        for c in range(C):
+        if C < 8:
+            for c in range(C):
+                for h in range(H):
+                    for w in range(W):
+                        out[n, top + h, left + w, c] = x[n, c, h, w]
+        else:
             for h in range(H):
                 for w in range(W):
-                    out[n, top + h, left + w, c] = x[n, c, h, w]
+                    for c in range(C):
+                        out[n, top + h, left + w, c] = x[n, c, h, w]
 
 
 # The padded and channels-last copies (and Winograd's transformed kernels) are made into arrays

@@ -5,7 +5,7 @@ holds them. Each refuses a module instance it would hold twice: an instance is o
 import numpy as np
 
 from mint.nn.module import Module
-from mint.nn.planner import execution_order
+from mint.nn.planner import execution_order, inference_steps
 
 
 def _one_call_site_each(owner, labelled_modules):
@@ -85,20 +85,23 @@ class Sequential(Module):
         :data:`EVAL_CHUNK` samples runs :data:`EVAL_CHUNK` at a time when every module treats
         samples independently: each layer's output for a chunk stays in cache for the next
         layer instead of making a round trip through memory, and the result is the same, bit
-        for bit with the loop strategy (the kernels compute each sample alone)."""
-        chunked = (not self.training and isinstance(x, np.ndarray) and x.ndim >= 2
-                   and len(x) > EVAL_CHUNK and self.independent_samples)
-        if chunked:
-            x = np.concatenate([self._run(x[start:start + EVAL_CHUNK])
+        for bit with the loop strategy (the kernels compute each sample alone). In eval mode a
+        ``BatchNorm2d`` is also folded into the ``Conv2d`` before it
+        (:func:`mint.nn.planner.inference_steps`)."""
+        inference = not self.training and isinstance(x, np.ndarray)
+        steps = inference_steps(self.layers) if inference else self.execution_order
+        if inference and x.ndim >= 2 and len(x) > EVAL_CHUNK and self.independent_samples:
+            x = np.concatenate([self._run(steps, x[start:start + EVAL_CHUNK])
                                 for start in range(0, len(x), EVAL_CHUNK)])
         else:
-            x = self._run(x)
+            x = self._run(steps, x)
         self.save_for_backward(np.shape(x))
         return x
 
-    def _run(self, x):
-        for module in self.execution_order:
-            x = module(x)
+    @staticmethod
+    def _run(steps, x):
+        for step in steps:
+            x = step(x)
         return x
 
     def backward(self, grad_out):

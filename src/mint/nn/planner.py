@@ -1,9 +1,15 @@
-"""The planner that :class:`~mint.nn.Sequential` asks in which order to run its modules: a rule
-that concerns particular layers lives here, above them, so that neither ``Module`` nor the
-containers know any layer by name."""
+"""The planner that :class:`~mint.nn.Sequential` asks in which order to run its modules, and
+which of them an eval-mode forward may fuse: a rule that concerns particular layers lives here,
+above them, so that neither ``Module`` nor the containers know any layer by name."""
 
+from functools import partial
+
+import numpy as np
+
+from mint import functional as F
 from mint.nn.activation import ReLU
-from mint.nn.layers import MaxPool2d
+from mint.nn.layers import Conv2d, MaxPool2d
+from mint.nn.normalization import BatchNorm2d
 
 
 def execution_order(modules):
@@ -22,3 +28,60 @@ def execution_order(modules):
         if type(order[index]) is ReLU and type(order[index + 1]) is MaxPool2d:
             order[index], order[index + 1] = order[index + 1], order[index]
     return order
+
+
+def inference_steps(modules):
+    """The callables an eval-mode forward runs on an array: :func:`execution_order`, except that
+    a ``Conv2d`` directly followed by a ``BatchNorm2d`` that normalises with its running
+    statistics, both in eval mode, becomes one convolution with the normalisation folded in.
+
+    Eval-mode batch norm is an affine map per output channel ``co``, ``y * s[co] + t[co]`` with
+    ``s = weight / sqrt(running_var + eps)`` and ``t = bias - running_mean * s``, so::
+
+        bn(conv(x, W, b)) = conv(x, W * s[co], b * s[co] + t[co])
+
+    which saves batch norm's pass over the convolution's output (read and written once more).
+    The folded weight and bias are computed from the current parameters and buffers at each
+    call (in float64, then rounded once to the layer's dtype), so a later change of either is
+    seen. The sums differ from the unfused pair's by rounding only: the unfused one rounds the
+    convolution's output ``y`` (an error of order ``eps_mach * |y|``) before subtracting the
+    mean; the folded one rounds ``W * s`` and adds ``t``, errors of the same order. Eval mode
+    keeps no activations, so nothing needs either layer's backward. A pair whose sizes or dtypes
+    do not match is left alone, and batch norm refuses it with its own message.
+    """
+    order, steps = execution_order(modules), []
+    while order:
+        conv = order.pop(0)
+        if order and _foldable(conv, order[0]):
+            steps.append(_folded_convolution(conv, order.pop(0)))
+        else:
+            steps.append(conv)
+    return steps
+
+
+def _foldable(conv, norm):
+    """Whether ``norm`` can be folded into ``conv`` (:func:`inference_steps`): the exact classes,
+    both in eval mode, running statistics kept, and ``norm``'s channels and dtype the
+    convolution's output's."""
+    return (type(conv) is Conv2d and type(norm) is BatchNorm2d
+            and not conv.training and not norm.training and norm.running_mean is not None
+            and norm.num_features == conv.out_channels
+            and norm.running_mean.data.dtype == conv.weight.data.dtype)
+
+
+def _folded_convolution(conv, norm):
+    """``x -> norm(conv(x))`` as one :func:`mint.functional.conv2d` with the folded weight and
+    bias of :func:`inference_steps`."""
+    dtype = conv.weight.data.dtype
+    scale = 1 / np.sqrt(norm.running_var.data.astype(np.float64) + norm.eps)
+    if norm.weight is not None:
+        scale *= norm.weight.data
+    shift = -norm.running_mean.data * scale
+    if norm.bias is not None:
+        shift += norm.bias.data
+    if conv.bias is not None:
+        shift += conv.bias.data * scale
+    weight = (conv.weight.data * scale[:, None, None, None]).astype(dtype)
+    return partial(F.conv2d, weight=weight, bias=shift.astype(dtype), stride=conv.stride,
+                   padding=conv.padding, dilation=conv.dilation, groups=conv.groups,
+                   strategy=conv.strategy, algorithm=conv.algorithm)
