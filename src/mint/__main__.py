@@ -2,9 +2,9 @@
 starts (loading Numba and NumPy, about a second, then building the argument parser) ends in one
 line instead of a traceback."""
 
-import contextlib
-import signal
 import sys
+
+from mint.interrupts import noting_interrupts
 
 
 def main(argv=None):
@@ -16,7 +16,7 @@ def main(argv=None):
     of the import as an ImportError that no longer says it was one: the SIGINTs of the imports
     are noted, so that such an ImportError is known for what it is."""
     try:
-        with _noting_interrupts() as interrupts:
+        with noting_interrupts() as interrupts:
             try:
                 from mint.cli import main as run
             except ImportError:
@@ -27,27 +27,6 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("mint: interrupted while starting; nothing was saved", file=sys.stderr)
         return 130
-
-
-@contextlib.contextmanager
-def _noting_interrupts():
-    """Inside the block, each SIGINT is noted in the list the block gets, then raises
-    KeyboardInterrupt as Python's own handler does; a SIGINT handler other than Python's (an
-    ignored SIGINT) is left as it is."""
-    interrupts = []
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield interrupts
-        return
-
-    def note(signum, frame):
-        interrupts.append(signum)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, note)
-    try:
-        yield interrupts
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 if __name__ == "__main__":

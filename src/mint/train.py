@@ -6,12 +6,9 @@ time in epochs (a float: 2.5 is half-way through the third epoch) to a learning 
 resumed at any epoch boundary follows exactly the schedule of an uninterrupted one.
 """
 
-import contextlib
 import math
 import os
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from mint.checkpoint import save_checkpoint
 from mint.data import Batches
 from mint.evaluation import check_data, check_labels, evaluate, nonfinite_parameters
 from mint.files import write_atomically
+from mint.interrupts import noting_interrupts
 from mint.runtime import default_generator
 
 HISTORY_FIELDS = (
@@ -174,46 +172,13 @@ def fit(model, loss_fn, optimizer, train, epochs, batch_size, val=None, *, sched
     """
     # Overflow on the way to a NaN is what the NaN stop reports, in one clear message.
     with np.errstate(over="ignore", invalid="ignore"), \
-            _interrupts_noted(raise_at_once=not distributed) as interrupted:
+            noting_interrupts(raise_at_once=not distributed) as interrupted:
         history = _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, seed,
                        start_epoch, history, checkpoint, architecture, config, on_epoch,
                        progress, augment, distributed, interrupted)
         if interrupted and not distributed:  # swallowed after the last step's check
             raise KeyboardInterrupt
         return history
-
-
-@contextlib.contextmanager
-def _interrupts_noted(raise_at_once):
-    """Inside the block, note each SIGINT (Ctrl-C) in the list the block gets, so that
-    :func:`fit` stops at its next step: a KeyboardInterrupt raised inside a weakref callback or
-    a ``__del__`` (a progress bar's, say) does not propagate, and the run would go on; Python
-    would also print it as "Exception ignored in ...", which the block keeps quiet, since the
-    noted SIGINT stops the run. A distributed run's processes must all stop at the same step
-    (``raise_at_once=False``: the SIGINT is only noted, and fit's step agrees on it). A SIGINT
-    handler other than Python's own (or any, outside the main thread) is left as it is."""
-    noted = []
-    if threading.current_thread() is not threading.main_thread() \
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield noted
-        return
-
-    def note(signum, frame):
-        noted.append(signum)
-        if raise_at_once:
-            raise KeyboardInterrupt
-
-    def report_unraisable(unraisable):
-        if not (noted and issubclass(unraisable.exc_type, KeyboardInterrupt)):
-            previous_hook(unraisable)
-
-    previous, previous_hook = signal.signal(signal.SIGINT, note), sys.unraisablehook
-    sys.unraisablehook = report_unraisable
-    try:
-        yield noted
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        sys.unraisablehook = previous_hook
 
 
 def _fit(model, loss_fn, optimizer, train, epochs, batch_size, val, schedule, seed,
