@@ -14,7 +14,7 @@ from mint import functional as F
 from mint.functional.convolution import check_algorithm
 from mint.functional.pooling import adaptive_output_size, avg_pool2d_arguments
 from mint.nn.module import Module, repr_arguments
-from mint.nn.parameter import Parameter
+from mint.nn.parameter import Parameter, add_parameter_grads
 from mint.runtime import default_generator
 
 
@@ -26,13 +26,6 @@ def _uniform_parameter(shape, fan_in, dtype):
     """
     bound = 1.0 / math.sqrt(fan_in)
     return Parameter(default_generator().uniform(-bound, bound, size=shape).astype(dtype))
-
-
-def _add_parameter_grads(layer, grad_weight, grad_bias):
-    """Accumulate, as PyTorch does: gradients of several backward passes add up."""
-    layer.weight.grad += grad_weight
-    if layer.bias is not None:
-        layer.bias.grad += grad_bias
 
 
 class Linear(Module):
@@ -62,12 +55,12 @@ class Linear(Module):
         grad_x, grad_weight, grad_bias = F.linear_backward(
             grad_out, x, self.weight.data, strategy=self.strategy
         )
-        _add_parameter_grads(self, grad_weight, grad_bias)
+        add_parameter_grads(self, grad_weight, grad_bias)
         return grad_x
 
     def backward_parameters(self, grad_out):
         (x,) = self.saved_for_backward(grad_out)
-        _add_parameter_grads(self, *F.linear_backward_parameters(
+        add_parameter_grads(self, *F.linear_backward_parameters(
             grad_out, x, self.weight.data, strategy=self.strategy
         ))
 
@@ -110,12 +103,12 @@ class _Convolution(Module):
         grad_x, grad_weight, grad_bias = self._backward(
             grad_out, x, self.weight.data, *self._arguments(), strategy=self.strategy,
             bias=self.bias is not None)
-        _add_parameter_grads(self, grad_weight, grad_bias)
+        add_parameter_grads(self, grad_weight, grad_bias)
         return grad_x
 
     def backward_parameters(self, grad_out):
         (x,) = self.saved_for_backward(grad_out)
-        _add_parameter_grads(self, *self._backward_parameters(
+        add_parameter_grads(self, *self._backward_parameters(
             grad_out, x, self.weight.data, *self._arguments(), strategy=self.strategy,
             bias=self.bias is not None))
 

@@ -9,7 +9,7 @@ from mint import _checks as check
 from mint import functional as F
 from mint.functional.normalization import momentum_argument, normalized_shape_argument
 from mint.nn.module import Module, repr_arguments
-from mint.nn.parameter import Buffer, Parameter
+from mint.nn.parameter import Buffer, Parameter, add_parameter_grads
 
 
 class _BatchNorm(Module):
@@ -84,10 +84,7 @@ class _BatchNorm(Module):
         weight = None if self.weight is None else self.weight.data
         grad_x, grad_weight, grad_bias = F.batch_norm_backward(
             grad_out, x, mean, invstd, weight, training=True, strategy=self.strategy)
-        if self.weight is not None:
-            self.weight.grad += grad_weight
-        if self.bias is not None:
-            self.bias.grad += grad_bias
+        add_parameter_grads(self, grad_weight, grad_bias)
         return grad_x
 
     def extra_repr(self):
@@ -146,10 +143,7 @@ class LayerNorm(Module):
         weight = None if self.weight is None else self.weight.data
         grad_x, grad_weight, grad_bias = F.layer_norm_backward(
             grad_out, x, self.normalized_shape, mean, invstd, weight, strategy=self.strategy)
-        if self.weight is not None:
-            self.weight.grad += grad_weight
-        if self.bias is not None:
-            self.bias.grad += grad_bias
+        add_parameter_grads(self, grad_weight, grad_bias)
         return grad_x
 
     def extra_repr(self):

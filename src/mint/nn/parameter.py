@@ -60,3 +60,12 @@ class Buffer(_Holder):
         if data.dtype.kind not in "biuf":
             raise TypeError(f"Buffer: data must hold real numbers, got dtype {data.dtype}")
         self.data = np.require(data, requirements="C")  # keeps a 0-d counter 0-d
+
+
+def add_parameter_grads(layer, grad_weight, grad_bias):
+    """Add ``grad_weight`` and ``grad_bias`` into ``layer.weight.grad`` and ``layer.bias.grad``,
+    for each of the two the layer has (None: not there): gradients of several backward passes
+    accumulate, as in PyTorch."""
+    for parameter, grad in ((layer.weight, grad_weight), (layer.bias, grad_bias)):
+        if parameter is not None:
+            parameter.grad += grad
